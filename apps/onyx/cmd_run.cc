@@ -1,0 +1,70 @@
+// onyx run MODEL [--input NAME=FILE]... [--output-dir DIR] [--threads N]
+#include <filesystem>
+#include <iostream>
+
+#include "commands.h"
+#include "onyx/onnx/value_files.h"
+#include "onyx/runtime/session.h"
+#include "print_value.h"
+
+namespace onyx::cli {
+
+namespace {
+
+std::string file_safe(const std::string& name) {
+  std::string out = name;
+  for (char& c : out) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) c = '_';
+  }
+  return out;
+}
+
+}  // namespace
+
+Command add_run(CLI::App& app) {
+  struct Opts {
+    std::string model;
+    std::vector<std::string> inputs;
+    std::string output_dir;
+    int threads = 0;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = app.add_subcommand("run", "Run a model on inputs from .pb or .npy files");
+  cmd->add_option("model", o->model, "ONNX model file")->required();
+  cmd->add_option("--input,-i", o->inputs, "NAME=FILE (.pb TensorProto/SequenceProto or .npy)");
+  cmd->add_option("--output-dir,-o", o->output_dir, "write each output as <name>.pb here");
+  cmd->add_option("--threads", o->threads, "intra-op threads (default: all cores)");
+  return [o]() {
+    runtime::SessionOptions so;
+    so.threads = o->threads;
+    runtime::Session session = runtime::Session::from_file(o->model, so);
+    runtime::NamedValues feeds;
+    for (const auto& spec : o->inputs) {
+      size_t eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        fail(ErrorKind::InvalidArgument, "--input '", spec, "' must be NAME=FILE");
+      }
+      std::string name = spec.substr(0, eq);
+      const ir::TypeInfo* hint = nullptr;
+      for (const auto& in : session.inputs()) {
+        if (in.name == name) hint = &in.type;
+      }
+      feeds.emplace_back(name, onnx_io::load_value_file(spec.substr(eq + 1), hint));
+    }
+    std::vector<Value> outs = session.run(feeds);
+    if (!o->output_dir.empty()) std::filesystem::create_directories(o->output_dir);
+    for (size_t i = 0; i < outs.size(); ++i) {
+      const std::string& name = session.outputs()[i].name;
+      std::cout << name << ": " << describe_value(outs[i], 10) << "\n";
+      if (!o->output_dir.empty()) {
+        std::string path = (std::filesystem::path(o->output_dir) / (file_safe(name) + ".pb")).string();
+        onnx_io::save_value_pb(outs[i], name, path);
+      }
+    }
+    return 0;
+  };
+}
+
+}  // namespace onyx::cli

@@ -1,0 +1,16 @@
+// The onyx CLI: each subcommand registers its options on the app and returns the
+// function that runs it (returning the exit status).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace onyx::cli {
+
+using Command = std::function<int()>;
+
+Command add_run(CLI::App& app);
+Command add_check(CLI::App& app);
+Command add_conformance(CLI::App& app);
+
+}  // namespace onyx::cli

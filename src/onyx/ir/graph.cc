@@ -1,0 +1,143 @@
+#include "onyx/ir/graph.h"
+
+#include <queue>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace onyx::ir {
+
+const Initializer* Graph::find_initializer(const std::string& value_name) const {
+  for (const auto& init : initializers) {
+    if (init.name == value_name) return &init;
+  }
+  return nullptr;
+}
+
+const ValueInfo* Graph::find_input(const std::string& value_name) const {
+  for (const auto& in : inputs) {
+    if (in.name == value_name) return &in;
+  }
+  return nullptr;
+}
+
+namespace {
+
+// Values a node reads: its inputs plus what its subgraphs take from enclosing scopes.
+std::vector<std::string> node_reads(const Node& node) {
+  std::vector<std::string> reads;
+  for (const auto& in : node.inputs) {
+    if (!in.empty()) reads.push_back(in);
+  }
+  for (const auto& attr : node.attributes) {
+    if (attr.g) {
+      for (auto& v : attr.g->free_variables()) reads.push_back(v);
+    }
+    for (const auto& g : attr.graphs) {
+      for (auto& v : g->free_variables()) reads.push_back(v);
+    }
+  }
+  return reads;
+}
+
+}  // namespace
+
+std::vector<std::string> Graph::free_variables() const {
+  std::unordered_set<std::string> defined;
+  for (const auto& in : inputs) defined.insert(in.name);
+  for (const auto& init : initializers) defined.insert(init.name);
+  for (const auto& node : nodes) {
+    for (const auto& out : node.outputs) defined.insert(out);
+  }
+  std::vector<std::string> free;
+  std::unordered_set<std::string> seen;
+  auto visit = [&](const std::string& v) {
+    if (!v.empty() && !defined.count(v) && seen.insert(v).second) free.push_back(v);
+  };
+  for (const auto& node : nodes) {
+    for (const auto& v : node_reads(node)) visit(v);
+  }
+  for (const auto& out : outputs) visit(out.name);
+  return free;
+}
+
+std::vector<size_t> Graph::topological_order(const std::vector<std::string>& outer_scope) const {
+  std::unordered_map<std::string, size_t> producer;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    for (const auto& out : nodes[i].outputs) {
+      if (out.empty()) continue;
+      if (!producer.emplace(out, i).second) {
+        fail(ErrorKind::InvalidModel, nodes[i].describe(), ": output '", out,
+             "' is already produced by ", nodes[producer[out]].describe());
+      }
+    }
+  }
+  std::unordered_set<std::string> available(outer_scope.begin(), outer_scope.end());
+  for (const auto& in : inputs) available.insert(in.name);
+  for (const auto& init : initializers) available.insert(init.name);
+
+  std::vector<int> missing(nodes.size(), 0);
+  std::vector<std::vector<size_t>> consumers(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    std::set<size_t> deps;
+    for (const auto& v : node_reads(nodes[i])) {
+      auto it = producer.find(v);
+      if (it != producer.end()) {
+        // A value that is also a graph input or initializer is overridden by its producer.
+        deps.insert(it->second);
+      } else if (!available.count(v)) {
+        fail(ErrorKind::InvalidModel, nodes[i].describe(), ": input '", v,
+             "' is not a graph input, an initializer, nor produced by any node");
+      }
+    }
+    for (size_t d : deps) {
+      if (d == i) fail(ErrorKind::InvalidModel, nodes[i].describe(), ": node reads its own output");
+      consumers[d].push_back(i);
+    }
+    missing[i] = static_cast<int>(deps.size());
+  }
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (missing[i] == 0) ready.push(i);
+  }
+  std::vector<size_t> order;
+  order.reserve(nodes.size());
+  while (!ready.empty()) {
+    size_t i = ready.top();
+    ready.pop();
+    order.push_back(i);
+    for (size_t c : consumers[i]) {
+      if (--missing[c] == 0) ready.push(c);
+    }
+  }
+  if (order.size() != nodes.size()) {
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (missing[i] > 0) {
+        fail(ErrorKind::InvalidModel, "graph '", name, "' has a cycle through ",
+             nodes[i].describe());
+      }
+    }
+  }
+  return order;
+}
+
+int64_t Model::opset(const std::string& dom) const {
+  std::string d = dom == "ai.onnx" ? "" : dom;
+  for (const auto& op : opset_import) {
+    std::string od = op.domain == "ai.onnx" ? "" : op.domain;
+    if (od == d) return op.version;
+  }
+  return 0;
+}
+
+void Model::set_opset(const std::string& dom, int64_t version) {
+  for (auto& op : opset_import) {
+    if (op.domain == dom) {
+      op.version = version;
+      return;
+    }
+  }
+  opset_import.push_back({dom, version});
+}
+
+}  // namespace onyx::ir

@@ -1,0 +1,67 @@
+// Graph and Model: the in-memory form of ONNX's GraphProto and ModelProto. Fields the IR
+// does not model are kept as serialized protobuf bytes ("extra") so that a load/save
+// round trip loses nothing, fields unknown to this protobuf version included.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "onyx/ir/node.h"
+
+namespace onyx::ir {
+
+struct Initializer {
+  std::string name;
+  Tensor value;
+  std::string doc_string;
+  bool from_sparse = false;  // densified from a sparse_initializer (saved back as sparse)
+};
+
+struct Graph {
+  std::string name;
+  std::vector<Node> nodes;
+  std::vector<ValueInfo> inputs;
+  std::vector<ValueInfo> outputs;
+  std::vector<ValueInfo> value_info;
+  std::vector<Initializer> initializers;
+  std::string doc_string;
+  std::string extra;  // serialized GraphProto holding the fields not above
+
+  const Initializer* find_initializer(const std::string& value_name) const;
+  const ValueInfo* find_input(const std::string& value_name) const;
+  // Node indices in an order where each node follows the producers of its inputs
+  // (including values its subgraphs read from this scope). Throws InvalidModel on a cycle
+  // or on a value that nothing produces.
+  std::vector<size_t> topological_order(const std::vector<std::string>& outer_scope = {}) const;
+  // Names this graph (and its subgraphs) read but do not define: outer-scope references.
+  std::vector<std::string> free_variables() const;
+};
+
+struct OpsetId {
+  std::string domain;
+  int64_t version = 0;
+};
+
+struct Model {
+  int64_t ir_version = 8;
+  std::vector<OpsetId> opset_import;
+  std::string producer_name;
+  std::string producer_version;
+  std::string domain;
+  int64_t model_version = 0;
+  std::string doc_string;
+  std::vector<std::pair<std::string, std::string>> metadata_props;
+  std::shared_ptr<Graph> graph = std::make_shared<Graph>();
+  std::string extra;  // serialized ModelProto holding the fields not above (functions,
+                      // training_info, fields newer than this protobuf)
+  std::string path;   // file it was loaded from, for messages; "" when built in memory
+
+  // Opset version imported for `domain` ("" and "ai.onnx" are the same); 0 when absent.
+  int64_t opset(const std::string& domain) const;
+  void set_opset(const std::string& domain, int64_t version);
+};
+
+}  // namespace onyx::ir

@@ -1,0 +1,180 @@
+// Activation functions. Attributes are read once, when the kernel is made.
+#include <cmath>
+#include <limits>
+
+#include "onyx/ops/elementwise.h"
+#include "onyx/ops/registry.h"
+
+namespace onyx::ops {
+
+namespace {
+
+struct ReluOp {
+  template <typename T>
+  T operator()(T x) const { return x > T(0) ? x : T(0); }
+};
+struct SigmoidOp {
+  template <typename T>
+  T operator()(T x) const {
+    // Split by sign so exp never overflows.
+    if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+    T e = std::exp(x);
+    return e / (T(1) + e);
+  }
+};
+struct SoftsignOp {
+  template <typename T>
+  T operator()(T x) const { return x / (T(1) + std::abs(x)); }
+};
+struct SoftplusOp {
+  template <typename T>
+  T operator()(T x) const { return x > T(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+};
+struct MishOp {
+  template <typename T>
+  T operator()(T x) const {
+    T sp = x > T(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+    return x * std::tanh(sp);
+  }
+};
+struct HardSwishOp {
+  template <typename T>
+  T operator()(T x) const { return x * std::max(T(0), std::min(T(1), x / T(6) + T(0.5))); }
+};
+
+struct LeakyReluOp {
+  float alpha;
+  explicit LeakyReluOp(const KernelInfo& i) : alpha(i.node.attr_float("alpha", 0.01f)) {}
+  template <typename T>
+  T operator()(T x) const { return x >= T(0) ? x : T(alpha) * x; }
+};
+struct EluOp {
+  float alpha;
+  explicit EluOp(const KernelInfo& i) : alpha(i.node.attr_float("alpha", 1.0f)) {}
+  template <typename T>
+  T operator()(T x) const { return x >= T(0) ? x : T(alpha) * std::expm1(x); }
+};
+struct CeluOp {
+  float alpha;
+  explicit CeluOp(const KernelInfo& i) : alpha(i.node.attr_float("alpha", 1.0f)) {}
+  template <typename T>
+  T operator()(T x) const {
+    return std::max(T(0), x) + std::min(T(0), T(alpha) * std::expm1(x / T(alpha)));
+  }
+};
+struct SeluOp {
+  float alpha, gamma;
+  explicit SeluOp(const KernelInfo& i)
+      : alpha(i.node.attr_float("alpha", 1.67326319217681884765625f)),
+        gamma(i.node.attr_float("gamma", 1.05070102214813232421875f)) {}
+  template <typename T>
+  T operator()(T x) const { return T(gamma) * (x > T(0) ? x : T(alpha) * std::expm1(x)); }
+};
+struct ThresholdedReluOp {
+  float alpha;
+  explicit ThresholdedReluOp(const KernelInfo& i) : alpha(i.node.attr_float("alpha", 1.0f)) {}
+  template <typename T>
+  T operator()(T x) const { return x > T(alpha) ? x : T(0); }
+};
+struct HardSigmoidOp {
+  float alpha, beta;
+  explicit HardSigmoidOp(const KernelInfo& i)
+      : alpha(i.node.attr_float("alpha", 0.2f)), beta(i.node.attr_float("beta", 0.5f)) {}
+  template <typename T>
+  T operator()(T x) const { return std::max(T(0), std::min(T(1), T(alpha) * x + T(beta))); }
+};
+struct ShrinkOp {
+  float bias, lambd;
+  explicit ShrinkOp(const KernelInfo& i)
+      : bias(i.node.attr_float("bias", 0.0f)), lambd(i.node.attr_float("lambd", 0.5f)) {}
+  template <typename T>
+  T operator()(T x) const {
+    using C = std::conditional_t<std::is_floating_point_v<T>, T, double>;
+    C v = static_cast<C>(x);
+    if (v < -C(lambd)) return static_cast<T>(v + C(bias));
+    if (v > C(lambd)) return static_cast<T>(v - C(bias));
+    return T(0);
+  }
+};
+
+// PRelu: y = x < 0 ? slope * x : x, slope broadcasting to x.
+void prelu(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& slope = ctx.input(1);
+  Shape out = broadcast_inputs(ctx, {0, 1});
+  if (slope.dtype() != x.dtype()) ctx.fail("slope must have the same type as X");
+  Tensor& y = ctx.allocate(0, x.dtype(), out);
+  visit_types<Types::Numeric>(x.dtype(), ctx, [&](auto tag) {
+    using T = decltype(tag);
+    map_binary<T, T, T>(x, slope, y, ctx.pool(), [](auto a, auto s) { return a < decltype(a)(0) ? s * a : a; });
+  });
+}
+
+// Clip: bounds are attributes before opset 11, optional inputs from 11 on.
+class ClipKernel final : public Kernel {
+ public:
+  explicit ClipKernel(const KernelInfo& info) : old_(info.opset < 11) {
+    if (old_) {
+      min_ = info.node.attr_float("min", -std::numeric_limits<float>::infinity());
+      max_ = info.node.attr_float("max", std::numeric_limits<float>::infinity());
+    }
+  }
+  static std::unique_ptr<Kernel> make(const KernelInfo& info) { return std::make_unique<ClipKernel>(info); }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
+    visit_types<Types::Numeric>(x.dtype(), ctx, [&](auto tag) {
+      using T = decltype(tag);
+      using C = compute_t<T>;
+      C lo = std::numeric_limits<C>::lowest(), hi = std::numeric_limits<C>::max();
+      if (old_) {
+        lo = static_cast<C>(min_);
+        hi = static_cast<C>(max_);
+      } else {
+        for (size_t i : {size_t{1}, size_t{2}}) {
+          if (!ctx.has_input(i)) continue;
+          const Tensor& b = ctx.input(i);
+          if (b.numel() != 1 || b.dtype() != x.dtype()) {
+            ctx.fail(ctx.input_name(i), " must be a scalar of the input's type");
+          }
+          C v = static_cast<C>(b.data<T>()[0]);
+          (i == 1 ? lo : hi) = v;
+        }
+      }
+      map_unary<T, T>(x, y, ctx.pool(), [lo, hi](C v) { return v < lo ? lo : (v > hi ? hi : v); });
+    });
+  }
+
+ private:
+  bool old_;
+  float min_ = 0, max_ = 0;
+};
+
+template <typename Op, Types C>
+constexpr KernelDef act(const char* name, int since) {
+  return {"", name, since, kLatest, &UnaryKernel<Op, C>::make};
+}
+
+constexpr KernelDef kDefs[] = {
+    act<ReluOp, Types::SignedOrFloat>("Relu", 1),
+    act<SigmoidOp, Types::Float>("Sigmoid", 1),
+    act<SoftsignOp, Types::Float>("Softsign", 1),
+    act<SoftplusOp, Types::Float>("Softplus", 1),
+    act<MishOp, Types::Float>("Mish", 18),
+    act<HardSwishOp, Types::Float>("HardSwish", 14),
+    act<LeakyReluOp, Types::Float>("LeakyRelu", 1),
+    act<EluOp, Types::Float>("Elu", 1),
+    act<CeluOp, Types::Float>("Celu", 12),
+    act<SeluOp, Types::Float>("Selu", 1),
+    act<ThresholdedReluOp, Types::Float>("ThresholdedRelu", 10),
+    act<HardSigmoidOp, Types::Float>("HardSigmoid", 1),
+    act<ShrinkOp, Types::Numeric>("Shrink", 9),
+    {"", "PRelu", 1, kLatest, &FnKernel<prelu>::make},
+    {"", "Clip", 1, kLatest, &ClipKernel::make},
+};
+
+}  // namespace
+
+void register_activation_kernels(Registry& r) { r.add(kDefs); }
+
+}  // namespace onyx::ops

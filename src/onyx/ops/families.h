@@ -1,0 +1,22 @@
+// The list of op families. Adding a family: write its file ending in a register_*
+// function, declare it here and add it to kFamilies.
+#pragma once
+
+namespace onyx::ops {
+
+class Registry;
+
+void register_unary_kernels(Registry& r);
+void register_binary_kernels(Registry& r);
+void register_activation_kernels(Registry& r);
+void register_constant_kernels(Registry& r);
+
+using RegisterFn = void (*)(Registry&);
+inline constexpr RegisterFn kFamilies[] = {
+    register_unary_kernels,
+    register_binary_kernels,
+    register_activation_kernels,
+    register_constant_kernels,
+};
+
+}  // namespace onyx::ops

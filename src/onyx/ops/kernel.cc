@@ -1,0 +1,35 @@
+#include "onyx/ops/kernel.h"
+
+namespace onyx::ops {
+
+std::string KernelContext::input_name(size_t i) const {
+  return "input '" + node_.input(i) + "' (#" + std::to_string(i) + ")";
+}
+
+const Value& KernelContext::input_value(size_t i) const {
+  if (!has_input(i)) fail(input_name(i), " is required but missing");
+  return *inputs_[i];
+}
+
+const Tensor& KernelContext::input(size_t i) const {
+  const Value& v = input_value(i);
+  if (!v.is_tensor()) fail(input_name(i), " must be a tensor");
+  return v.tensor();
+}
+
+Tensor& KernelContext::allocate(size_t i, DType dtype, const Shape& shape) {
+  if (i >= outputs_.size() || !outputs_[i]) {
+    // The graph does not use this output; give the kernel a throwaway tensor.
+    static thread_local Value sink;
+    sink = Value(Tensor::empty(dtype, shape, buffers_));
+    return sink.tensor();
+  }
+  *outputs_[i] = Value(Tensor::empty(dtype, shape, buffers_));
+  return outputs_[i]->tensor();
+}
+
+void KernelContext::set_output(size_t i, Value value) {
+  if (i < outputs_.size() && outputs_[i]) *outputs_[i] = std::move(value);
+}
+
+}  // namespace onyx::ops

@@ -1,0 +1,67 @@
+// ExecutionPlan: a graph turned, once, into steps that run without further lookups:
+// value slots instead of names, one kernel per node, and for each step the slots whose
+// last reader it is (released afterwards, so their buffers return to the pool).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "onyx/ir/graph.h"
+#include "onyx/ops/kernel.h"
+
+namespace onyx::runtime {
+
+struct Frame;
+
+struct PlanContext {
+  const ir::Model* model;  // for opset imports
+  ThreadPool* pool;
+  BufferPool* buffers;
+};
+
+class Plan {
+ public:
+  // `outer` is the plan of the enclosing graph for subgraphs (null for the main graph).
+  Plan(const ir::Graph& graph, const PlanContext& ctx, const Plan* outer);
+
+  struct Step {
+    const ir::Node* node;
+    std::unique_ptr<ops::Kernel> kernel;
+    std::vector<int> inputs;   // slot per input, -1 when omitted
+    std::vector<int> outputs;  // slot per output, -1 when omitted
+    std::vector<int> release;  // slots dead after this step
+  };
+
+  const ir::Graph& graph() const { return graph_; }
+  int slot(const std::string& name) const;  // -1 when unknown
+  size_t num_slots() const { return slot_names_.size(); }
+  const std::vector<int>& input_slots() const { return input_slots_; }
+  const std::vector<int>& output_slots() const { return output_slots_; }
+
+  // Fills constants and outer-scope values into a new frame.
+  void init_frame(Frame& frame, const Frame* outer) const;
+  // Runs every step; inputs must already be in the frame's slots.
+  void execute(Frame& frame) const;
+
+ private:
+  int intern(const std::string& name);
+
+  const ir::Graph& graph_;
+  PlanContext ctx_;
+  const Plan* outer_;
+  std::vector<std::string> slot_names_;
+  std::unordered_map<std::string, int> slot_of_;
+  std::vector<std::pair<int, Value>> constants_;
+  std::vector<std::pair<int, int>> outer_imports_;  // (our slot, outer plan's slot)
+  std::vector<int> input_slots_;
+  std::vector<int> output_slots_;
+  std::vector<Step> steps_;
+};
+
+struct Frame {
+  std::vector<Value> slots;
+};
+
+}  // namespace onyx::runtime

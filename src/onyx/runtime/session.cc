@@ -1,0 +1,128 @@
+#include "onyx/runtime/session.h"
+
+#include <unordered_map>
+
+#include "onyx/onnx/model_io.h"
+#include "onyx/runtime/plan.h"
+
+namespace onyx::runtime {
+
+struct Session::State {
+  std::unique_ptr<ThreadPool> pool;
+  BufferPool buffers;
+  std::unique_ptr<Plan> plan;
+  Frame frame;
+  std::mutex run_mu;
+  std::unordered_map<std::string, size_t> input_index;
+};
+
+namespace {
+
+std::string type_of(const Value& v) {
+  if (v.is_tensor()) return std::string(dtype_name(v.tensor().dtype())) + shape_str(v.tensor().shape());
+  if (v.is_sequence()) return "sequence";
+  if (v.is_optional()) return "optional";
+  return "nothing";
+}
+
+void check_feed(const ir::ValueInfo& info, const Value& v, const std::string& model) {
+  using K = ir::TypeInfo::Kind;
+  const ir::TypeInfo& t = info.type;
+  auto bad = [&](const std::string& why) {
+    fail(ErrorKind::InvalidArgument, model, ": input '", info.name, "': expected ", t.str(),
+         ", got ", type_of(v), why.empty() ? "" : " (" + why + ")");
+  };
+  if (t.kind == K::Tensor) {
+    if (!v.is_tensor()) bad("not a tensor");
+    const Tensor& x = v.tensor();
+    if (t.elem != DType::Undefined && x.dtype() != t.elem) bad("wrong element type");
+    if (t.shape) {
+      if (static_cast<size_t>(x.rank()) != t.shape->size()) bad("wrong rank");
+      for (size_t i = 0; i < t.shape->size(); ++i) {
+        const auto& d = (*t.shape)[i];
+        if (d.value && *d.value != x.dim(static_cast<int64_t>(i))) {
+          bad("dimension " + std::to_string(i) + " must be " + std::to_string(*d.value));
+        }
+      }
+    }
+  } else if (t.kind == K::Sequence && !v.is_sequence()) {
+    bad("not a sequence");
+  } else if (t.kind == K::Optional && !v.is_optional()) {
+    bad("not an optional");
+  }
+}
+
+}  // namespace
+
+Session::Session(ir::Model model, SessionOptions options)
+    : model_(std::make_unique<ir::Model>(std::move(model))), state_(std::make_unique<State>()) {
+  if (options.memory_limit) set_memory_limit(options.memory_limit);
+  int threads = options.threads > 0 ? options.threads : default_thread_count();
+  state_->pool = std::make_unique<ThreadPool>(threads);
+  PlanContext ctx{model_.get(), state_->pool.get(), &state_->buffers};
+  const std::string& name = model_->path.empty() ? std::string("model") : model_->path;
+  try {
+    state_->plan = std::make_unique<Plan>(*model_->graph, ctx, nullptr);
+  } catch (const Error& e) {
+    rethrow_with_context(e, name);
+  }
+  const auto& ins = model_->graph->inputs;
+  for (size_t i = 0; i < ins.size(); ++i) state_->input_index[ins[i].name] = i;
+}
+
+Session Session::from_file(const std::string& path, SessionOptions options) {
+  return Session(onnx_io::load_model(path), options);
+}
+
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+
+const std::vector<ir::ValueInfo>& Session::inputs() const { return model_->graph->inputs; }
+const std::vector<ir::ValueInfo>& Session::outputs() const { return model_->graph->outputs; }
+int Session::threads() const { return state_->pool->size(); }
+size_t Session::pool_allocations() const { return state_->buffers.allocations(); }
+
+std::vector<Value> Session::run(const NamedValues& feeds) {
+  std::lock_guard<std::mutex> lock(state_->run_mu);
+  const std::string& name = model_->path.empty() ? std::string("model") : model_->path;
+  const ir::Graph& g = *model_->graph;
+  Plan& plan = *state_->plan;
+  Frame& frame = state_->frame;
+  plan.init_frame(frame, nullptr);
+  std::vector<bool> fed(g.inputs.size(), false);
+  for (const auto& [input_name, value] : feeds) {
+    auto it = state_->input_index.find(input_name);
+    if (it == state_->input_index.end()) {
+      std::string known;
+      for (const auto& in : g.inputs) {
+        if (!g.find_initializer(in.name)) known += (known.empty() ? "" : ", ") + in.name;
+      }
+      fail(ErrorKind::InvalidArgument, name, ": unknown input '", input_name,
+           "'; the model's inputs are: ", known.empty() ? "(none)" : known);
+    }
+    check_feed(g.inputs[it->second], value, name);
+    frame.slots[plan.input_slots()[it->second]] = value;
+    fed[it->second] = true;
+  }
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    if (!fed[i] && !g.find_initializer(g.inputs[i].name)) {
+      fail(ErrorKind::InvalidArgument, name, ": missing input '", g.inputs[i].name, "' (",
+           g.inputs[i].type.str(), ")");
+    }
+  }
+  try {
+    plan.execute(frame);
+  } catch (const Error& e) {
+    frame.slots.clear();
+    rethrow_with_context(e, name);
+  }
+  std::vector<Value> out;
+  out.reserve(plan.output_slots().size());
+  for (int s : plan.output_slots()) out.push_back(frame.slots[s]);
+  // Drop the frame's references so that outputs the caller keeps are not shared with
+  // the next run and pooled buffers return.
+  for (auto& v : frame.slots) v = Value();
+  return out;
+}
+
+}  // namespace onyx::runtime

@@ -1,0 +1,51 @@
+// Session: a model planned once for execution; run() many times.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "onyx/core/value.h"
+#include "onyx/ir/graph.h"
+
+namespace onyx::runtime {
+
+class Plan;
+struct Frame;
+
+struct SessionOptions {
+  int threads = 0;          // 0: one per hardware thread
+  size_t memory_limit = 0;  // largest single tensor in bytes; 0 keeps the default
+};
+
+using NamedValues = std::vector<std::pair<std::string, Value>>;
+
+class Session {
+ public:
+  explicit Session(ir::Model model, SessionOptions options = {});
+  static Session from_file(const std::string& path, SessionOptions options = {});
+  ~Session();
+  Session(Session&&) noexcept;
+
+  const ir::Model& model() const { return *model_; }
+  // Inputs the caller must or may feed (initializers listed as inputs are optional).
+  const std::vector<ir::ValueInfo>& inputs() const;
+  const std::vector<ir::ValueInfo>& outputs() const;
+  int threads() const;
+
+  // Feeds inputs by name and returns the graph outputs in order. Checks names, element
+  // types and known dimensions of the inputs.
+  std::vector<Value> run(const NamedValues& feeds);
+
+  // Buffers newly allocated by the pool so far (steady-state runs add none).
+  size_t pool_allocations() const;
+
+ private:
+  struct State;
+  std::unique_ptr<ir::Model> model_;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace onyx::runtime
