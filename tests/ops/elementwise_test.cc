@@ -1,0 +1,57 @@
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace onyx {
+namespace {
+
+using testing::run_model;
+using testing::single_node_model;
+
+TEST(Elementwise, AddBroadcastsRowAndColumn) {
+  Tensor a = Tensor::from_vector<float>({2, 1}, {1, 2});
+  Tensor b = Tensor::from_vector<float>({3}, {10, 20, 30});
+  auto out = run_model(single_node_model("Add", 2, 1), {a, b});
+  EXPECT_EQ(out[0].tensor().shape(), (Shape{2, 3}));
+  EXPECT_EQ(out[0].tensor().to_vector<float>(), (std::vector<float>{11, 21, 31, 12, 22, 32}));
+}
+
+TEST(Elementwise, BroadcastMismatchNamesNodeAndShapes) {
+  Tensor a = Tensor::from_vector<float>({2}, {1, 2});
+  Tensor b = Tensor::from_vector<float>({3}, {1, 2, 3});
+  try {
+    run_model(single_node_model("Mul", 2, 1), {a, b});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("node 'n0' (Mul)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[2]"), std::string::npos) << msg;
+  }
+}
+
+TEST(Elementwise, IntegerDivisionByZeroIsDefined) {
+  Tensor a = Tensor::from_vector<int32_t>({2}, {7, -7});
+  Tensor b = Tensor::from_vector<int32_t>({2}, {0, 2});
+  auto out = run_model(single_node_model("Div", 2, 1), {a, b});
+  EXPECT_EQ(out[0].tensor().to_vector<int32_t>(), (std::vector<int32_t>{0, -3}));
+}
+
+TEST(Elementwise, MixedTypesAreRejected) {
+  Tensor a = Tensor::from_vector<float>({1}, {1});
+  Tensor b = Tensor::from_vector<int64_t>({1}, {1});
+  EXPECT_THROW(run_model(single_node_model("Add", 2, 1), {a, b}), Error);
+}
+
+TEST(Elementwise, SameResultWithTwoThreads) {
+  std::vector<float> x(100000);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 97) - 48.0f;
+  Tensor t = Tensor::from_vector<float>({100, 1000}, x);
+  Tensor b = Tensor::from_vector<float>({1000}, std::vector<float>(1000, 0.5f));
+  auto one = run_model(single_node_model("Add", 2, 1), {t, b}, 1);
+  auto two = run_model(single_node_model("Add", 2, 1), {t, b}, 2);
+  EXPECT_EQ(one[0].tensor().to_vector<float>(), two[0].tensor().to_vector<float>());
+  EXPECT_EQ(two[0].tensor().to_vector<float>()[0], -47.5f);
+}
+
+}  // namespace
+}  // namespace onyx
