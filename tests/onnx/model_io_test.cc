@@ -1,0 +1,202 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "../ops/test_util.h"
+#include "onnx/onnx_pb.h"
+#include "onyx/core/file_util.h"
+#include "onyx/onnx/model_io.h"
+#include "onyx/onnx/value_files.h"
+
+namespace onyx {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() / ("onyx_test_" + std::to_string(::getpid()) + "_" +
+                                         std::to_string(counter_++));
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  static inline int counter_ = 0;
+  fs::path path_;
+};
+
+const char* kTestData = "/usr/share/libonnx-testdata/data";
+
+TEST(ModelIo, RoundTripIsLossless) {
+  // A model with subgraphs (If), attributes of many kinds and doc strings.
+  for (const char* name : {"node/test_if", "node/test_loop11", "node/test_conv_with_strides_padding",
+                           "pytorch-converted/test_ConvTranspose2d", "simple/test_gradient_of_add"}) {
+    std::string path = std::string(kTestData) + "/" + name + "/model.onnx";
+    if (!fs::exists(path)) continue;
+    std::string original = read_file(path);
+    onnx::ModelProto a, b;
+    ASSERT_TRUE(a.ParseFromString(original));
+    ir::Model m = onnx_io::load_model(path);
+    ASSERT_TRUE(b.ParseFromString(onnx_io::serialize_model(m)));
+    // Initializers are re-encoded as raw_data; compare after normalising them the same way.
+    onnx_io::model_to_proto(onnx_io::model_from_proto(a, "", path), &a);
+    EXPECT_EQ(a.SerializeAsString(), b.SerializeAsString()) << name;
+  }
+}
+
+TEST(ModelIo, UnknownFieldsSurvive) {
+  onnx::ModelProto p;
+  p.set_ir_version(10);
+  auto* op = p.add_opset_import();
+  op->set_version(17);
+  p.mutable_graph()->set_name("g");
+  // Field 99 of ModelProto is unknown to this protobuf version.
+  p.mutable_unknown_fields()->AddVarint(99, 12345);
+  std::string bytes = p.SerializeAsString();
+  ir::Model m = onnx_io::load_model_from_bytes(bytes, "", "mem");
+  EXPECT_EQ(m.ir_version, 10);
+  onnx::ModelProto back;
+  ASSERT_TRUE(back.ParseFromString(onnx_io::serialize_model(m)));
+  ASSERT_EQ(back.unknown_fields().field_count(), 1);
+  EXPECT_EQ(back.unknown_fields().field(0).varint(), 12345u);
+}
+
+TEST(ModelIo, GarbageAndTruncatedFilesAreInvalidModel) {
+  TempDir dir;
+  std::string good = read_file(std::string(kTestData) + "/node/test_abs/model.onnx");
+  write_file_atomic(dir.file("trunc.onnx"), good.substr(0, good.size() / 2));
+  write_file_atomic(dir.file("garbage.onnx"), std::string("\xff\xff\xff\xff garbage", 13));
+  for (const char* f : {"trunc.onnx", "garbage.onnx"}) {
+    try {
+      onnx_io::load_model(dir.file(f));
+      FAIL() << f;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::InvalidModel) << e.what();
+      EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
+    }
+  }
+  try {
+    onnx_io::load_model(dir.file("missing.onnx"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Io);
+  }
+}
+
+// Builds a model whose initializer W lives in external data at `location`.
+std::string model_with_external(const std::string& location, int64_t offset, int64_t length) {
+  onnx::ModelProto p;
+  p.set_ir_version(8);
+  p.add_opset_import()->set_version(17);
+  auto* g = p.mutable_graph();
+  g->set_name("g");
+  auto* w = g->add_initializer();
+  w->set_name("W");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  w->add_dims(2);
+  w->set_data_location(onnx::TensorProto::EXTERNAL);
+  auto add = [&](const char* k, const std::string& v) {
+    auto* e = w->add_external_data();
+    e->set_key(k);
+    e->set_value(v);
+  };
+  add("location", location);
+  add("offset", std::to_string(offset));
+  if (length >= 0) add("length", std::to_string(length));
+  auto* n = g->add_node();
+  n->set_op_type("Identity");
+  n->add_input("W");
+  n->add_output("Y");
+  g->add_output()->set_name("Y");
+  return p.SerializeAsString();
+}
+
+TEST(ModelIo, ExternalDataLoadsInsideTheModelDirectory) {
+  TempDir dir;
+  float data[3] = {0, 1.5f, -2.0f};
+  write_file_atomic(dir.file("weights.bin"), std::string(reinterpret_cast<char*>(data), sizeof data));
+  write_file_atomic(dir.file("m.onnx"), model_with_external("weights.bin", 4, 8));
+  ir::Model m = onnx_io::load_model(dir.file("m.onnx"));
+  EXPECT_EQ(m.graph->initializers[0].value.to_vector<float>(), (std::vector<float>{1.5f, -2.0f}));
+}
+
+TEST(ModelIo, ExternalDataEscapesAreRefused) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "model");
+  float data[2] = {1, 2};
+  write_file_atomic(dir.file("outside.bin"), std::string(reinterpret_cast<char*>(data), sizeof data));
+  fs::create_symlink(dir.path() / "outside.bin", dir.path() / "model" / "link.bin");
+  struct Case {
+    std::string location;
+    int64_t offset, length;
+  };
+  for (const Case& c : {Case{"../outside.bin", 0, 8}, Case{dir.file("outside.bin"), 0, 8},
+                        Case{"link.bin", 0, 8}, Case{"sub/../../outside.bin", 0, 8},
+                        Case{"missing.bin", 0, 8}}) {
+    std::string path = (dir.path() / "model" / "m.onnx").string();
+    write_file_atomic(path, model_with_external(c.location, c.offset, c.length));
+    try {
+      onnx_io::load_model(path);
+      FAIL() << c.location;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("'W'"), std::string::npos) << e.what();
+    }
+  }
+  // Offset or length past the end of the file.
+  write_file_atomic(dir.file("w.bin"), std::string(reinterpret_cast<char*>(data), sizeof data));
+  write_file_atomic(dir.file("m2.onnx"), model_with_external("w.bin", 4, 8));
+  EXPECT_THROW(onnx_io::load_model(dir.file("m2.onnx")), Error);
+}
+
+TEST(ValueFiles, NpyRoundTrip) {
+  TempDir dir;
+  Tensor t = Tensor::from_vector<float>({2, 3}, {1, 2, 3, 4, 5, 6});
+  onnx_io::save_npy(t, dir.file("a.npy"));
+  Tensor back = onnx_io::load_npy(dir.file("a.npy"));
+  EXPECT_EQ(back.shape(), t.shape());
+  EXPECT_EQ(back.to_vector<float>(), t.to_vector<float>());
+  write_file_atomic(dir.file("bad.npy"), "\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'");
+  EXPECT_THROW(onnx_io::load_npy(dir.file("bad.npy")), Error);
+}
+
+TEST(ValueFiles, PbRoundTripAndSequences) {
+  TempDir dir;
+  Tensor t = Tensor::from_vector<int64_t>({3}, {1, -2, 3});
+  onnx_io::save_value_pb(t, "x", dir.file("x.pb"));
+  Value v = onnx_io::load_value_file(dir.file("x.pb"));
+  EXPECT_EQ(v.tensor().to_vector<int64_t>(), (std::vector<int64_t>{1, -2, 3}));
+  Value seq = Value::sequence({Value(t), Value(t)});
+  onnx_io::save_value_pb(seq, "s", dir.file("s.pb"));
+  ir::TypeInfo hint;
+  hint.kind = ir::TypeInfo::Kind::Sequence;
+  Value s2 = onnx_io::load_value_file(dir.file("s.pb"), &hint);
+  ASSERT_TRUE(s2.is_sequence());
+  EXPECT_EQ(s2.items().size(), 2u);
+}
+
+TEST(ValueFiles, TensorWithWrongDataSizeIsRejected) {
+  onnx::TensorProto p;
+  p.set_data_type(onnx::TensorProto::FLOAT);
+  p.add_dims(4);
+  p.set_raw_data(std::string(8, '\0'));
+  EXPECT_THROW(onnx_io::parse_value_pb(p.SerializeAsString(), nullptr, "t.pb"), Error);
+  onnx::TensorProto huge;
+  huge.set_data_type(onnx::TensorProto::FLOAT);
+  huge.add_dims(int64_t{1} << 40);
+  huge.add_dims(int64_t{1} << 40);
+  try {
+    onnx_io::parse_value_pb(huge.SerializeAsString(), nullptr, "huge.pb");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::ResourceLimit);
+  }
+}
+
+}  // namespace
+}  // namespace onyx
