@@ -2,7 +2,9 @@
 
 #include <unordered_map>
 
+#include "onyx/onnx/functions.h"
 #include "onyx/onnx/model_io.h"
+#include "onyx/ops/registry.h"
 #include "onyx/runtime/plan.h"
 
 namespace onyx::runtime {
@@ -10,6 +12,7 @@ namespace onyx::runtime {
 struct Session::State {
   std::unique_ptr<ThreadPool> pool;
   BufferPool buffers;
+  std::shared_ptr<const ir::Graph> exec_graph;  // the model's graph with function ops expanded
   std::unique_ptr<Plan> plan;
   Frame frame;
   std::mutex run_mu;
@@ -62,7 +65,13 @@ Session::Session(ir::Model model, SessionOptions options)
   PlanContext ctx{model_.get(), state_->pool.get(), &state_->buffers};
   const std::string& name = model_->path.empty() ? std::string("model") : model_->path;
   try {
-    state_->plan = std::make_unique<Plan>(*model_->graph, ctx, nullptr);
+    const ir::Model& m = *model_;
+    state_->exec_graph = onnx_io::expand_functions(
+        model_->graph, m, [&m](const ir::Node& n) {
+          int64_t opset = m.opset(n.domain);
+          return opset == 0 || ops::registry().find(n.domain, n.op_type, opset) != nullptr;
+        });
+    state_->plan = std::make_unique<Plan>(*state_->exec_graph, ctx, nullptr);
   } catch (const Error& e) {
     rethrow_with_context(e, name);
   }
