@@ -98,11 +98,31 @@ struct ShrinkOp {
 };
 
 // PRelu: y = x < 0 ? slope * x : x, slope broadcasting to x.
-void prelu(KernelContext& ctx) {
+// Before opset 7, a 1-D slope of size C applies per channel (axis 1), not to the last axis.
+class PReluKernel final : public Kernel {
+ public:
+  explicit PReluKernel(const KernelInfo& info) : legacy_(info.opset < 7) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& info) { return std::make_unique<PReluKernel>(info); }
+  void compute(KernelContext& ctx) override;
+
+ private:
+  bool legacy_;
+};
+
+void PReluKernel::compute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  const Tensor& slope = ctx.input(1);
-  Shape out = broadcast_inputs(ctx, {0, 1});
+  Tensor slope = ctx.input(1);
   if (slope.dtype() != x.dtype()) ctx.fail("slope must have the same type as X");
+  if (legacy_ && slope.rank() == 1 && x.rank() >= 2 && slope.dim(0) == x.dim(1) && slope.dim(0) != 1) {
+    Shape s(static_cast<size_t>(x.rank() - 1), 1);
+    s[0] = slope.dim(0);
+    slope = slope.reshape(s);
+  }
+  Shape out;
+  if (!broadcast_shapes(x.shape(), slope.shape(), &out) || out != x.shape()) {
+    ctx.fail(ctx.input_name(1), " of shape ", shape_str(slope.shape()),
+             " does not broadcast to X's shape ", shape_str(x.shape()));
+  }
   Tensor& y = ctx.allocate(0, x.dtype(), out);
   visit_types<Types::Numeric>(x.dtype(), ctx, [&](auto tag) {
     using T = decltype(tag);
@@ -169,7 +189,7 @@ constexpr KernelDef kDefs[] = {
     act<ThresholdedReluOp, Types::Float>("ThresholdedRelu", 10),
     act<HardSigmoidOp, Types::Float>("HardSigmoid", 1),
     act<ShrinkOp, Types::Numeric>("Shrink", 9),
-    {"", "PRelu", 1, kLatest, &FnKernel<prelu>::make},
+    {"", "PRelu", 1, kLatest, &PReluKernel::make},
     {"", "Clip", 1, kLatest, &ClipKernel::make},
 };
 
