@@ -10,6 +10,8 @@ void register_unary_kernels(Registry& r);
 void register_binary_kernels(Registry& r);
 void register_activation_kernels(Registry& r);
 void register_constant_kernels(Registry& r);
+void register_control_flow_kernels(Registry& r);
+void register_sequence_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -17,6 +19,8 @@ inline constexpr RegisterFn kFamilies[] = {
     register_binary_kernels,
     register_activation_kernels,
     register_constant_kernels,
+    register_control_flow_kernels,
+    register_sequence_kernels,
 };
 
 }  // namespace onyx::ops
