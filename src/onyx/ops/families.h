@@ -12,6 +12,7 @@ void register_activation_kernels(Registry& r);
 void register_constant_kernels(Registry& r);
 void register_control_flow_kernels(Registry& r);
 void register_sequence_kernels(Registry& r);
+void register_quantize_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -21,6 +22,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_constant_kernels,
     register_control_flow_kernels,
     register_sequence_kernels,
+    register_quantize_kernels,
 };
 
 }  // namespace onyx::ops
