@@ -13,6 +13,7 @@ void register_constant_kernels(Registry& r);
 void register_control_flow_kernels(Registry& r);
 void register_sequence_kernels(Registry& r);
 void register_quantize_kernels(Registry& r);
+void register_random_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -23,6 +24,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_control_flow_kernels,
     register_sequence_kernels,
     register_quantize_kernels,
+    register_random_kernels,
 };
 
 }  // namespace onyx::ops
