@@ -1,0 +1,115 @@
+// The CLI as a user runs it: exit codes, messages, files written.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+
+#include "onyx/core/file_util.h"
+#include "onyx/onnx/model_io.h"
+#include "onyx/onnx/value_files.h"
+
+namespace onyx {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int status;
+  std::string out;
+};
+
+Result onyx_cli(const std::string& args) {
+  std::string cmd = std::string(ONYX_CLI) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+const std::string kNode = "/usr/share/libonnx-testdata/data/node/";
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("onyx_cli_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST_F(Cli, RunPrintsOutputsAndWritesThemWithSafeNames) {
+  // A model whose output name needs sanitising.
+  ir::Model m = onnx_io::load_model(kNode + "test_abs/model.onnx");
+  m.graph->outputs[0].name = "y/out:0";
+  m.graph->nodes[0].outputs[0] = "y/out:0";
+  onnx_io::save_model(m, (dir_ / "m.onnx").string());
+  Result r = onyx_cli("run " + (dir_ / "m.onnx").string() + " --input x=" + kNode +
+                      "test_abs/test_data_set_0/input_0.pb --output-dir " + (dir_ / "out").string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("y/out:0: float [3,4,5]"), std::string::npos) << r.out;
+  Value y = onnx_io::load_value_file((dir_ / "out" / "y_out_0.pb").string());
+  Value want = onnx_io::load_value_file(kNode + "test_abs/test_data_set_0/output_0.pb");
+  EXPECT_EQ(y.tensor().to_vector<float>(), want.tensor().to_vector<float>());
+}
+
+TEST_F(Cli, BadInputsExitTwoWithWhere) {
+  Result r = onyx_cli("run " + (dir_ / "missing.onnx").string());
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("missing.onnx"), std::string::npos) << r.out;
+
+  write_file_atomic((dir_ / "garbage.onnx").string(), "not a model at all");
+  r = onyx_cli("run " + (dir_ / "garbage.onnx").string());
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("not a valid ONNX model"), std::string::npos) << r.out;
+
+  r = onyx_cli("run " + kNode + "test_abs/model.onnx");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("missing input 'x'"), std::string::npos) << r.out;
+
+  r = onyx_cli("run " + kNode + "test_abs/model.onnx --input nope=" + kNode +
+               "test_abs/test_data_set_0/input_0.pb");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("unknown input 'nope'"), std::string::npos) << r.out;
+
+  r = onyx_cli("run " + kNode + "test_abs/model.onnx --input x=" + kNode +
+               "test_add_bcast/test_data_set_0/input_1.pb");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("input 'x'"), std::string::npos) << r.out;
+
+  r = onyx_cli("run --no-such-flag");
+  EXPECT_EQ(r.status, 2);
+}
+
+TEST_F(Cli, CheckReportsValidityAndMissingKernels) {
+  Result r = onyx_cli("check " + kNode + "test_abs/model.onnx");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("valid and runnable"), std::string::npos) << r.out;
+
+  ir::Model m = onnx_io::load_model(kNode + "test_abs/model.onnx");
+  m.graph->nodes[0].op_type = "Frobnicate";
+  m.graph->nodes[0].name = "weird";
+  onnx_io::save_model(m, (dir_ / "bad.onnx").string());
+  r = onyx_cli("check " + (dir_ / "bad.onnx").string());
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("node 'weird' (Frobnicate)"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, ConformanceRatchetFailsOnListedPass) {
+  write_file_atomic((dir_ / "known.txt").string(), "node/test_abs listed for the test\n");
+  Result r = onyx_cli("conformance --known-failures " + (dir_ / "known.txt").string() + " " + kNode + "test_abs");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("passes but is listed"), std::string::npos) << r.out;
+  r = onyx_cli("conformance " + kNode + "test_abs " + kNode + "test_relu");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("2 passed, 0 failed"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace onyx
