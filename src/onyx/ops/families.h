@@ -14,6 +14,7 @@ void register_control_flow_kernels(Registry& r);
 void register_sequence_kernels(Registry& r);
 void register_quantize_kernels(Registry& r);
 void register_random_kernels(Registry& r);
+void register_rnn_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -25,6 +26,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_sequence_kernels,
     register_quantize_kernels,
     register_random_kernels,
+    register_rnn_kernels,
 };
 
 }  // namespace onyx::ops
