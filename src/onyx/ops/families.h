@@ -15,6 +15,7 @@ void register_sequence_kernels(Registry& r);
 void register_quantize_kernels(Registry& r);
 void register_random_kernels(Registry& r);
 void register_rnn_kernels(Registry& r);
+void register_string_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -27,6 +28,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_quantize_kernels,
     register_random_kernels,
     register_rnn_kernels,
+    register_string_kernels,
 };
 
 }  // namespace onyx::ops
