@@ -16,6 +16,7 @@ void register_quantize_kernels(Registry& r);
 void register_random_kernels(Registry& r);
 void register_rnn_kernels(Registry& r);
 void register_string_kernels(Registry& r);
+void register_signal_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -29,6 +30,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_random_kernels,
     register_rnn_kernels,
     register_string_kernels,
+    register_signal_kernels,
 };
 
 }  // namespace onyx::ops

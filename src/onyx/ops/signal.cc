@@ -1,0 +1,157 @@
+// Signal processing: DFT and STFT (opset 17). Transforms are computed in double, directly
+// (O(n^2) per transform); the backend suite's sizes are small and this keeps every length
+// exact. A fast path (FFT) belongs here when a real model needs it.
+#include <cmath>
+#include <complex>
+
+#include "onyx/ops/registry.h"
+
+namespace onyx::ops {
+
+namespace {
+
+using cd = std::complex<double>;
+
+// out[k] = sum_j in[j] * exp(sign * 2 pi i j k / n), k < bins.
+void dft(const std::vector<cd>& in, int64_t n, int64_t bins, bool inverse, std::vector<cd>& out) {
+  out.assign(static_cast<size_t>(bins), cd(0, 0));
+  double sign = inverse ? 1.0 : -1.0;
+  for (int64_t k = 0; k < bins; ++k) {
+    cd acc(0, 0);
+    for (int64_t j = 0; j < n; ++j) {
+      double angle = sign * 2.0 * M_PI * static_cast<double>((j * k) % n) / static_cast<double>(n);
+      acc += in[j] * cd(std::cos(angle), std::sin(angle));
+    }
+    out[k] = inverse ? acc / static_cast<double>(n) : acc;
+  }
+}
+
+int64_t scalar_int(const KernelContext& ctx, size_t i) {
+  const Tensor& t = ctx.input(i);
+  if (t.numel() != 1 || !is_integer(t.dtype())) ctx.fail(ctx.input_name(i), " must be a scalar integer");
+  return t.to_int64s()[0];
+}
+
+class DftKernel final : public Kernel {
+ public:
+  explicit DftKernel(const KernelInfo& info)
+      : axis_(info.node.attr_int("axis", 1)), inverse_(info.node.attr_int("inverse", 0) != 0),
+        onesided_(info.node.attr_int("onesided", 0) != 0) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<DftKernel>(i); }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    if (x.rank() < 2 || (x.dim(x.rank() - 1) != 1 && x.dim(x.rank() - 1) != 2)) {
+      ctx.fail(ctx.input_name(0), " must end in a dimension of 1 (real) or 2 (complex), got ", shape_str(x.shape()));
+    }
+    int64_t axis = axis_ < 0 ? axis_ + x.rank() : axis_;
+    if (axis < 0 || axis >= x.rank() - 1) ctx.fail("axis ", axis_, " is out of range for ", shape_str(x.shape()));
+    int64_t in_len = x.dim(axis);
+    int64_t n = ctx.has_input(1) ? scalar_int(ctx, 1) : in_len;
+    if (n < 1) ctx.fail(ctx.input_name(1), " must be positive");
+    if (onesided_ && inverse_) ctx.fail("onesided inverse transforms are not defined");
+    int64_t bins = onesided_ ? n / 2 + 1 : n;
+    bool complex_in = x.dim(x.rank() - 1) == 2;
+    Shape out_shape = x.shape();
+    out_shape[axis] = bins;
+    out_shape.back() = 2;
+    Tensor& y = ctx.allocate(0, x.dtype(), out_shape);
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < axis; ++d) outer *= x.dim(d);
+    for (int64_t d = axis + 1; d < x.rank() - 1; ++d) inner *= x.dim(d);
+    int64_t comps = complex_in ? 2 : 1;
+    visit_float(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* in = x.data<T>();
+      T* out = y.data<T>();
+      std::vector<cd> sig(static_cast<size_t>(n)), res;
+      for (int64_t o = 0; o < outer; ++o) {
+        for (int64_t i = 0; i < inner; ++i) {
+          for (int64_t j = 0; j < n; ++j) {
+            if (j >= in_len) {
+              sig[j] = 0;
+              continue;
+            }
+            const T* e = in + ((o * in_len + j) * inner + i) * comps;
+            sig[j] = cd(static_cast<float>(e[0]), complex_in ? static_cast<float>(e[1]) : 0.0);
+          }
+          dft(sig, n, bins, inverse_, res);
+          for (int64_t k = 0; k < bins; ++k) {
+            T* e = out + ((o * bins + k) * inner + i) * 2;
+            e[0] = static_cast<T>(static_cast<float>(res[k].real()));
+            e[1] = static_cast<T>(static_cast<float>(res[k].imag()));
+          }
+        }
+      }
+    });
+  }
+
+ private:
+  int64_t axis_;
+  bool inverse_, onesided_;
+};
+
+class StftKernel final : public Kernel {
+ public:
+  explicit StftKernel(const KernelInfo& info) : onesided_(info.node.attr_int("onesided", 1) != 0) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<StftKernel>(i); }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    if (x.rank() != 3 || (x.dim(2) != 1 && x.dim(2) != 2)) {
+      ctx.fail(ctx.input_name(0), " must be [batch, length, 1 or 2], got ", shape_str(x.shape()));
+    }
+    int64_t step = scalar_int(ctx, 1);
+    if (step < 1) ctx.fail(ctx.input_name(1), " must be positive");
+    const Tensor* window = ctx.has_input(2) ? &ctx.input(2) : nullptr;
+    int64_t len = window ? window->numel() : -1;
+    if (ctx.has_input(3)) {
+      int64_t fl = scalar_int(ctx, 3);
+      if (window && fl != len) ctx.fail("frame_length ", fl, " differs from the window's ", len);
+      len = fl;
+    }
+    if (len < 1) ctx.fail("frame length is unknown: give a window or frame_length");
+    int64_t batch = x.dim(0), signal = x.dim(1);
+    if (len > signal) ctx.fail("frame length ", len, " is longer than the signal (", signal, ")");
+    bool complex_in = x.dim(2) == 2;
+    if (complex_in && onesided_) ctx.fail("onesided output needs a real signal");
+    int64_t frames = 1 + (signal - len) / step;
+    int64_t bins = onesided_ ? len / 2 + 1 : len;
+    Tensor& y = ctx.allocate(0, x.dtype(), {batch, frames, bins, 2});
+    visit_float(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* in = x.data<T>();
+      const T* w = window ? window->data<T>() : nullptr;
+      T* out = y.data<T>();
+      std::vector<cd> sig(static_cast<size_t>(len)), res;
+      int64_t comps = complex_in ? 2 : 1;
+      for (int64_t b = 0; b < batch; ++b) {
+        for (int64_t f = 0; f < frames; ++f) {
+          for (int64_t j = 0; j < len; ++j) {
+            const T* e = in + (b * signal + f * step + j) * comps;
+            double scale = w ? static_cast<double>(static_cast<float>(w[j])) : 1.0;
+            sig[j] = cd(static_cast<float>(e[0]), complex_in ? static_cast<float>(e[1]) : 0.0) * scale;
+          }
+          dft(sig, len, bins, false, res);
+          for (int64_t k = 0; k < bins; ++k) {
+            T* e = out + ((b * frames + f) * bins + k) * 2;
+            e[0] = static_cast<T>(static_cast<float>(res[k].real()));
+            e[1] = static_cast<T>(static_cast<float>(res[k].imag()));
+          }
+        }
+      }
+    });
+  }
+
+ private:
+  bool onesided_;
+};
+
+constexpr KernelDef kDefs[] = {
+    {"", "DFT", 17, kLatest, &DftKernel::make},
+    {"", "STFT", 17, kLatest, &StftKernel::make},
+};
+
+}  // namespace
+
+void register_signal_kernels(Registry& r) { r.add(kDefs); }
+
+}  // namespace onyx::ops
