@@ -17,6 +17,7 @@ void register_random_kernels(Registry& r);
 void register_rnn_kernels(Registry& r);
 void register_string_kernels(Registry& r);
 void register_signal_kernels(Registry& r);
+void register_optimizer_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -31,6 +32,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_rnn_kernels,
     register_string_kernels,
     register_signal_kernels,
+    register_optimizer_kernels,
 };
 
 }  // namespace onyx::ops
