@@ -16,6 +16,36 @@ const onnx::OpSchema* schema_for(const std::string& domain, const std::string& o
   return onnx::OpSchemaRegistry::Schema(op_type, static_cast<int>(opset), domain);
 }
 
+// Applies `map_name` to the names a subgraph reads from enclosing scopes (names it does
+// not define itself), recursively, so function bodies with Loop/If keep their wiring.
+void rename_free(ir::Graph& g, const std::function<std::string(const std::string&)>& map_name) {
+  std::unordered_map<std::string, bool> local;
+  for (const auto& in : g.inputs) local[in.name] = true;
+  for (const auto& init : g.initializers) local[init.name] = true;
+  for (const auto& n : g.nodes) {
+    for (const auto& o : n.outputs) local[o] = true;
+  }
+  auto inner = [&](const std::string& v) { return local.count(v) ? v : map_name(v); };
+  for (auto& n : g.nodes) {
+    for (auto& in : n.inputs) {
+      if (!in.empty()) in = inner(in);
+    }
+    for (auto& a : n.attributes) {
+      if (a.g) {
+        auto copy = std::make_shared<ir::Graph>(*a.g);
+        rename_free(*copy, inner);
+        a.g = copy;
+      }
+      for (auto& sg : a.graphs) {
+        auto copy = std::make_shared<ir::Graph>(*sg);
+        rename_free(*copy, inner);
+        sg = copy;
+      }
+    }
+  }
+  for (auto& out : g.outputs) out.name = inner(out.name);
+}
+
 class Expander {
  public:
   Expander(const ir::Model& model, const HasKernel& has_kernel)
@@ -101,6 +131,18 @@ class Expander {
     for (ir::Node& b : g->nodes) {
       for (auto& in : b.inputs) in = map_name(in);
       for (auto& out : b.outputs) out = map_name(out);
+      for (auto& a : b.attributes) {
+        if (a.g) {
+          auto copy = std::make_shared<ir::Graph>(*a.g);
+          rename_free(*copy, map_name);
+          a.g = copy;
+        }
+        for (auto& sg : a.graphs) {
+          auto copy = std::make_shared<ir::Graph>(*sg);
+          rename_free(*copy, map_name);
+          sg = copy;
+        }
+      }
       if (!b.name.empty()) b.name = prefix + b.name;
       std::vector<ir::Attribute> attrs;
       for (auto& a : b.attributes) {

@@ -145,7 +145,98 @@ class StftKernel final : public Kernel {
   bool onesided_;
 };
 
+DType output_datatype(const KernelInfo& info) {
+  DType d;
+  if (!dtype_from_int(static_cast<int32_t>(info.node.attr_int("output_datatype", 1)), &d) ||
+      !(is_floating(d) || is_integer(d))) {
+    info.fail(ErrorKind::InvalidModel, "output_datatype is not a numeric element type");
+  }
+  return d;
+}
+
+// Generalised cosine windows: w[n] = a0 - a1 cos(2 pi n / N) + a2 cos(4 pi n / N), with
+// N = size (periodic) or size - 1 (symmetric).
+class WindowKernel final : public Kernel {
+ public:
+  WindowKernel(const KernelInfo& info, double a0, double a1, double a2)
+      : a0_(a0), a1_(a1), a2_(a2), periodic_(info.node.attr_int("periodic", 1) != 0),
+        dtype_(output_datatype(info)) {}
+  void compute(KernelContext& ctx) override {
+    int64_t n = scalar_int(ctx, 0);
+    if (n < 0) ctx.fail(ctx.input_name(0), " must not be negative");
+    Tensor& y = ctx.allocate(0, dtype_, {n});
+    double denom = periodic_ ? static_cast<double>(n) : static_cast<double>(n - 1);
+    visit_numeric(dtype_, [&](auto tag) {
+      using T = decltype(tag);
+      T* out = y.data<T>();
+      for (int64_t i = 0; i < n; ++i) {
+        double x = denom > 0 ? 2.0 * M_PI * static_cast<double>(i) / denom : 0.0;
+        double w = a0_ - a1_ * std::cos(x) + a2_ * std::cos(2.0 * x);
+        out[i] = static_cast<T>(static_cast<compute_t<T>>(w));
+      }
+    });
+  }
+
+ private:
+  double a0_, a1_, a2_;
+  bool periodic_;
+  DType dtype_;
+};
+
+std::unique_ptr<Kernel> hann(const KernelInfo& i) { return std::make_unique<WindowKernel>(i, 0.5, 0.5, 0.0); }
+std::unique_ptr<Kernel> hamming(const KernelInfo& i) {
+  return std::make_unique<WindowKernel>(i, 25.0 / 46.0, 21.0 / 46.0, 0.0);
+}
+std::unique_ptr<Kernel> blackman(const KernelInfo& i) { return std::make_unique<WindowKernel>(i, 0.42, 0.5, 0.08); }
+
+// MelWeightMatrix: [dft_length / 2 + 1, num_mel_bins] triangular filters spaced evenly on
+// the mel scale between the lower and upper edge frequencies.
+class MelWeightMatrixKernel final : public Kernel {
+ public:
+  explicit MelWeightMatrixKernel(const KernelInfo& info) : dtype_(output_datatype(info)) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<MelWeightMatrixKernel>(i); }
+  void compute(KernelContext& ctx) override {
+    int64_t mel_bins = scalar_int(ctx, 0), dft_length = scalar_int(ctx, 1), rate = scalar_int(ctx, 2);
+    double lo = ctx.input(3).element_as_double(0), hi = ctx.input(4).element_as_double(0);
+    if (mel_bins < 1 || dft_length < 1 || rate < 1) ctx.fail("bins, dft length and sample rate must be positive");
+    if (!(lo >= 0 && hi > lo && hi <= rate / 2.0 + 1e-9)) {
+      ctx.fail("edge frequencies must satisfy 0 <= lower < upper <= sample_rate / 2");
+    }
+    int64_t spec_bins = dft_length / 2 + 1;
+    auto to_mel = [](double f) { return 2595.0 * std::log10(1.0 + f / 700.0); };
+    double lo_mel = to_mel(lo), step = (to_mel(hi) - lo_mel) / static_cast<double>(mel_bins + 2);
+    std::vector<int64_t> edge(static_cast<size_t>(mel_bins + 2));
+    for (int64_t i = 0; i < mel_bins + 2; ++i) {
+      double hz = 700.0 * (std::pow(10.0, (static_cast<double>(i) * step + lo_mel) / 2595.0) - 1.0);
+      edge[i] = static_cast<int64_t>(std::floor(static_cast<double>(dft_length + 1) * hz / static_cast<double>(rate)));
+      edge[i] = std::min(std::max<int64_t>(edge[i], 0), spec_bins - 1);
+    }
+    std::vector<double> w(static_cast<size_t>(spec_bins * mel_bins), 0.0);
+    for (int64_t m = 0; m < mel_bins; ++m) {
+      int64_t left = edge[m], center = edge[m + 1], right = edge[m + 2];
+      if (center == left) {
+        w[center * mel_bins + m] = 1.0;
+      } else {
+        for (int64_t j = left; j <= center; ++j) w[j * mel_bins + m] = double(j - left) / double(center - left);
+      }
+      for (int64_t j = center; j < right; ++j) w[j * mel_bins + m] = double(right - j) / double(right - center);
+    }
+    Tensor& y = ctx.allocate(0, dtype_, {spec_bins, mel_bins});
+    visit_numeric(dtype_, [&](auto tag) {
+      using T = decltype(tag);
+      for (size_t i = 0; i < w.size(); ++i) y.data<T>()[i] = static_cast<T>(static_cast<compute_t<T>>(w[i]));
+    });
+  }
+
+ private:
+  DType dtype_;
+};
+
 constexpr KernelDef kDefs[] = {
+    {"", "HannWindow", 17, kLatest, &hann},
+    {"", "HammingWindow", 17, kLatest, &hamming},
+    {"", "BlackmanWindow", 17, kLatest, &blackman},
+    {"", "MelWeightMatrix", 17, kLatest, &MelWeightMatrixKernel::make},
     {"", "DFT", 17, kLatest, &DftKernel::make},
     {"", "STFT", 17, kLatest, &StftKernel::make},
 };
