@@ -18,6 +18,8 @@ void register_rnn_kernels(Registry& r);
 void register_string_kernels(Registry& r);
 void register_signal_kernels(Registry& r);
 void register_optimizer_kernels(Registry& r);
+void register_shape_kernels(Registry& r);
+void register_layout_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -33,6 +35,8 @@ inline constexpr RegisterFn kFamilies[] = {
     register_string_kernels,
     register_signal_kernels,
     register_optimizer_kernels,
+    register_shape_kernels,
+    register_layout_kernels,
 };
 
 }  // namespace onyx::ops
