@@ -20,6 +20,8 @@ void register_signal_kernels(Registry& r);
 void register_optimizer_kernels(Registry& r);
 void register_shape_kernels(Registry& r);
 void register_layout_kernels(Registry& r);
+void register_cast_kernels(Registry& r);
+void register_pad_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -37,6 +39,8 @@ inline constexpr RegisterFn kFamilies[] = {
     register_optimizer_kernels,
     register_shape_kernels,
     register_layout_kernels,
+    register_cast_kernels,
+    register_pad_kernels,
 };
 
 }  // namespace onyx::ops
