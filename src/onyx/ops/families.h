@@ -22,6 +22,9 @@ void register_shape_kernels(Registry& r);
 void register_layout_kernels(Registry& r);
 void register_cast_kernels(Registry& r);
 void register_pad_kernels(Registry& r);
+void register_reduce_kernels(Registry& r);
+void register_softmax_kernels(Registry& r);
+void register_argreduce_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -41,6 +44,9 @@ inline constexpr RegisterFn kFamilies[] = {
     register_layout_kernels,
     register_cast_kernels,
     register_pad_kernels,
+    register_reduce_kernels,
+    register_softmax_kernels,
+    register_argreduce_kernels,
 };
 
 }  // namespace onyx::ops
