@@ -25,6 +25,8 @@ void register_pad_kernels(Registry& r);
 void register_reduce_kernels(Registry& r);
 void register_softmax_kernels(Registry& r);
 void register_argreduce_kernels(Registry& r);
+void register_matmul_kernels(Registry& r);
+void register_conv_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -47,6 +49,8 @@ inline constexpr RegisterFn kFamilies[] = {
     register_reduce_kernels,
     register_softmax_kernels,
     register_argreduce_kernels,
+    register_matmul_kernels,
+    register_conv_kernels,
 };
 
 }  // namespace onyx::ops

@@ -1,0 +1,264 @@
+// Conv (N-d, groups, dilations, auto_pad), ConvInteger and QLinearConv. im2col + GEMM per
+// image and group; 1x1 stride-1 unpadded convolutions skip im2col; depthwise 2-D
+// convolutions run a direct loop.
+#include <cmath>
+
+#include "onyx/ops/conv_util.h"
+#include "onyx/ops/gemm.h"
+#include "onyx/ops/registry.h"
+
+namespace onyx::ops {
+
+namespace {
+
+struct ConvShape {
+  int64_t N, C, M, group, Cg, Mg;
+  WindowGeometry g;
+};
+
+ConvShape conv_shape(const KernelContext& ctx, const WindowAttrs& a, int64_t group, const Tensor& x, const Tensor& w) {
+  if (x.rank() < 3) ctx.fail(ctx.input_name(0), " must be [N, C, spatial...], got ", shape_str(x.shape()));
+  if (w.rank() != x.rank()) {
+    ctx.fail(ctx.input_name(1), " must have rank ", x.rank(), " like X, got ", shape_str(w.shape()));
+  }
+  ConvShape s;
+  s.N = x.dim(0);
+  s.C = x.dim(1);
+  s.M = w.dim(0);
+  s.group = group;
+  if (group <= 0 || s.C % group || s.M % group) {
+    ctx.fail("group ", group, " must divide the input channels (", s.C, ") and the output channels (", s.M, ")");
+  }
+  s.Cg = s.C / group;
+  s.Mg = s.M / group;
+  if (w.dim(1) != s.Cg) {
+    ctx.fail(ctx.input_name(1), " has ", w.dim(1), " input channels per group; X has ", s.C, " channels in ", group,
+             " groups, so ", s.Cg, " are needed");
+  }
+  std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
+  std::vector<int64_t> k(w.shape().begin() + 2, w.shape().end());
+  if (!a.kernel_shape.empty() && a.kernel_shape != k) {
+    ctx.fail("kernel_shape ", shape_str(a.kernel_shape), " differs from W's spatial shape ", shape_str(k));
+  }
+  s.g = window_geometry(ctx, a, in, k);
+  return s;
+}
+
+bool is_pointwise(const WindowGeometry& g) {
+  for (int64_t d = 0; d < g.spatial; ++d) {
+    if (g.kernel[d] != 1 || g.stride[d] != 1 || g.pad_begin[d] || g.pad_end[d]) return false;
+  }
+  return true;
+}
+
+// y[m, o] for one image, all groups; T is float or double (or int32 for the integer ops).
+template <typename T>
+void conv_image(const ConvShape& s, const T* x, const T* w, T* y, T* col, ThreadPool& pool) {
+  int64_t K = s.Cg * s.g.kernel_size(), O = s.g.out_size(), I = s.g.in_size();
+  bool pointwise = is_pointwise(s.g);
+  for (int64_t grp = 0; grp < s.group; ++grp) {
+    const T* xg = x + grp * s.Cg * I;
+    const T* cols = xg;
+    if (!pointwise) {
+      int64_t per = s.g.kernel_size() * O;
+      pool.parallel_for(s.Cg, std::max<int64_t>(1, 16384 / std::max<int64_t>(per, 1)), [&](int64_t b, int64_t e) {
+        im2col<T>(xg + b * I, e - b, s.g, col + b * per);
+      });
+      cols = col;
+    }
+    const T* wg = w + grp * s.Mg * K;
+    T* yg = y + grp * s.Mg * O;
+    if constexpr (std::is_same_v<T, float>) {
+      gemm_f32(false, false, s.Mg, O, K, 1.0f, wg, K, cols, O, 0.0f, yg, O, &pool);
+    } else {
+      gemm_generic<T>(false, false, s.Mg, O, K, T(1), wg, K, cols, O, T(0), yg, O);
+    }
+  }
+}
+
+// Depthwise 2-D (one input channel per group, one output channel per group).
+void depthwise_2d(const ConvShape& s, const float* x, const float* w, float* y, ThreadPool& pool) {
+  const WindowGeometry& g = s.g;
+  int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
+  pool.parallel_for(s.C, 1, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) {
+      const float* xc = x + c * H * W;
+      const float* wc = w + c * KH * KW;
+      float* yc = y + c * OH * OW;
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          float acc = 0;
+          for (int64_t kh = 0; kh < KH; ++kh) {
+            int64_t ih = oh * g.stride[0] - g.pad_begin[0] + kh * g.dilation[0];
+            if (ih < 0 || ih >= H) continue;
+            for (int64_t kw = 0; kw < KW; ++kw) {
+              int64_t iw = ow * g.stride[1] - g.pad_begin[1] + kw * g.dilation[1];
+              if (iw >= 0 && iw < W) acc += xc[ih * W + iw] * wc[kh * KW + kw];
+            }
+          }
+          yc[oh * OW + ow] = acc;
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void add_bias(const T* bias, int64_t M, int64_t O, T* y) {
+  for (int64_t m = 0; m < M; ++m) {
+    T b = bias[m];
+    for (int64_t o = 0; o < O; ++o) y[m * O + o] += b;
+  }
+}
+
+class ConvKernel final : public Kernel {
+ public:
+  explicit ConvKernel(const KernelInfo& info)
+      : attrs_(WindowAttrs::read(info)), group_(info.node.attr_int("group", 1)) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<ConvKernel>(i); }
+
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    const Tensor& w = ctx.input(1);
+    if (w.dtype() != x.dtype()) ctx.fail("X and W must share an element type");
+    ConvShape s = conv_shape(ctx, attrs_, group_, x, w);
+    const Tensor* bias = ctx.has_input(2) ? &ctx.input(2) : nullptr;
+    if (bias && (bias->numel() != s.M || bias->dtype() != x.dtype())) {
+      ctx.fail(ctx.input_name(2), " must hold ", s.M, " values of X's type, got ", shape_str(bias->shape()));
+    }
+    Shape out{s.N, s.M};
+    out.insert(out.end(), s.g.out.begin(), s.g.out.end());
+    Tensor& y = ctx.allocate(0, x.dtype(), out);
+    if (x.dtype() == DType::Float32) {
+      run<float>(ctx, s, x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr, y.data<float>());
+    } else if (x.dtype() == DType::Float64) {
+      run<double>(ctx, s, x.data<double>(), w.data<double>(), bias ? bias->data<double>() : nullptr, y.data<double>());
+    } else if (x.dtype() == DType::Float16 || x.dtype() == DType::BFloat16) {
+      // Widen to float, convolve, narrow.
+      auto widen = [&](const Tensor& t) {
+        Tensor f = ctx.scratch(DType::Float32, t.shape());
+        visit_float(t.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          for (int64_t i = 0; i < t.numel(); ++i) f.data<float>()[i] = float(t.data<T>()[i]);
+        });
+        return f;
+      };
+      Tensor fx = widen(x), fw = widen(w), fb = bias ? widen(*bias) : Tensor();
+      Tensor fy = ctx.scratch(DType::Float32, out);
+      run<float>(ctx, s, fx.data<float>(), fw.data<float>(), bias ? fb.data<float>() : nullptr, fy.data<float>());
+      visit_float(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        for (int64_t i = 0; i < y.numel(); ++i) y.data<T>()[i] = T(fy.data<float>()[i]);
+      });
+    } else {
+      ctx.fail("element type ", dtype_name(x.dtype()), " is not supported");
+    }
+  }
+
+ private:
+  template <typename T>
+  void run(KernelContext& ctx, const ConvShape& s, const T* x, const T* w, const T* bias, T* y) {
+    int64_t I = s.g.in_size(), O = s.g.out_size();
+    bool depthwise = std::is_same_v<T, float> && s.g.spatial == 2 && s.Cg == 1 && s.Mg == 1;
+    Tensor col;
+    if (!depthwise && !is_pointwise(s.g)) col = ctx.scratch(dtype_of<T>, {s.Cg * s.g.kernel_size() * O});
+    for (int64_t n = 0; n < s.N; ++n) {
+      const T* xn = x + n * s.C * I;
+      T* yn = y + n * s.M * O;
+      if constexpr (std::is_same_v<T, float>) {
+        if (depthwise) {
+          depthwise_2d(s, xn, w, yn, ctx.pool());
+        } else {
+          conv_image<T>(s, xn, w, yn, col.defined() ? col.data<T>() : nullptr, ctx.pool());
+        }
+      } else {
+        conv_image<T>(s, xn, w, yn, col.defined() ? col.data<T>() : nullptr, ctx.pool());
+      }
+      if (bias) add_bias(bias, s.M, O, yn);
+    }
+  }
+
+  WindowAttrs attrs_;
+  int64_t group_;
+};
+
+int32_t zero_point(const KernelContext& ctx, size_t i) {
+  if (!ctx.has_input(i)) return 0;
+  const Tensor& z = ctx.input(i);
+  if (z.numel() != 1) ctx.fail(ctx.input_name(i), " must be a scalar (per-channel zero points are not supported)");
+  return z.dtype() == DType::Int8 ? z.data<int8_t>()[0] : z.data<uint8_t>()[0];
+}
+
+Tensor widen_minus(KernelContext& ctx, const Tensor& t, int32_t zp) {
+  if (t.dtype() != DType::Int8 && t.dtype() != DType::UInt8) ctx.fail("quantized inputs must be int8 or uint8");
+  Tensor out = ctx.scratch(DType::Int32, t.shape());
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    int32_t v = t.dtype() == DType::Int8 ? t.data<int8_t>()[i] : t.data<uint8_t>()[i];
+    out.data<int32_t>()[i] = v - zp;
+  }
+  return out;
+}
+
+// ConvInteger (x, w, x_zp, w_zp) -> int32, and QLinearConv
+// (x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B) -> quantized.
+class IntegerConvKernel final : public Kernel {
+ public:
+  IntegerConvKernel(const KernelInfo& info, bool qlinear)
+      : attrs_(WindowAttrs::read(info)), group_(info.node.attr_int("group", 1)), qlinear_(qlinear) {}
+  static std::unique_ptr<Kernel> conv_integer(const KernelInfo& i) { return std::make_unique<IntegerConvKernel>(i, false); }
+  static std::unique_ptr<Kernel> qlinear_conv(const KernelInfo& i) { return std::make_unique<IntegerConvKernel>(i, true); }
+  void compute(KernelContext& ctx) override {
+    size_t xi = 0, wi = qlinear_ ? 3 : 1;
+    Tensor x = widen_minus(ctx, ctx.input(xi), zero_point(ctx, qlinear_ ? 2 : 2));
+    Tensor w = widen_minus(ctx, ctx.input(wi), zero_point(ctx, qlinear_ ? 5 : 3));
+    ConvShape s = conv_shape(ctx, attrs_, group_, x, w);
+    Shape out{s.N, s.M};
+    out.insert(out.end(), s.g.out.begin(), s.g.out.end());
+    Tensor acc = qlinear_ ? ctx.scratch(DType::Int32, out) : ctx.allocate(0, DType::Int32, out);
+    Tensor col = ctx.scratch(DType::Int32, {s.Cg * s.g.kernel_size() * s.g.out_size()});
+    int64_t I = s.g.in_size(), O = s.g.out_size();
+    for (int64_t n = 0; n < s.N; ++n) {
+      conv_image<int32_t>(s, x.data<int32_t>() + n * s.C * I, w.data<int32_t>(), acc.data<int32_t>() + n * s.M * O,
+                          col.data<int32_t>(), ctx.pool());
+    }
+    if (!qlinear_) return;
+    if (ctx.has_input(8)) {
+      const Tensor& b = ctx.input(8);
+      if (b.dtype() != DType::Int32 || b.numel() != s.M) ctx.fail(ctx.input_name(8), " must hold ", s.M, " int32 values");
+      for (int64_t n = 0; n < s.N; ++n) add_bias(b.data<int32_t>(), s.M, O, acc.data<int32_t>() + n * s.M * O);
+    }
+    const Tensor& ws = ctx.input(4);
+    float xs = ctx.input(1).data<float>()[0], ys = ctx.input(6).data<float>()[0];
+    const Tensor& yzp = ctx.input(7);
+    int32_t z = zero_point(ctx, 7);
+    Tensor& y = ctx.allocate(0, yzp.dtype(), out);
+    for (int64_t n = 0; n < s.N; ++n) {
+      for (int64_t m = 0; m < s.M; ++m) {
+        float scale = xs * ws.data<float>()[ws.numel() == 1 ? 0 : m] / ys;
+        for (int64_t o = 0; o < O; ++o) {
+          int64_t at = (n * s.M + m) * O + o;
+          float v = std::nearbyint(static_cast<float>(acc.data<int32_t>()[at]) * scale) + static_cast<float>(z);
+          if (yzp.dtype() == DType::Int8) y.data<int8_t>()[at] = static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f));
+          else y.data<uint8_t>()[at] = static_cast<uint8_t>(std::clamp(v, 0.0f, 255.0f));
+        }
+      }
+    }
+  }
+
+ private:
+  WindowAttrs attrs_;
+  int64_t group_;
+  bool qlinear_;
+};
+
+constexpr KernelDef kDefs[] = {
+    {"", "Conv", 1, kLatest, &ConvKernel::make},
+    {"", "ConvInteger", 10, kLatest, &IntegerConvKernel::conv_integer},
+    {"", "QLinearConv", 10, kLatest, &IntegerConvKernel::qlinear_conv},
+};
+
+}  // namespace
+
+void register_conv_kernels(Registry& r) { r.add(kDefs); }
+
+}  // namespace onyx::ops

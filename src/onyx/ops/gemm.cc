@@ -1,0 +1,62 @@
+#include "onyx/ops/gemm.h"
+
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+
+#include "onyx/core/error.h"
+
+namespace onyx::ops {
+
+namespace {
+
+// oneDNN's sgemm threads with OpenMP; each of our threads asks it for one thread only, so
+// that our pool alone decides the parallelism.
+void single_threaded_dnnl() {
+  thread_local bool done = false;
+  if (!done) {
+    omp_set_num_threads(1);
+    done = true;
+  }
+}
+
+void sgemm_block(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  single_threaded_dnnl();
+  dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (st != dnnl_success) fail(ErrorKind::Internal, "oneDNN sgemm failed with status ", static_cast<int>(st));
+}
+
+}  // namespace
+
+void gemm_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+              const float* B, int64_t ldb, float beta, float* C, int64_t ldc, ThreadPool* pool) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    for (int64_t i = 0; i < M; ++i) {
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+    }
+    return;
+  }
+  int threads = pool ? pool->size() : 1;
+  double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  // Below ~1 MFLOP the wake-up of other threads costs more than it saves.
+  if (threads <= 1 || flops < 2e6) {
+    sgemm_block(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  if (M >= N) {  // split rows of C
+    pool->parallel_for(M, std::max<int64_t>(1, M / (4 * threads)), [&](int64_t b, int64_t e) {
+      const float* a = ta ? A + b : A + b * lda;
+      sgemm_block(ta, tb, e - b, N, K, alpha, a, lda, B, ldb, beta, C + b * ldc, ldc);
+    });
+  } else {  // split columns of C
+    pool->parallel_for(N, std::max<int64_t>(16, N / (4 * threads)), [&](int64_t b, int64_t e) {
+      const float* bb = tb ? B + b * ldb : B + b;
+      sgemm_block(ta, tb, M, e - b, K, alpha, A, lda, bb, ldb, beta, C + b, ldc);
+    });
+  }
+}
+
+}  // namespace onyx::ops
