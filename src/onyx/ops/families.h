@@ -27,6 +27,7 @@ void register_softmax_kernels(Registry& r);
 void register_argreduce_kernels(Registry& r);
 void register_matmul_kernels(Registry& r);
 void register_conv_kernels(Registry& r);
+void register_conv_transpose_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -51,6 +52,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_argreduce_kernels,
     register_matmul_kernels,
     register_conv_kernels,
+    register_conv_transpose_kernels,
 };
 
 }  // namespace onyx::ops

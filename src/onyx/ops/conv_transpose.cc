@@ -1,0 +1,150 @@
+// ConvTranspose: per image and group, col = W_g^T x X_g (GEMM), then col2im scatters the
+// columns into the output. Output size from the attributes, or from output_shape with
+// the padding derived as the spec describes.
+#include "onyx/ops/conv_util.h"
+#include "onyx/ops/gemm.h"
+#include "onyx/ops/registry.h"
+
+namespace onyx::ops {
+
+namespace {
+
+class ConvTransposeKernel final : public Kernel {
+ public:
+  explicit ConvTransposeKernel(const KernelInfo& info)
+      : attrs_(WindowAttrs::read(info)), group_(info.node.attr_int("group", 1)),
+        output_padding_(info.node.attr_ints("output_padding")), output_shape_(info.node.attr_ints("output_shape")) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<ConvTransposeKernel>(i); }
+
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    const Tensor& w = ctx.input(1);
+    if (x.rank() < 3 || w.rank() != x.rank()) {
+      ctx.fail("X must be [N, C, spatial...] and W of the same rank, got ", shape_str(x.shape()), " and ",
+               shape_str(w.shape()));
+    }
+    if (x.dtype() != DType::Float32 && x.dtype() != DType::Float64) ctx.fail("element type ", dtype_name(x.dtype()), " is not supported");
+    if (w.dtype() != x.dtype()) ctx.fail("X and W must share an element type");
+    int64_t N = x.dim(0), C = x.dim(1), group = group_;
+    if (group <= 0 || C % group) ctx.fail("group ", group, " does not divide the input channels ", C);
+    if (w.dim(0) != C) ctx.fail(ctx.input_name(1), " must have ", C, " input channels, got ", w.dim(0));
+    int64_t Cg = C / group, Mg = w.dim(1), M = Mg * group;
+    size_t n = static_cast<size_t>(x.rank() - 2);
+    std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end()), k(w.shape().begin() + 2, w.shape().end());
+    auto list = [&](const std::vector<int64_t>& v, int64_t fallback, const char* name) {
+      if (v.empty()) return std::vector<int64_t>(n, fallback);
+      if (v.size() != n) ctx.fail(name, " has ", v.size(), " values for ", n, " spatial dimensions");
+      return v;
+    };
+    std::vector<int64_t> stride = list(attrs_.strides, 1, "strides"), dil = list(attrs_.dilations, 1, "dilations");
+    std::vector<int64_t> opad = list(output_padding_, 0, "output_padding");
+    std::vector<int64_t> pb(n, 0), pe(n, 0), out(n);
+    if (!attrs_.pads.empty()) {
+      if (attrs_.pads.size() != 2 * n) ctx.fail("pads has ", attrs_.pads.size(), " values, expected ", 2 * n);
+      for (size_t d = 0; d < n; ++d) {
+        pb[d] = attrs_.pads[d];
+        pe[d] = attrs_.pads[n + d];
+      }
+    }
+    for (size_t d = 0; d < n; ++d) {
+      int64_t full = stride[d] * (in[d] - 1) + opad[d] + (k[d] - 1) * dil[d] + 1;
+      bool same = attrs_.auto_pad == "SAME_UPPER" || attrs_.auto_pad == "SAME_LOWER";
+      if (!output_shape_.empty() || same) {
+        int64_t target = same ? in[d] * stride[d] : list(std::vector<int64_t>(output_shape_.end() - n, output_shape_.end()), 0, "output_shape")[d];
+        int64_t total = full - target;
+        if (total < 0) total = 0;  // the output is padded with zeros at the end
+        if (attrs_.auto_pad == "SAME_UPPER") {
+          pb[d] = total / 2;
+          pe[d] = total - total / 2;
+        } else {
+          pb[d] = total - total / 2;
+          pe[d] = total / 2;
+        }
+        out[d] = target;
+      } else {
+        out[d] = full - pb[d] - pe[d];
+      }
+      if (out[d] <= 0) ctx.fail("output size ", out[d], " in spatial dimension ", d, " is not positive");
+    }
+    Shape out_shape{N, M};
+    out_shape.insert(out_shape.end(), out.begin(), out.end());
+    Tensor& y = ctx.allocate(0, x.dtype(), out_shape);
+    int64_t I = 1, O = 1, K = 1;
+    for (size_t d = 0; d < n; ++d) {
+      I *= in[d];
+      O *= out[d];
+      K *= k[d];
+    }
+    const Tensor* bias = ctx.has_input(2) ? &ctx.input(2) : nullptr;
+    if (bias && bias->numel() != M) ctx.fail(ctx.input_name(2), " must hold ", M, " values");
+    visit_float(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+        Tensor col = ctx.scratch(x.dtype(), {Mg * K, I});
+        T* Y = y.data<T>();
+        std::fill_n(Y, y.numel(), T(0));
+        std::vector<int64_t> kidx(n), iidx(n);
+        for (int64_t b = 0; b < N; ++b) {
+          for (int64_t g = 0; g < group; ++g) {
+            const T* xg = x.data<T>() + (b * C + g * Cg) * I;
+            const T* wg = w.data<T>() + g * Cg * Mg * K;
+            // col[Mg*K, I] = W_g^T [Mg*K, Cg] x X_g [Cg, I]
+            if constexpr (std::is_same_v<T, float>) {
+              gemm_f32(true, false, Mg * K, I, Cg, 1.0f, wg, Mg * K, xg, I, 0.0f, col.data<float>(), I, &ctx.pool());
+            } else {
+              gemm_generic<T>(true, false, Mg * K, I, Cg, T(1), wg, Mg * K, xg, I, T(0), col.data<T>(), I);
+            }
+            T* yg = Y + (b * M + g * Mg) * O;
+            const T* cp = col.data<T>();
+            for (int64_t m = 0; m < Mg; ++m) {
+              std::fill(kidx.begin(), kidx.end(), 0);
+              for (int64_t kk = 0; kk < K; ++kk) {
+                const T* row = cp + (m * K + kk) * I;
+                std::fill(iidx.begin(), iidx.end(), 0);
+                for (int64_t i = 0; i < I; ++i) {
+                  int64_t off = 0;
+                  bool inside = true;
+                  for (size_t d = 0; d < n && inside; ++d) {
+                    int64_t o = iidx[d] * stride[d] - pb[d] + kidx[d] * dil[d];
+                    inside = o >= 0 && o < out[d];
+                    off = off * out[d] + o;
+                  }
+                  if (inside) yg[m * O + off] += row[i];
+                  for (size_t d = n; d-- > 0;) {
+                    if (++iidx[d] < in[d]) break;
+                    iidx[d] = 0;
+                  }
+                }
+                for (size_t d = n; d-- > 0;) {
+                  if (++kidx[d] < k[d]) break;
+                  kidx[d] = 0;
+                }
+              }
+            }
+          }
+          if (bias) {
+            for (int64_t m = 0; m < M; ++m) {
+              T bv = bias->data<T>()[m];
+              for (int64_t o = 0; o < O; ++o) Y[(b * M + m) * O + o] += bv;
+            }
+          }
+        }
+      }
+    });
+  }
+
+ private:
+  WindowAttrs attrs_;
+  int64_t group_;
+  std::vector<int64_t> output_padding_, output_shape_;
+};
+
+constexpr KernelDef kDefs[] = {
+    {"", "ConvTranspose", 1, kLatest, &ConvTransposeKernel::make},
+};
+
+}  // namespace
+
+void register_conv_transpose_kernels(Registry& r) { r.add(kDefs); }
+
+}  // namespace onyx::ops
