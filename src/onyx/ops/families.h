@@ -28,6 +28,7 @@ void register_argreduce_kernels(Registry& r);
 void register_matmul_kernels(Registry& r);
 void register_conv_kernels(Registry& r);
 void register_conv_transpose_kernels(Registry& r);
+void register_pool_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -53,6 +54,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_matmul_kernels,
     register_conv_kernels,
     register_conv_transpose_kernels,
+    register_pool_kernels,
 };
 
 }  // namespace onyx::ops

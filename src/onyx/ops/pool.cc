@@ -1,0 +1,179 @@
+// Pooling: MaxPool (with Indices), AveragePool, LpPool over any number of spatial dims,
+// and the global forms. Each (image, channel) plane is pooled independently, in parallel.
+#include <cmath>
+#include <limits>
+
+#include "onyx/ops/conv_util.h"
+#include "onyx/ops/registry.h"
+
+namespace onyx::ops {
+
+namespace {
+
+enum class Pool { Max, Average, Lp };
+
+class PoolKernel final : public Kernel {
+ public:
+  PoolKernel(const KernelInfo& info, Pool kind)
+      : kind_(kind), attrs_(WindowAttrs::read(info)),
+        count_include_pad_(info.node.attr_int("count_include_pad", 0) != 0),
+        storage_order_(info.node.attr_int("storage_order", 0)), p_(info.node.attr_int("p", 2)) {
+    if (attrs_.kernel_shape.empty()) info.fail(ErrorKind::InvalidModel, "attribute 'kernel_shape' is required");
+    if (kind == Pool::Lp && info.opset < 2) p_ = static_cast<int64_t>(info.node.attr_float("p", 2.0f));
+  }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    int64_t n = static_cast<int64_t>(attrs_.kernel_shape.size());
+    if (x.rank() != n + 2) {
+      ctx.fail(ctx.input_name(0), " must have rank ", n + 2, " for a ", n, "-D kernel, got ", shape_str(x.shape()));
+    }
+    std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
+    WindowGeometry g = window_geometry(ctx, attrs_, in, attrs_.kernel_shape);
+    Shape out{x.dim(0), x.dim(1)};
+    out.insert(out.end(), g.out.begin(), g.out.end());
+    Tensor& y = ctx.allocate(0, x.dtype(), out);
+    Tensor* idx = kind_ == Pool::Max && ctx.needs_output(1) ? &ctx.allocate(1, DType::Int64, out) : nullptr;
+    if (kind_ != Pool::Max && !is_floating(x.dtype())) ctx.fail("element type ", dtype_name(x.dtype()), " is not supported");
+    visit_numeric(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      if constexpr (!std::is_same_v<T, bool>) run<T>(ctx, x, g, y, idx);
+    });
+  }
+
+ private:
+  template <typename T>
+  void run(KernelContext& ctx, const Tensor& x, const WindowGeometry& g, Tensor& y, Tensor* idx) const {
+    using C = compute_t<T>;
+    int64_t planes = x.dim(0) * x.dim(1), I = g.in_size(), O = g.out_size(), K = g.kernel_size();
+    size_t n = static_cast<size_t>(g.spatial);
+    const T* in = x.data<T>();
+    T* out = y.data<T>();
+    ctx.pool().parallel_for(planes, 1, [&](int64_t b, int64_t e) {
+      std::vector<int64_t> o(n), k(n);
+      for (int64_t plane = b; plane < e; ++plane) {
+        const T* xp = in + plane * I;
+        std::fill(o.begin(), o.end(), 0);
+        for (int64_t oi = 0; oi < O; ++oi) {
+          double acc = kind_ == Pool::Max ? -std::numeric_limits<double>::infinity() : 0.0;
+          int64_t best = -1, valid = 0, padded_count = 0;
+          std::fill(k.begin(), k.end(), 0);
+          for (int64_t ki = 0; ki < K; ++ki) {
+            int64_t off = 0;
+            bool inside = true, in_padded = true;
+            for (size_t d = 0; d < n; ++d) {
+              int64_t i = o[d] * g.stride[d] - g.pad_begin[d] + k[d] * g.dilation[d];
+              if (i < 0 || i >= g.in[d]) inside = false;
+              if (i < -g.pad_begin[d] || i >= g.in[d] + g.pad_end[d]) in_padded = false;
+              off = off * g.in[d] + i;
+            }
+            if (in_padded) ++padded_count;
+            if (inside) {
+              ++valid;
+              double v = static_cast<double>(static_cast<C>(xp[off]));
+              if (kind_ == Pool::Max) {
+                if (v > acc || best < 0) {
+                  acc = v;
+                  best = off;
+                }
+              } else if (kind_ == Pool::Average) {
+                acc += v;
+              } else {
+                acc += std::pow(std::abs(v), static_cast<double>(p_));
+              }
+            }
+            for (size_t d = n; d-- > 0;) {
+              if (++k[d] < g.kernel[d]) break;
+              k[d] = 0;
+            }
+          }
+          double result = acc;
+          if (kind_ == Pool::Average) {
+            int64_t div = count_include_pad_ ? padded_count : valid;
+            result = div ? acc / static_cast<double>(div) : 0.0;
+          } else if (kind_ == Pool::Lp) {
+            result = std::pow(acc, 1.0 / static_cast<double>(p_));
+          }
+          out[plane * O + oi] = static_cast<T>(static_cast<C>(result));
+          if (idx) {
+            int64_t flat = best;
+            if (storage_order_ == 1 && n == 2 && best >= 0) {
+              flat = (best % g.in[1]) * g.in[0] + best / g.in[1];  // column-major within the plane
+            }
+            idx->data<int64_t>()[plane * O + oi] = plane * I + flat;
+          }
+          for (size_t d = n; d-- > 0;) {
+            if (++o[d] < g.out[d]) break;
+            o[d] = 0;
+          }
+        }
+      }
+    });
+  }
+
+  Pool kind_;
+  WindowAttrs attrs_;
+  bool count_include_pad_;
+  int64_t storage_order_, p_;
+};
+
+template <Pool P>
+std::unique_ptr<Kernel> make_pool(const KernelInfo& i) {
+  return std::make_unique<PoolKernel>(i, P);
+}
+
+class GlobalPoolKernel final : public Kernel {
+ public:
+  GlobalPoolKernel(const KernelInfo& info, Pool kind) : kind_(kind), p_(info.node.attr_int("p", 2)) {}
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    if (x.rank() < 3) ctx.fail(ctx.input_name(0), " must be [N, C, spatial...], got ", shape_str(x.shape()));
+    Shape out{x.dim(0), x.dim(1)};
+    for (int64_t d = 2; d < x.rank(); ++d) out.push_back(1);
+    Tensor& y = ctx.allocate(0, x.dtype(), out);
+    int64_t planes = x.dim(0) * x.dim(1), I = x.numel() / std::max<int64_t>(planes, 1);
+    visit_float(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* in = x.data<T>();
+      T* o = y.data<T>();
+      ctx.pool().parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(I, 1)), [&](int64_t b, int64_t e) {
+        for (int64_t pl = b; pl < e; ++pl) {
+          const T* xp = in + pl * I;
+          double acc = kind_ == Pool::Max ? -std::numeric_limits<double>::infinity() : 0.0;
+          for (int64_t i = 0; i < I; ++i) {
+            double v = static_cast<float>(xp[i]);
+            if (kind_ == Pool::Max) acc = std::max(acc, v);
+            else if (kind_ == Pool::Average) acc += v;
+            else acc += std::pow(std::abs(v), static_cast<double>(p_));
+          }
+          if (kind_ == Pool::Average) acc /= static_cast<double>(I);
+          if (kind_ == Pool::Lp) acc = std::pow(acc, 1.0 / static_cast<double>(p_));
+          o[pl] = static_cast<T>(static_cast<float>(acc));
+        }
+      });
+    });
+  }
+
+ private:
+  Pool kind_;
+  int64_t p_;
+};
+
+template <Pool P>
+std::unique_ptr<Kernel> make_global(const KernelInfo& i) {
+  return std::make_unique<GlobalPoolKernel>(i, P);
+}
+
+constexpr KernelDef kDefs[] = {
+    {"", "MaxPool", 1, kLatest, &make_pool<Pool::Max>},
+    {"", "AveragePool", 1, kLatest, &make_pool<Pool::Average>},
+    {"", "LpPool", 1, kLatest, &make_pool<Pool::Lp>},
+    {"", "GlobalMaxPool", 1, kLatest, &make_global<Pool::Max>},
+    {"", "GlobalAveragePool", 1, kLatest, &make_global<Pool::Average>},
+    {"", "GlobalLpPool", 1, kLatest, &make_global<Pool::Lp>},
+};
+
+}  // namespace
+
+void register_pool_kernels(Registry& r) { r.add(kDefs); }
+
+}  // namespace onyx::ops
