@@ -29,6 +29,7 @@ void register_matmul_kernels(Registry& r);
 void register_conv_kernels(Registry& r);
 void register_conv_transpose_kernels(Registry& r);
 void register_pool_kernels(Registry& r);
+void register_normalization_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -55,6 +56,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_conv_kernels,
     register_conv_transpose_kernels,
     register_pool_kernels,
+    register_normalization_kernels,
 };
 
 }  // namespace onyx::ops

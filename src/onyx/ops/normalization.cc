@@ -1,0 +1,307 @@
+// BatchNormalization (inference and training mode), InstanceNormalization,
+// LayerNormalization, LRN and Dropout. Statistics are accumulated in double.
+#include <cmath>
+#include <random>
+
+#include "onyx/ops/registry.h"
+
+namespace onyx::ops {
+
+namespace {
+
+// Reads a per-channel parameter of C values as doubles.
+std::vector<double> channel_param(const KernelContext& ctx, size_t i, int64_t c) {
+  const Tensor& t = ctx.input(i);
+  if (t.numel() != c) ctx.fail(ctx.input_name(i), " must hold ", c, " values, got ", shape_str(t.shape()));
+  std::vector<double> v(static_cast<size_t>(c));
+  for (int64_t k = 0; k < c; ++k) v[k] = t.element_as_double(k);
+  return v;
+}
+
+class BatchNormKernel final : public Kernel {
+ public:
+  explicit BatchNormKernel(const KernelInfo& info)
+      : eps_(info.node.attr_float("epsilon", 1e-5f)), momentum_(info.node.attr_float("momentum", 0.9f)),
+        training_(info.opset >= 14 && info.node.attr_int("training_mode", 0) != 0),
+        spatial_(info.opset >= 9 || info.node.attr_int("spatial", 1) != 0) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<BatchNormKernel>(i); }
+
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    if (x.rank() < 2) ctx.fail(ctx.input_name(0), " must be [N, C, ...], got ", shape_str(x.shape()));
+    int64_t N = x.dim(0), C = x.dim(1), S = x.numel() / std::max<int64_t>(N * C, 1);
+    // spatial=0 (opset < 9) normalises each (channel, position) separately.
+    int64_t groups = spatial_ ? C : C * S, inner = spatial_ ? S : 1;
+    std::vector<double> scale = channel_param(ctx, 1, groups), bias = channel_param(ctx, 2, groups);
+    std::vector<double> mean = channel_param(ctx, 3, groups), var = channel_param(ctx, 4, groups);
+    std::vector<double> use_mean = mean, use_var = var;
+    if (training_) {
+      for (int64_t c = 0; c < groups; ++c) {
+        double s = 0, sq = 0;
+        int64_t cnt = 0;
+        visit_float(x.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          for (int64_t n = 0; n < N; ++n) {
+            const T* p = x.data<T>() + (n * groups + c) * inner;
+            for (int64_t i = 0; i < inner; ++i) {
+              double v = static_cast<float>(p[i]);
+              s += v;
+              sq += v * v;
+            }
+            cnt += inner;
+          }
+        });
+        double m = cnt ? s / cnt : 0, v = cnt ? std::max(0.0, sq / cnt - m * m) : 0;
+        use_mean[c] = m;
+        use_var[c] = v;
+      }
+    }
+    Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
+    visit_float(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* in = x.data<T>();
+      T* out = y.data<T>();
+      ctx.pool().parallel_for(N * groups, std::max<int64_t>(1, 8192 / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t e) {
+        for (int64_t k = b; k < e; ++k) {
+          int64_t c = k % groups;
+          float a = static_cast<float>(scale[c] / std::sqrt(use_var[c] + eps_));
+          float sh = static_cast<float>(bias[c] - use_mean[c] * a);
+          const T* p = in + k * inner;
+          T* q = out + k * inner;
+          for (int64_t i = 0; i < inner; ++i) q[i] = static_cast<T>(static_cast<float>(p[i]) * a + sh);
+        }
+      });
+    });
+    if (training_) {
+      // Running statistics: input * momentum + batch * (1 - momentum).
+      for (size_t o = 1; o <= 2; ++o) {
+        if (!ctx.needs_output(o)) continue;
+        const Tensor& ref = ctx.input(o + 2);
+        Tensor& r = ctx.allocate(o, ref.dtype(), ref.shape());
+        const std::vector<double>& cur = o == 1 ? use_mean : use_var;
+        const std::vector<double>& old = o == 1 ? mean : var;
+        visit_float(ref.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          for (int64_t c = 0; c < groups; ++c) {
+            r.data<T>()[c] = static_cast<T>(static_cast<float>(old[c] * momentum_ + cur[c] * (1.0 - momentum_)));
+          }
+        });
+      }
+    }
+  }
+
+ private:
+  double eps_, momentum_;
+  bool training_, spatial_;
+};
+
+class InstanceNormKernel final : public Kernel {
+ public:
+  explicit InstanceNormKernel(const KernelInfo& info) : eps_(info.node.attr_float("epsilon", 1e-5f)) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<InstanceNormKernel>(i); }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    if (x.rank() < 3) ctx.fail(ctx.input_name(0), " must be [N, C, spatial...], got ", shape_str(x.shape()));
+    int64_t N = x.dim(0), C = x.dim(1), S = x.numel() / std::max<int64_t>(N * C, 1);
+    std::vector<double> scale = channel_param(ctx, 1, C), bias = channel_param(ctx, 2, C);
+    Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
+    visit_float(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      ctx.pool().parallel_for(N * C, 1, [&](int64_t b, int64_t e) {
+        for (int64_t k = b; k < e; ++k) {
+          const T* p = x.data<T>() + k * S;
+          T* q = y.data<T>() + k * S;
+          double s = 0, sq = 0;
+          for (int64_t i = 0; i < S; ++i) s += static_cast<float>(p[i]);
+          double m = S ? s / S : 0;
+          for (int64_t i = 0; i < S; ++i) {
+            double d = static_cast<float>(p[i]) - m;
+            sq += d * d;
+          }
+          double inv = 1.0 / std::sqrt((S ? sq / S : 0) + eps_);
+          int64_t c = k % C;
+          for (int64_t i = 0; i < S; ++i) {
+            q[i] = static_cast<T>(static_cast<float>((static_cast<float>(p[i]) - m) * inv * scale[c] + bias[c]));
+          }
+        }
+      });
+    });
+  }
+
+ private:
+  double eps_;
+};
+
+class LayerNormKernel final : public Kernel {
+ public:
+  explicit LayerNormKernel(const KernelInfo& info)
+      : axis_(info.node.attr_int("axis", -1)), eps_(info.node.attr_float("epsilon", 1e-5f)) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<LayerNormKernel>(i); }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    int64_t axis = normalize_axis(axis_, x.rank());
+    int64_t rows = 1, D = 1;
+    for (int64_t d = 0; d < axis; ++d) rows *= x.dim(d);
+    for (int64_t d = axis; d < x.rank(); ++d) D *= x.dim(d);
+    Shape norm_shape(x.shape().begin() + axis, x.shape().end());
+    // Scale and B broadcast to the normalised shape.
+    auto param = [&](size_t i) -> Tensor {
+      if (!ctx.has_input(i)) return Tensor();
+      const Tensor& t = ctx.input(i);
+      Shape b;
+      if (!broadcast_shapes(norm_shape, t.shape(), &b) || b != norm_shape) {
+        ctx.fail(ctx.input_name(i), " of shape ", shape_str(t.shape()), " does not broadcast to ", shape_str(norm_shape));
+      }
+      if (t.numel() == D) return t;
+      Tensor full = ctx.scratch(t.dtype(), norm_shape);
+      visit_float(t.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        auto st = shape_strides(t.shape());
+        for (int64_t k = 0; k < D; ++k) {
+          int64_t rem = k, off = 0;
+          for (size_t d = norm_shape.size(); d-- > 0;) {
+            int64_t idx = rem % norm_shape[d];
+            rem /= norm_shape[d];
+            size_t td = d + t.shape().size() - norm_shape.size();
+            if (d + t.shape().size() >= norm_shape.size() && t.shape()[td] != 1) off += idx * st[td];
+          }
+          full.data<T>()[k] = t.data<T>()[off];
+        }
+      });
+      return full;
+    };
+    Tensor scale = param(1), bias = param(2);
+    Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
+    Shape stat_shape = x.shape();
+    for (int64_t d = axis; d < x.rank(); ++d) stat_shape[d] = 1;
+    Tensor* mean_out = ctx.needs_output(1) ? &ctx.allocate(1, DType::Float32, stat_shape) : nullptr;
+    Tensor* inv_out = ctx.needs_output(2) ? &ctx.allocate(2, DType::Float32, stat_shape) : nullptr;
+    visit_float(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      ctx.pool().parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(D, 1)), [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; ++r) {
+          const T* p = x.data<T>() + r * D;
+          T* q = y.data<T>() + r * D;
+          double s = 0, sq = 0;
+          for (int64_t i = 0; i < D; ++i) s += static_cast<float>(p[i]);
+          double m = s / static_cast<double>(D);
+          for (int64_t i = 0; i < D; ++i) {
+            double d = static_cast<float>(p[i]) - m;
+            sq += d * d;
+          }
+          double inv = 1.0 / std::sqrt(sq / static_cast<double>(D) + eps_);
+          for (int64_t i = 0; i < D; ++i) {
+            double v = (static_cast<float>(p[i]) - m) * inv;
+            if (scale.defined()) v *= static_cast<float>(scale.data<T>()[i]);
+            if (bias.defined()) v += static_cast<float>(bias.data<T>()[i]);
+            q[i] = static_cast<T>(static_cast<float>(v));
+          }
+          if (mean_out) mean_out->data<float>()[r] = static_cast<float>(m);
+          if (inv_out) inv_out->data<float>()[r] = static_cast<float>(inv);
+        }
+      });
+    });
+  }
+
+ private:
+  int64_t axis_;
+  double eps_;
+};
+
+class LrnKernel final : public Kernel {
+ public:
+  explicit LrnKernel(const KernelInfo& info)
+      : size_(info.node.attr_int("size", 0)), alpha_(info.node.attr_float("alpha", 1e-4f)),
+        beta_(info.node.attr_float("beta", 0.75f)), bias_(info.node.attr_float("bias", 1.0f)) {
+    if (size_ <= 0) info.fail(ErrorKind::InvalidModel, "size must be positive");
+  }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<LrnKernel>(i); }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    if (x.rank() < 3) ctx.fail(ctx.input_name(0), " must be [N, C, spatial...]");
+    int64_t N = x.dim(0), C = x.dim(1), S = x.numel() / std::max<int64_t>(N * C, 1);
+    int64_t lo = (size_ - 1) / 2, hi = size_ - 1 - lo;
+    Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
+    visit_float(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      for (int64_t n = 0; n < N; ++n) {
+        for (int64_t c = 0; c < C; ++c) {
+          for (int64_t s = 0; s < S; ++s) {
+            double sq = 0;
+            for (int64_t j = std::max<int64_t>(0, c - lo); j <= std::min(C - 1, c + hi); ++j) {
+              double v = static_cast<float>(x.data<T>()[(n * C + j) * S + s]);
+              sq += v * v;
+            }
+            int64_t at = (n * C + c) * S + s;
+            double v = static_cast<float>(x.data<T>()[at]);
+            y.data<T>()[at] = static_cast<T>(static_cast<float>(v / std::pow(bias_ + alpha_ / size_ * sq, beta_)));
+          }
+        }
+      }
+    });
+  }
+
+ private:
+  int64_t size_;
+  double alpha_, beta_, bias_;
+};
+
+// Dropout: identity (and an all-true mask) unless training; in training, elements are kept
+// with probability 1 - ratio and scaled by 1 / (1 - ratio).
+class DropoutKernel final : public Kernel {
+ public:
+  explicit DropoutKernel(const KernelInfo& info)
+      : opset_(info.opset), ratio_(info.node.attr_float("ratio", 0.5f)),
+        legacy_training_(info.opset < 7 && info.node.attr_int("is_test", 0) == 0) {
+    if (const ir::Attribute* s = info.node.find_attr("seed")) engine_.seed(static_cast<uint64_t>(s->i));
+    else engine_.seed(std::random_device{}());
+  }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<DropoutKernel>(i); }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    double ratio = ratio_;
+    bool training = legacy_training_;
+    if (opset_ >= 12) {
+      if (ctx.has_input(1)) ratio = ctx.input(1).element_as_double(0);
+      training = ctx.has_input(2) && ctx.input(2).element_as_double(0) != 0;
+    }
+    if (ratio < 0 || ratio >= 1) ctx.fail("ratio ", ratio, " must be in [0, 1)");
+    Tensor* mask = ctx.needs_output(1) ? &ctx.allocate(1, DType::Bool, x.shape()) : nullptr;
+    if (!training || ratio == 0) {
+      ctx.set_output(0, x);
+      if (mask) std::fill_n(mask->data<bool>(), mask->numel(), true);
+      return;
+    }
+    Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
+    std::bernoulli_distribution keep(1.0 - ratio);
+    float scale = static_cast<float>(1.0 / (1.0 - ratio));
+    visit_float(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      for (int64_t i = 0; i < x.numel(); ++i) {
+        bool k = keep(engine_);
+        y.data<T>()[i] = static_cast<T>(k ? static_cast<float>(x.data<T>()[i]) * scale : 0.0f);
+        if (mask) mask->data<bool>()[i] = k;
+      }
+    });
+  }
+
+ private:
+  int64_t opset_;
+  float ratio_;
+  bool legacy_training_;
+  std::mt19937_64 engine_;
+};
+
+constexpr KernelDef kDefs[] = {
+    {"", "BatchNormalization", 1, kLatest, &BatchNormKernel::make},
+    {"", "InstanceNormalization", 1, kLatest, &InstanceNormKernel::make},
+    {"", "LayerNormalization", 17, kLatest, &LayerNormKernel::make},
+    {"", "LRN", 1, kLatest, &LrnKernel::make},
+    {"", "Dropout", 1, kLatest, &DropoutKernel::make},
+};
+
+}  // namespace
+
+void register_normalization_kernels(Registry& r) { r.add(kDefs); }
+
+}  // namespace onyx::ops
