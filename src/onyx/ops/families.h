@@ -30,6 +30,7 @@ void register_conv_kernels(Registry& r);
 void register_conv_transpose_kernels(Registry& r);
 void register_pool_kernels(Registry& r);
 void register_normalization_kernels(Registry& r);
+void register_gather_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -57,6 +58,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_conv_transpose_kernels,
     register_pool_kernels,
     register_normalization_kernels,
+    register_gather_kernels,
 };
 
 }  // namespace onyx::ops
