@@ -31,6 +31,7 @@ void register_conv_transpose_kernels(Registry& r);
 void register_pool_kernels(Registry& r);
 void register_normalization_kernels(Registry& r);
 void register_gather_kernels(Registry& r);
+void register_loss_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -59,6 +60,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_pool_kernels,
     register_normalization_kernels,
     register_gather_kernels,
+    register_loss_kernels,
 };
 
 }  // namespace onyx::ops
