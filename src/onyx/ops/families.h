@@ -32,6 +32,7 @@ void register_pool_kernels(Registry& r);
 void register_normalization_kernels(Registry& r);
 void register_gather_kernels(Registry& r);
 void register_loss_kernels(Registry& r);
+void register_resize_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -61,6 +62,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_normalization_kernels,
     register_gather_kernels,
     register_loss_kernels,
+    register_resize_kernels,
 };
 
 }  // namespace onyx::ops
