@@ -33,6 +33,7 @@ void register_normalization_kernels(Registry& r);
 void register_gather_kernels(Registry& r);
 void register_loss_kernels(Registry& r);
 void register_resize_kernels(Registry& r);
+void register_linalg_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -63,6 +64,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_gather_kernels,
     register_loss_kernels,
     register_resize_kernels,
+    register_linalg_kernels,
 };
 
 }  // namespace onyx::ops
