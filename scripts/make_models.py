@@ -1,0 +1,104 @@
+#!/usr/bin/python3
+"""Exports the models onyx is tested and benchmarked on, with PyTorch 1.13 (Debian's
+python3-torch), plus one fixed input and PyTorch's output for each, as .npy files.
+
+usage: /usr/bin/python3 scripts/make_models.py OUT_DIR [--small-only] [--models a,b,...]
+
+Writes OUT_DIR/<name>_op<opset>.onnx, <name>_op<opset>_input.npy and
+<name>_op<opset>_output.npy for opsets 13 and 17. Weights are randomly initialised with
+a fixed seed (nothing is downloaded). Models are exported in eval mode.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torchvision
+
+
+class Mlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
+                                 nn.Linear(256, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Cnn(nn.Module):
+    """The default onyx CNN: conv-relu-pool twice, then fc-relu-fc, for 1x28x28 images."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                      nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(d_model=64, nhead=4, dim_feedforward=128, dropout=0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=2)
+
+    def forward(self, x):
+        return self.encoder(x)
+
+
+# name -> (constructor, input shape, small enough to commit)
+MODELS = {
+    "mlp": (Mlp, (64, 1, 28, 28), True),
+    "cnn": (Cnn, (1, 1, 28, 28), True),
+    "resnet18": (lambda: torchvision.models.resnet18(weights=None), (1, 3, 224, 224), False),
+    "mobilenet_v2": (lambda: torchvision.models.mobilenet_v2(weights=None), (1, 3, 224, 224), False),
+    "squeezenet1_1": (lambda: torchvision.models.squeezenet1_1(weights=None), (1, 3, 224, 224), False),
+    "transformer": (Encoder, (2, 16, 64), False),
+}
+
+
+def export(name, opset, out_dir):
+    ctor, shape, _ = MODELS[name]
+    torch.manual_seed(0)
+    model = ctor().eval()
+    # Give BatchNorm layers non-trivial running statistics so that inference mode matters.
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        y = model(x)
+    base = os.path.join(out_dir, f"{name}_op{opset}")
+    tmp = base + ".onnx.tmp"
+    torch.onnx.export(model, x, tmp, opset_version=opset, input_names=["input"], output_names=["output"],
+                      do_constant_folding=True)
+    os.replace(tmp, base + ".onnx")
+    np.save(base + "_input.npy", x.numpy())
+    np.save(base + "_output.npy", y.numpy())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out_dir")
+    ap.add_argument("--small-only", action="store_true")
+    ap.add_argument("--models", default="")
+    args = ap.parse_args()
+    os.makedirs(args.out_dir, exist_ok=True)
+    names = args.models.split(",") if args.models else list(MODELS)
+    torch.set_num_threads(1)
+    for name in names:
+        if args.small_only and not MODELS[name][2]:
+            continue
+        for opset in (13, 17):
+            export(name, opset, args.out_dir)
+            print(f"exported {name} opset {opset}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
