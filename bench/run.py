@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""onyx against onnxruntime and PyTorch, back to back, at 1 and 2 threads.
+
+usage: bench/run.py [--models mlp,cnn,...] [--iters N] [--markdown]
+Generates the models (scripts/make_models.py) into build/models if missing, builds nothing:
+run scripts/setup first. Each peer runs in its own process, one after another, so they do
+not compete for the two cores. PyTorch runs with OPENBLAS_NUM_THREADS and torch threads set
+and a raised MALLOC_MMAP_THRESHOLD_ (its allocator thrashes on conv nets otherwise).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODELS_DIR = os.path.join(ROOT, "build", "models")
+DEFAULT = ["mlp", "cnn", "resnet18", "mobilenet_v2", "squeezenet1_1", "transformer"]
+
+
+def run(cmd, env=None):
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        return None, out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"
+    return json.loads(out.stdout.strip().splitlines()[-1])["median_ms"], None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default=",".join(DEFAULT))
+    ap.add_argument("--iters", type=int, default=30)
+    ap.add_argument("--opset", type=int, default=17)
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    names = args.models.split(",")
+    missing = [n for n in names if not os.path.exists(os.path.join(MODELS_DIR, f"{n}_op{args.opset}.onnx"))]
+    if missing:
+        subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "make_models.py"), MODELS_DIR,
+                        "--models", ",".join(missing)], check=True, capture_output=True)
+    onyx = os.path.join(ROOT, "build", "bench", "onyx_bench")
+    rows = []
+    for name in names:
+        base = os.path.join(MODELS_DIR, f"{name}_op{args.opset}")
+        for threads in (1, 2):
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
+                       MALLOC_MMAP_THRESHOLD_=str(1 << 30))
+            t_onyx, e1 = run([onyx, base + ".onnx", base + "_input.npy", str(threads), str(args.iters)])
+            t_ort, e2 = run(["node", os.path.join(ROOT, "bench", "ort_bench.js"), base + ".onnx", base + "_input.npy",
+                             str(threads), str(args.iters)])
+            t_torch, e3 = run(["/usr/bin/python3", os.path.join(ROOT, "bench", "torch_bench.py"), name,
+                               base + "_input.npy", str(threads), str(args.iters)], env=env)
+            rows.append((name, threads, t_onyx, t_ort, t_torch, e1 or e2 or e3))
+            print(f"{name} x{threads}: onyx {t_onyx} ort {t_ort} torch {t_torch}", file=sys.stderr)
+
+    def fmt(v):
+        return f"{v:.2f}" if v is not None else "n/a"
+
+    def ratio(a, b):
+        return f"{a / b:.2f}" if a is not None and b else "n/a"
+
+    header = ["model", "threads", "onyx ms", "onnxruntime ms", "PyTorch ms", "onyx/ort", "onyx/torch"]
+    lines = [[n, str(t), fmt(a), fmt(b), fmt(c), ratio(a, b), ratio(a, c)] for n, t, a, b, c, _ in rows]
+    if args.markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for l in lines:
+            print("| " + " | ".join(l) + " |")
+    else:
+        widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(header)]
+        print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+        for l in lines:
+            print("  ".join(v.ljust(w) for v, w in zip(l, widths)))
+    for n, t, *_, err in rows:
+        if err:
+            print(f"note: {n} x{t}: {err}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
