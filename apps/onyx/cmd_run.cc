@@ -1,4 +1,5 @@
 // onyx run MODEL [--input NAME=FILE]... [--output-dir DIR] [--threads N]
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -29,6 +30,8 @@ Command add_run(CLI::App& app) {
     std::vector<std::string> inputs;
     std::string output_dir;
     int threads = 0;
+    int repeat = 1;
+    bool profile = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand("run", "Run a model on inputs from .pb or .npy files");
@@ -36,9 +39,12 @@ Command add_run(CLI::App& app) {
   cmd->add_option("--input,-i", o->inputs, "NAME=FILE (.pb TensorProto/SequenceProto or .npy)");
   cmd->add_option("--output-dir,-o", o->output_dir, "write each output as <name>.pb here");
   cmd->add_option("--threads", o->threads, "intra-op threads (default: all cores)");
+  cmd->add_option("--repeat", o->repeat, "run this many times (for --profile)")->check(CLI::PositiveNumber);
+  cmd->add_flag("--profile", o->profile, "print the time spent per op type");
   return [o]() {
     runtime::SessionOptions so;
     so.threads = o->threads;
+    so.profile = o->profile;
     runtime::Session session = runtime::Session::from_file(o->model, so);
     runtime::NamedValues feeds;
     for (const auto& spec : o->inputs) {
@@ -53,7 +59,8 @@ Command add_run(CLI::App& app) {
       }
       feeds.emplace_back(name, onnx_io::load_value_file(spec.substr(eq + 1), hint));
     }
-    std::vector<Value> outs = session.run(feeds);
+    std::vector<Value> outs;
+    for (int i = 0; i < o->repeat; ++i) outs = session.run(feeds);
     if (!o->output_dir.empty()) std::filesystem::create_directories(o->output_dir);
     for (size_t i = 0; i < outs.size(); ++i) {
       const std::string& name = session.outputs()[i].name;
@@ -61,6 +68,15 @@ Command add_run(CLI::App& app) {
       if (!o->output_dir.empty()) {
         std::string path = (std::filesystem::path(o->output_dir) / (file_safe(name) + ".pb")).string();
         onnx_io::save_value_pb(outs[i], name, path);
+      }
+    }
+    if (o->profile) {
+      double total = 0;
+      for (const auto& t : session.profile()) total += t.total_ms;
+      std::cout << "profile over " << o->repeat << " run(s): op, total ms, calls, share\n";
+      for (const auto& t : session.profile()) {
+        std::printf("  %-28s %10.3f %8lld %6.1f%%\n", t.op_type.c_str(), t.total_ms,
+                    static_cast<long long>(t.calls), total > 0 ? 100.0 * t.total_ms / total : 0.0);
       }
     }
     return 0;

@@ -41,9 +41,65 @@ class PoolKernel final : public Kernel {
   }
 
  private:
+  // 2-D, no dilation, max or average: the common case in CNNs, with the window clipped to
+  // the input once per output row and column instead of testing every tap.
+  template <typename T>
+  void run_2d(KernelContext& ctx, const Tensor& x, const WindowGeometry& g, Tensor& y, Tensor* idx) const {
+    using C = compute_t<T>;
+    int64_t planes = x.dim(0) * x.dim(1), H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
+    const T* in = x.data<T>();
+    T* out = y.data<T>();
+    bool is_max = kind_ == Pool::Max;
+    ctx.pool().parallel_for(planes, 1, [&](int64_t b, int64_t e) {
+      for (int64_t pl = b; pl < e; ++pl) {
+        const T* xp = in + pl * H * W;
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          int64_t h0 = oh * g.stride[0] - g.pad_begin[0], h1 = h0 + g.kernel[0];
+          int64_t hs = std::max<int64_t>(h0, 0), he = std::min(h1, H);
+          int64_t ph = std::min(h1, H + g.pad_end[0]) - h0;  // padded extent, for count_include_pad
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            int64_t w0 = ow * g.stride[1] - g.pad_begin[1], w1 = w0 + g.kernel[1];
+            int64_t ws = std::max<int64_t>(w0, 0), we = std::min(w1, W);
+            T* o = out + (pl * OH + oh) * OW + ow;
+            if (is_max) {
+              C best = std::numeric_limits<C>::lowest();
+              int64_t arg = -1;
+              for (int64_t h = hs; h < he; ++h) {
+                for (int64_t w = ws; w < we; ++w) {
+                  C v = static_cast<C>(xp[h * W + w]);
+                  if (arg < 0 || v > best) {
+                    best = v;
+                    arg = h * W + w;
+                  }
+                }
+              }
+              *o = static_cast<T>(best);
+              if (idx) {
+                int64_t flat = storage_order_ == 1 && arg >= 0 ? (arg % W) * H + arg / W : arg;
+                idx->data<int64_t>()[(pl * OH + oh) * OW + ow] = pl * H * W + flat;
+              }
+            } else {
+              double acc = 0;
+              for (int64_t h = hs; h < he; ++h) {
+                for (int64_t w = ws; w < we; ++w) acc += static_cast<double>(static_cast<C>(xp[h * W + w]));
+              }
+              int64_t pw = std::min(w1, W + g.pad_end[1]) - w0;
+              int64_t div = count_include_pad_ ? ph * pw : (he - hs) * (we - ws);
+              *o = static_cast<T>(static_cast<C>(div > 0 ? acc / static_cast<double>(div) : 0.0));
+            }
+          }
+        }
+      }
+    });
+  }
+
   template <typename T>
   void run(KernelContext& ctx, const Tensor& x, const WindowGeometry& g, Tensor& y, Tensor* idx) const {
     using C = compute_t<T>;
+    if (g.spatial == 2 && g.dilation[0] == 1 && g.dilation[1] == 1 && kind_ != Pool::Lp) {
+      run_2d<T>(ctx, x, g, y, idx);
+      return;
+    }
     int64_t planes = x.dim(0) * x.dim(1), I = g.in_size(), O = g.out_size(), K = g.kernel_size();
     size_t n = static_cast<size_t>(g.spatial);
     const T* in = x.data<T>();

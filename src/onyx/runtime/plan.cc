@@ -1,5 +1,6 @@
 #include "onyx/runtime/plan.h"
 
+#include <chrono>
 #include <unordered_set>
 
 #include "onyx/ops/registry.h"
@@ -160,6 +161,17 @@ void Plan::init_frame(Frame& frame, const Frame* outer) const {
   }
 }
 
+void Plan::record(const std::string& op_type, std::chrono::steady_clock::duration d) const {
+  for (auto& p : *ctx_.profile) {
+    if (p.op_type == op_type) {
+      p.total_ms += std::chrono::duration<double, std::milli>(d).count();
+      ++p.calls;
+      return;
+    }
+  }
+  ctx_.profile->push_back({op_type, std::chrono::duration<double, std::milli>(d).count(), 1});
+}
+
 void Plan::execute(Frame& frame) const {
   std::vector<Value*> ins, outs;
   for (const auto& step : steps_) {
@@ -168,6 +180,7 @@ void Plan::execute(Frame& frame) const {
     for (int s : step.inputs) ins.push_back(s < 0 ? nullptr : &frame.slots[s]);
     for (int s : step.outputs) outs.push_back(s < 0 ? nullptr : &frame.slots[s]);
     ops::KernelContext kctx(*step.node, ins, outs, *ctx_.pool, ctx_.buffers, &frame);
+    auto t0 = ctx_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     try {
       step.kernel->compute(kctx);
     } catch (const Error& e) {
@@ -177,6 +190,7 @@ void Plan::execute(Frame& frame) const {
       }
       throw;
     }
+    if (ctx_.profile) record(step.node->op_type, std::chrono::steady_clock::now() - t0);
     for (int s : step.release) frame.slots[s] = Value();
   }
 }

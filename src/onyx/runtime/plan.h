@@ -3,6 +3,7 @@
 // last reader it is (released afterwards, so their buffers return to the pool).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -15,10 +16,18 @@ namespace onyx::runtime {
 
 struct Frame;
 
+// Time spent per op type, filled when profiling is on.
+struct OpProfile {
+  std::string op_type;
+  double total_ms = 0;
+  int64_t calls = 0;
+};
+
 struct PlanContext {
   const ir::Model* model;  // for opset imports
   ThreadPool* pool;
   BufferPool* buffers;
+  std::vector<OpProfile>* profile = nullptr;  // null: not profiling
 };
 
 class Plan {
@@ -47,6 +56,7 @@ class Plan {
 
  private:
   int intern(const std::string& name);
+  void record(const std::string& op_type, std::chrono::steady_clock::duration d) const;
 
   const ir::Graph& graph_;
   PlanContext ctx_;

@@ -1,5 +1,6 @@
 #include "onyx/runtime/session.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "onyx/onnx/functions.h"
@@ -17,6 +18,7 @@ struct Session::State {
   Frame frame;
   std::mutex run_mu;
   std::unordered_map<std::string, size_t> input_index;
+  std::vector<OpProfile> profile;
 };
 
 namespace {
@@ -62,7 +64,8 @@ Session::Session(ir::Model model, SessionOptions options)
   if (options.memory_limit) set_memory_limit(options.memory_limit);
   int threads = options.threads > 0 ? options.threads : default_thread_count();
   state_->pool = std::make_unique<ThreadPool>(threads);
-  PlanContext ctx{model_.get(), state_->pool.get(), &state_->buffers};
+  PlanContext ctx{model_.get(), state_->pool.get(), &state_->buffers,
+                  options.profile ? &state_->profile : nullptr};
   const std::string& name = model_->path.empty() ? std::string("model") : model_->path;
   try {
     const ir::Model& m = *model_;
@@ -89,6 +92,13 @@ Session::Session(Session&&) noexcept = default;
 const std::vector<ir::ValueInfo>& Session::inputs() const { return model_->graph->inputs; }
 const std::vector<ir::ValueInfo>& Session::outputs() const { return model_->graph->outputs; }
 int Session::threads() const { return state_->pool->size(); }
+std::vector<OpTime> Session::profile() const {
+  std::vector<OpTime> out;
+  for (const auto& p : state_->profile) out.push_back({p.op_type, p.total_ms, p.calls});
+  std::sort(out.begin(), out.end(), [](const OpTime& a, const OpTime& b) { return a.total_ms > b.total_ms; });
+  return out;
+}
+
 size_t Session::pool_allocations() const { return state_->buffers.allocations(); }
 
 std::vector<Value> Session::run(const NamedValues& feeds) {

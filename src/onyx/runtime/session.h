@@ -18,6 +18,13 @@ struct Frame;
 struct SessionOptions {
   int threads = 0;          // 0: one per hardware thread
   size_t memory_limit = 0;  // largest single tensor in bytes; 0 keeps the default
+  bool profile = false;     // time every op type (see Session::profile)
+};
+
+struct OpTime {
+  std::string op_type;
+  double total_ms;
+  int64_t calls;
 };
 
 using NamedValues = std::vector<std::pair<std::string, Value>>;
@@ -38,6 +45,9 @@ class Session {
   // Feeds inputs by name and returns the graph outputs in order. Checks names, element
   // types and known dimensions of the inputs.
   std::vector<Value> run(const NamedValues& feeds);
+
+  // Time per op type over all runs so far, slowest first (empty unless options.profile).
+  std::vector<OpTime> profile() const;
 
   // Buffers newly allocated by the pool so far (steady-state runs add none).
   size_t pool_allocations() const;
