@@ -61,7 +61,17 @@ class PoolKernel final : public Kernel {
             int64_t w0 = ow * g.stride[1] - g.pad_begin[1], w1 = w0 + g.kernel[1];
             int64_t ws = std::max<int64_t>(w0, 0), we = std::min(w1, W);
             T* o = out + (pl * OH + oh) * OW + ow;
-            if (is_max) {
+            if (is_max && !idx) {
+              C best = std::numeric_limits<C>::lowest();
+              for (int64_t h = hs; h < he; ++h) {
+                const T* row = xp + h * W;
+                for (int64_t w = ws; w < we; ++w) {
+                  C v = static_cast<C>(row[w]);
+                  best = v > best ? v : best;
+                }
+              }
+              *o = static_cast<T>(best);
+            } else if (is_max) {
               C best = std::numeric_limits<C>::lowest();
               int64_t arg = -1;
               for (int64_t h = hs; h < he; ++h) {
