@@ -111,10 +111,44 @@ void add_bias(const T* bias, int64_t M, int64_t O, T* y) {
   }
 }
 
+// An activation folded into Conv by the runtime's fusion pass (runtime/fusion.cc).
+struct Epilogue {
+  enum class Kind { None, Relu, LeakyRelu, Clip } kind = Kind::None;
+  float alpha = 0, lo = 0, hi = 0;
+
+  static Epilogue read(const ir::Node& n) {
+    Epilogue e;
+    std::string k = n.attr_string("_onyx_activation", "");
+    if (k == "Relu") e.kind = Kind::Relu;
+    else if (k == "LeakyRelu") e.kind = Kind::LeakyRelu;
+    else if (k == "Clip") e.kind = Kind::Clip;
+    e.alpha = n.attr_float("_onyx_alpha", 0);
+    e.lo = n.attr_float("_onyx_min", 0);
+    e.hi = n.attr_float("_onyx_max", 0);
+    return e;
+  }
+  template <typename T>
+  void apply(T* y, int64_t n) const {
+    switch (kind) {
+      case Kind::None: return;
+      case Kind::Relu:
+        for (int64_t i = 0; i < n; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
+        return;
+      case Kind::LeakyRelu:
+        for (int64_t i = 0; i < n; ++i) y[i] = y[i] >= T(0) ? y[i] : T(alpha) * y[i];
+        return;
+      case Kind::Clip:
+        for (int64_t i = 0; i < n; ++i) y[i] = y[i] < T(lo) ? T(lo) : (y[i] > T(hi) ? T(hi) : y[i]);
+        return;
+    }
+  }
+};
+
 class ConvKernel final : public Kernel {
  public:
   explicit ConvKernel(const KernelInfo& info)
-      : attrs_(WindowAttrs::read(info)), group_(info.node.attr_int("group", 1)) {}
+      : attrs_(WindowAttrs::read(info)), group_(info.node.attr_int("group", 1)),
+        epilogue_(Epilogue::read(info.node)) {}
   static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<ConvKernel>(i); }
 
   void compute(KernelContext& ctx) override {
@@ -175,11 +209,13 @@ class ConvKernel final : public Kernel {
         conv_image<T>(s, xn, w, yn, col.defined() ? col.data<T>() : nullptr, ctx.pool());
       }
       if (bias) add_bias(bias, s.M, O, yn);
+      epilogue_.apply(yn, s.M * O);
     }
   }
 
   WindowAttrs attrs_;
   int64_t group_;
+  Epilogue epilogue_;
 };
 
 int32_t zero_point(const KernelContext& ctx, size_t i) {

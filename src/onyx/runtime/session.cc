@@ -6,6 +6,7 @@
 #include "onyx/onnx/functions.h"
 #include "onyx/onnx/model_io.h"
 #include "onyx/ops/registry.h"
+#include "onyx/runtime/fusion.h"
 #include "onyx/runtime/plan.h"
 
 namespace onyx::runtime {
@@ -74,6 +75,7 @@ Session::Session(ir::Model model, SessionOptions options)
           int64_t opset = m.opset(n.domain);
           return opset == 0 || ops::registry().find(n.domain, n.op_type, opset) != nullptr;
         });
+    state_->exec_graph = fuse_activations(state_->exec_graph, m);
     state_->plan = std::make_unique<Plan>(*state_->exec_graph, ctx, nullptr);
   } catch (const Error& e) {
     rethrow_with_context(e, name);
