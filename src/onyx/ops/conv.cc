@@ -76,27 +76,43 @@ void conv_image(const ConvShape& s, const T* x, const T* w, T* y, T* col, Thread
   }
 }
 
-// Depthwise 2-D (one input channel per group, one output channel per group).
+// Depthwise 2-D (one input channel per group, one output channel per group). For each
+// output row and kernel tap the valid output columns are computed once, so the inner loop
+// is a branch-free multiply-add over a row (contiguous when the stride is 1).
 void depthwise_2d(const ConvShape& s, const float* x, const float* w, float* y, ThreadPool& pool) {
   const WindowGeometry& g = s.g;
   int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
+  int64_t sw = g.stride[1], dw = g.dilation[1], pw = g.pad_begin[1];
+  // Valid [lo, hi) output columns for each kernel column.
+  std::vector<int64_t> lo(static_cast<size_t>(KW)), hi(static_cast<size_t>(KW));
+  for (int64_t kw = 0; kw < KW; ++kw) {
+    int64_t off = kw * dw - pw;  // iw = ow * sw + off
+    int64_t l = off >= 0 ? 0 : (-off + sw - 1) / sw;
+    int64_t h = W - off <= 0 ? 0 : (W - off + sw - 1) / sw;
+    lo[kw] = std::min(l, OW);
+    hi[kw] = std::max(lo[kw], std::min(h, OW));
+  }
   pool.parallel_for(s.C, 1, [&](int64_t b, int64_t e) {
     for (int64_t c = b; c < e; ++c) {
       const float* xc = x + c * H * W;
       const float* wc = w + c * KH * KW;
       float* yc = y + c * OH * OW;
       for (int64_t oh = 0; oh < OH; ++oh) {
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          float acc = 0;
-          for (int64_t kh = 0; kh < KH; ++kh) {
-            int64_t ih = oh * g.stride[0] - g.pad_begin[0] + kh * g.dilation[0];
-            if (ih < 0 || ih >= H) continue;
-            for (int64_t kw = 0; kw < KW; ++kw) {
-              int64_t iw = ow * g.stride[1] - g.pad_begin[1] + kw * g.dilation[1];
-              if (iw >= 0 && iw < W) acc += xc[ih * W + iw] * wc[kh * KW + kw];
+        float* yr = yc + oh * OW;
+        std::fill_n(yr, OW, 0.0f);
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          int64_t ih = oh * g.stride[0] - g.pad_begin[0] + kh * g.dilation[0];
+          if (ih < 0 || ih >= H) continue;
+          const float* xr = xc + ih * W;
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            float wv = wc[kh * KW + kw];
+            const float* xs = xr + kw * dw - pw;
+            if (sw == 1) {
+              for (int64_t ow = lo[kw]; ow < hi[kw]; ++ow) yr[ow] += wv * xs[ow];
+            } else {
+              for (int64_t ow = lo[kw]; ow < hi[kw]; ++ow) yr[ow] += wv * xs[ow * sw];
             }
           }
-          yc[oh * OW + ow] = acc;
         }
       }
     }

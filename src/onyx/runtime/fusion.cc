@@ -13,6 +13,14 @@ bool constant_scalar(const ir::Graph& g, const std::string& name, float* out) {
   for (const auto& in : g.inputs) {
     if (in.name == name) return false;
   }
+  for (const auto& n : g.nodes) {  // exporters often spell constants as Constant nodes
+    if (n.op_type == "Constant" && n.domain.empty() && n.outputs.size() == 1 && n.outputs[0] == name) {
+      const ir::Attribute* v = n.find_attr("value");
+      if (!v || v->type != ir::AttrType::Tensor || v->t.numel() != 1 || v->t.dtype() != DType::Float32) return false;
+      *out = v->t.data<float>()[0];
+      return true;
+    }
+  }
   const ir::Initializer* init = g.find_initializer(name);
   if (!init || init->value.numel() != 1 || init->value.dtype() != DType::Float32) return false;
   *out = init->value.data<float>()[0];
