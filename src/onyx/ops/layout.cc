@@ -237,9 +237,9 @@ void tile(KernelContext& ctx) {
     view.push_back(x.dim(d));
     st.push_back(0);
     st.push_back(xs[d]);
-    out.push_back(repeats[d] * x.dim(d));
   }
-  Tensor& y = ctx.allocate(0, x.dtype(), view);
+  Tensor& y = ctx.allocate(0, x.dtype(), view);  // checks the element count first
+  for (int64_t d = 0; d < x.rank(); ++d) out.push_back(repeats[d] * x.dim(d));
   strided_copy(x, 0, st, y, &ctx.pool());
   ctx.set_output(0, y.reshape(out));
 }

@@ -41,7 +41,9 @@ class ReshapeKernel final : public Kernel {
       }
       if (d < 0) ctx.fail("shape ", shape_str(spec), " has an invalid dimension ", d);
       out[i] = d;
-      known *= d;
+      if (__builtin_mul_overflow(known, d, &known)) {
+        ctx.fail("shape ", shape_str(spec), " has more elements than int64 can count");
+      }
     }
     if (infer >= 0) {
       if (known == 0 || x.numel() % known != 0) {
