@@ -13,7 +13,13 @@ class ConvTransposeKernel final : public Kernel {
  public:
   explicit ConvTransposeKernel(const KernelInfo& info)
       : attrs_(WindowAttrs::read(info)), group_(info.node.attr_int("group", 1)),
-        output_padding_(info.node.attr_ints("output_padding")), output_shape_(info.node.attr_ints("output_shape")) {}
+        output_padding_(info.node.attr_ints("output_padding")), output_shape_(info.node.attr_ints("output_shape")) {
+    for (const auto* v : {&output_padding_, &output_shape_}) {
+      for (int64_t x : *v) {
+        if (x < 0 || x > (int64_t{1} << 31)) info.fail(ErrorKind::InvalidModel, "output_padding/output_shape value ", x, " is out of range");
+      }
+    }
+  }
   static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<ConvTransposeKernel>(i); }
 
   void compute(KernelContext& ctx) override {

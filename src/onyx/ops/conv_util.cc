@@ -16,6 +16,13 @@ WindowAttrs WindowAttrs::read(const KernelInfo& info) {
   a.dilations = n.attr_ints("dilations");
   a.pads = n.attr_ints("pads");
   a.ceil_mode = n.attr_int("ceil_mode", 0) != 0;
+  // Bounded so that window arithmetic (stride * size, dilation * kernel) cannot overflow.
+  constexpr int64_t kMax = int64_t{1} << 31;
+  for (const auto* v : {&a.kernel_shape, &a.strides, &a.dilations, &a.pads}) {
+    for (int64_t x : *v) {
+      if (x > kMax) info.fail(ErrorKind::InvalidModel, "window attribute value ", x, " is too large");
+    }
+  }
   for (int64_t s : a.strides) {
     if (s <= 0) info.fail(ErrorKind::InvalidModel, "strides must be positive");
   }
