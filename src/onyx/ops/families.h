@@ -34,6 +34,7 @@ void register_gather_kernels(Registry& r);
 void register_loss_kernels(Registry& r);
 void register_resize_kernels(Registry& r);
 void register_linalg_kernels(Registry& r);
+void register_detection_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -65,6 +66,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_loss_kernels,
     register_resize_kernels,
     register_linalg_kernels,
+    register_detection_kernels,
 };
 
 }  // namespace onyx::ops
