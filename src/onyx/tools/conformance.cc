@@ -1,6 +1,7 @@
 #include "onyx/tools/conformance.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -105,6 +106,19 @@ std::string compare_tensors(const Tensor& e, const Tensor& a, double rtol, doubl
   return "";
 }
 
+// The ONNX backend suite stores bfloat16 tensors as UINT16 bit patterns (NumPy has no
+// bfloat16); like the ONNX test runner, read them back as bfloat16 where the model says so.
+Value as_declared(Value v, const ir::TypeInfo& type) {
+  if (v.is_tensor() && type.kind == ir::TypeInfo::Kind::Tensor && type.elem == DType::BFloat16 &&
+      v.tensor().dtype() == DType::UInt16) {
+    const Tensor& t = v.tensor();
+    Tensor b = Tensor::empty(DType::BFloat16, t.shape());
+    if (t.nbytes()) std::memcpy(b.raw_data(), t.raw_data(), t.nbytes());
+    return Value(b);
+  }
+  return v;
+}
+
 }  // namespace
 
 std::string compare_values(const Value& expected, const Value& actual, double rtol, double atol) {
@@ -167,7 +181,8 @@ CaseResult run_case(const std::string& case_dir, const ConformanceOptions& optio
         for (const auto& in : g.inputs) feedable.push_back(&in);
       }
       for (size_t i = 0; i < inputs.size() && i < feedable.size(); ++i) {
-        feeds.emplace_back(feedable[i]->name, onnx_io::load_value_file(inputs[i], &feedable[i]->type));
+        feeds.emplace_back(feedable[i]->name,
+                           as_declared(onnx_io::load_value_file(inputs[i], &feedable[i]->type), feedable[i]->type));
       }
       std::vector<Value> outs = session.run(feeds);
       auto expected_files = sorted_files(set, "output_");
@@ -178,7 +193,7 @@ CaseResult run_case(const std::string& case_dir, const ConformanceOptions& optio
         return result;
       }
       for (size_t i = 0; i < outs.size(); ++i) {
-        Value expected = onnx_io::load_value_file(expected_files[i], &g.outputs[i].type);
+        Value expected = as_declared(onnx_io::load_value_file(expected_files[i], &g.outputs[i].type), g.outputs[i].type);
         std::string diff = compare_values(expected, outs[i], options.rtol, options.atol);
         if (!diff.empty()) {
           result.status = CaseResult::Status::Fail;
