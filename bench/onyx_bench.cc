@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
     for (int i = 0, n = std::atoi(argv[4]); i < n; ++i) {
       auto t0 = std::chrono::steady_clock::now();
       s.run(feeds);
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(ms.begin(), ms.end());
     std::printf("{\"median_ms\": %.4f}\n", ms[ms.size() / 2]);

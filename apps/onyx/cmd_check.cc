@@ -18,7 +18,8 @@ void missing_kernels(const ir::Model& m, const ir::Graph& g, std::vector<std::st
     if (opset == 0) {
       out.push_back(n.describe() + ": domain '" + n.domain + "' is not imported");
     } else if (!ops::registry().find(n.domain, n.op_type, opset)) {
-      out.push_back(n.describe() + ": no kernel for " + n.op_type + " at opset " + std::to_string(opset));
+      out.push_back(n.describe() + ": no kernel for " + n.op_type + " at opset " +
+                    std::to_string(opset));
     }
     for (const auto& a : n.attributes) {
       if (a.g) missing_kernels(m, *a.g, out);

@@ -42,7 +42,8 @@ Command add_conformance(CLI::App& app) {
       }
       const char* tag = r.status == tools::CaseResult::Status::Fail ? "FAIL" : "ERROR";
       if (listed) {
-        std::cout << "SKIP " << r.name << " known failure (" << known[r.name] << "): " << r.reason << "\n";
+        std::cout << "SKIP " << r.name << " known failure (" << known[r.name] << "): " << r.reason
+                  << "\n";
         ++known_failed;
       } else {
         std::cout << tag << " " << r.name << " " << r.reason << "\n";

@@ -39,7 +39,8 @@ Command add_run(CLI::App& app) {
   cmd->add_option("--input,-i", o->inputs, "NAME=FILE (.pb TensorProto/SequenceProto or .npy)");
   cmd->add_option("--output-dir,-o", o->output_dir, "write each output as <name>.pb here");
   cmd->add_option("--threads", o->threads, "intra-op threads (default: all cores)");
-  cmd->add_option("--repeat", o->repeat, "run this many times (for --profile)")->check(CLI::PositiveNumber);
+  cmd->add_option("--repeat", o->repeat, "run this many times (for --profile)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--profile", o->profile, "print the time spent per op type");
   return [o]() {
     runtime::SessionOptions so;
@@ -66,7 +67,8 @@ Command add_run(CLI::App& app) {
       const std::string& name = session.outputs()[i].name;
       std::cout << name << ": " << describe_value(outs[i], 10) << "\n";
       if (!o->output_dir.empty()) {
-        std::string path = (std::filesystem::path(o->output_dir) / (file_safe(name) + ".pb")).string();
+        std::string path =
+            (std::filesystem::path(o->output_dir) / (file_safe(name) + ".pb")).string();
         onnx_io::save_value_pb(outs[i], name, path);
       }
     }

@@ -50,8 +50,9 @@ TEST_F(Cli, RunPrintsOutputsAndWritesThemWithSafeNames) {
   m.graph->outputs[0].name = "y/out:0";
   m.graph->nodes[0].outputs[0] = "y/out:0";
   onnx_io::save_model(m, (dir_ / "m.onnx").string());
-  Result r = onyx_cli("run " + (dir_ / "m.onnx").string() + " --input x=" + kNode +
-                      "test_abs/test_data_set_0/input_0.pb --output-dir " + (dir_ / "out").string());
+  Result r =
+      onyx_cli("run " + (dir_ / "m.onnx").string() + " --input x=" + kNode +
+               "test_abs/test_data_set_0/input_0.pb --output-dir " + (dir_ / "out").string());
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("y/out:0: float [3,4,5]"), std::string::npos) << r.out;
   Value y = onnx_io::load_value_file((dir_ / "out" / "y_out_0.pb").string());
@@ -103,7 +104,8 @@ TEST_F(Cli, CheckReportsValidityAndMissingKernels) {
 
 TEST_F(Cli, ConformanceRatchetFailsOnListedPass) {
   write_file_atomic((dir_ / "known.txt").string(), "node/test_abs listed for the test\n");
-  Result r = onyx_cli("conformance --known-failures " + (dir_ / "known.txt").string() + " " + kNode + "test_abs");
+  Result r = onyx_cli("conformance --known-failures " + (dir_ / "known.txt").string() + " " +
+                      kNode + "test_abs");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("passes but is listed"), std::string::npos) << r.out;
   r = onyx_cli("conformance " + kNode + "test_abs " + kNode + "test_relu");

@@ -40,14 +40,16 @@ TEST_P(PyTorchParity, MatchesPyTorch) {
       worst = std::max(worst, err / (std::fabs(b) + 1e-5));
       if (err > 1e-4 * std::fabs(b) + 1e-5) ++bad;
     }
-    EXPECT_EQ(bad, 0) << GetParam() << " at " << threads << " threads: worst relative error " << worst;
+    EXPECT_EQ(bad, 0) << GetParam() << " at " << threads << " threads: worst relative error "
+                      << worst;
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, PyTorchParity,
-                         ::testing::Values("mlp_op13", "mlp_op17", "cnn_op13", "cnn_op17", "resnet18_op13",
-                                           "resnet18_op17", "mobilenet_v2_op13", "mobilenet_v2_op17",
-                                           "squeezenet1_1_op13", "squeezenet1_1_op17", "transformer_op13",
+                         ::testing::Values("mlp_op13", "mlp_op17", "cnn_op13", "cnn_op17",
+                                           "resnet18_op13", "resnet18_op17", "mobilenet_v2_op13",
+                                           "mobilenet_v2_op17", "squeezenet1_1_op13",
+                                           "squeezenet1_1_op17", "transformer_op13",
                                            "transformer_op17"),
                          [](const auto& info) { return info.param; });
 

@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 class TempDir {
  public:
   TempDir() {
-    path_ = fs::temp_directory_path() / ("onyx_test_" + std::to_string(::getpid()) + "_" +
-                                         std::to_string(counter_++));
+    path_ = fs::temp_directory_path() /
+            ("onyx_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
     fs::create_directories(path_);
   }
   ~TempDir() { fs::remove_all(path_); }
@@ -35,8 +35,9 @@ const char* kTestData = "/usr/share/libonnx-testdata/data";
 
 TEST(ModelIo, RoundTripIsLossless) {
   // A model with subgraphs (If), attributes of many kinds and doc strings.
-  for (const char* name : {"node/test_if", "node/test_loop11", "node/test_conv_with_strides_padding",
-                           "pytorch-converted/test_ConvTranspose2d", "simple/test_gradient_of_add"}) {
+  for (const char* name :
+       {"node/test_if", "node/test_loop11", "node/test_conv_with_strides_padding",
+        "pytorch-converted/test_ConvTranspose2d", "simple/test_gradient_of_add"}) {
     std::string path = std::string(kTestData) + "/" + name + "/model.onnx";
     if (!fs::exists(path)) continue;
     std::string original = read_file(path);
@@ -120,7 +121,8 @@ std::string model_with_external(const std::string& location, int64_t offset, int
 TEST(ModelIo, ExternalDataLoadsInsideTheModelDirectory) {
   TempDir dir;
   float data[3] = {0, 1.5f, -2.0f};
-  write_file_atomic(dir.file("weights.bin"), std::string(reinterpret_cast<char*>(data), sizeof data));
+  write_file_atomic(dir.file("weights.bin"),
+                    std::string(reinterpret_cast<char*>(data), sizeof data));
   write_file_atomic(dir.file("m.onnx"), model_with_external("weights.bin", 4, 8));
   ir::Model m = onnx_io::load_model(dir.file("m.onnx"));
   EXPECT_EQ(m.graph->initializers[0].value.to_vector<float>(), (std::vector<float>{1.5f, -2.0f}));
@@ -130,15 +132,16 @@ TEST(ModelIo, ExternalDataEscapesAreRefused) {
   TempDir dir;
   fs::create_directories(dir.path() / "model");
   float data[2] = {1, 2};
-  write_file_atomic(dir.file("outside.bin"), std::string(reinterpret_cast<char*>(data), sizeof data));
+  write_file_atomic(dir.file("outside.bin"),
+                    std::string(reinterpret_cast<char*>(data), sizeof data));
   fs::create_symlink(dir.path() / "outside.bin", dir.path() / "model" / "link.bin");
   struct Case {
     std::string location;
     int64_t offset, length;
   };
-  for (const Case& c : {Case{"../outside.bin", 0, 8}, Case{dir.file("outside.bin"), 0, 8},
-                        Case{"link.bin", 0, 8}, Case{"sub/../../outside.bin", 0, 8},
-                        Case{"missing.bin", 0, 8}}) {
+  for (const Case& c :
+       {Case{"../outside.bin", 0, 8}, Case{dir.file("outside.bin"), 0, 8}, Case{"link.bin", 0, 8},
+        Case{"sub/../../outside.bin", 0, 8}, Case{"missing.bin", 0, 8}}) {
     std::string path = (dir.path() / "model" / "m.onnx").string();
     write_file_atomic(path, model_with_external(c.location, c.offset, c.length));
     try {

@@ -32,14 +32,18 @@ TEST(IndexErrors, GatherOutOfRange) {
   auto y = run_model(single_node_model("Gather", 2, 1, {attr_int("axis", 1)}),
                      {kData, Tensor::from_vector<int64_t>({1}, {-1})});
   EXPECT_EQ(y[0].tensor().to_vector<float>(), (std::vector<float>{3, 6}));
-  EXPECT_NE(error_of(single_node_model("Gather", 2, 1), {kData, Tensor::from_vector<int64_t>({1}, {-3})}), "");
+  EXPECT_NE(
+      error_of(single_node_model("Gather", 2, 1), {kData, Tensor::from_vector<int64_t>({1}, {-3})}),
+      "");
 }
 
 TEST(IndexErrors, GatherElementsAndNDOutOfRange) {
   EXPECT_NE(error_of(single_node_model("GatherElements", 2, 1),
-                     {kData, Tensor::from_vector<int64_t>({1, 1}, {5})}).find("index 5"),
+                     {kData, Tensor::from_vector<int64_t>({1, 1}, {5})})
+                .find("index 5"),
             std::string::npos);
-  EXPECT_NE(error_of(single_node_model("GatherND", 2, 1), {kData, Tensor::from_vector<int64_t>({1, 2}, {1, 7})})
+  EXPECT_NE(error_of(single_node_model("GatherND", 2, 1),
+                     {kData, Tensor::from_vector<int64_t>({1, 2}, {1, 7})})
                 .find("index 7"),
             std::string::npos);
 }
@@ -49,44 +53,51 @@ TEST(IndexErrors, ScatterOutOfRange) {
   std::string msg = error_of(single_node_model("ScatterElements", 3, 1),
                              {kData, Tensor::from_vector<int64_t>({1, 1}, {-4}), upd});
   EXPECT_NE(msg.find("index -4"), std::string::npos) << msg;
-  msg = error_of(single_node_model("ScatterND", 3, 1),
-                 {kData, Tensor::from_vector<int64_t>({1, 2}, {0, 3}), Tensor::from_vector<float>({1}, {9})});
+  msg = error_of(
+      single_node_model("ScatterND", 3, 1),
+      {kData, Tensor::from_vector<int64_t>({1, 2}, {0, 3}), Tensor::from_vector<float>({1}, {9})});
   EXPECT_NE(msg.find("index 3"), std::string::npos) << msg;
 }
 
 TEST(IndexErrors, SliceClampsAsTheSpecSaysButRejectsBadAxes) {
   // Out-of-range starts/ends are clamped (the spec defines that), so this is valid.
-  auto y = run_model(single_node_model("Slice", 3, 1),
-                     {kData, Tensor::from_vector<int64_t>({1}, {-100}), Tensor::from_vector<int64_t>({1}, {100})});
+  auto y = run_model(
+      single_node_model("Slice", 3, 1),
+      {kData, Tensor::from_vector<int64_t>({1}, {-100}), Tensor::from_vector<int64_t>({1}, {100})});
   EXPECT_EQ(y[0].tensor().shape(), (Shape{2, 3}));
-  std::string msg = error_of(single_node_model("Slice", 4, 1),
-                             {kData, Tensor::from_vector<int64_t>({1}, {0}), Tensor::from_vector<int64_t>({1}, {1}),
-                              Tensor::from_vector<int64_t>({1}, {2})});
+  std::string msg =
+      error_of(single_node_model("Slice", 4, 1),
+               {kData, Tensor::from_vector<int64_t>({1}, {0}),
+                Tensor::from_vector<int64_t>({1}, {1}), Tensor::from_vector<int64_t>({1}, {2})});
   EXPECT_NE(msg.find("axis 2 is out of range"), std::string::npos) << msg;
-  msg = error_of(single_node_model("Slice", 5, 1),
-                 {kData, Tensor::from_vector<int64_t>({1}, {0}), Tensor::from_vector<int64_t>({1}, {1}),
-                  Tensor::from_vector<int64_t>({1}, {0}), Tensor::from_vector<int64_t>({1}, {0})});
+  msg = error_of(
+      single_node_model("Slice", 5, 1),
+      {kData, Tensor::from_vector<int64_t>({1}, {0}), Tensor::from_vector<int64_t>({1}, {1}),
+       Tensor::from_vector<int64_t>({1}, {0}), Tensor::from_vector<int64_t>({1}, {0})});
   EXPECT_NE(msg.find("steps must not be zero"), std::string::npos) << msg;
 }
 
 TEST(IndexErrors, HugeShapesAreResourceLimits) {
   ErrorKind kind = ErrorKind::Internal;
-  std::string msg = error_of(single_node_model("ConstantOfShape", 1, 1),
-                             {Tensor::from_vector<int64_t>({3}, {1 << 20, 1 << 20, 1 << 20})}, &kind);
+  std::string msg =
+      error_of(single_node_model("ConstantOfShape", 1, 1),
+               {Tensor::from_vector<int64_t>({3}, {1 << 20, 1 << 20, 1 << 20})}, &kind);
   EXPECT_EQ(kind, ErrorKind::ResourceLimit) << msg;
-  msg = error_of(single_node_model("Expand", 2, 1),
-                 {kData, Tensor::from_vector<int64_t>({4}, {int64_t{1} << 40, int64_t{1} << 40, 2, 3})}, &kind);
+  msg = error_of(
+      single_node_model("Expand", 2, 1),
+      {kData, Tensor::from_vector<int64_t>({4}, {int64_t{1} << 40, int64_t{1} << 40, 2, 3})},
+      &kind);
   EXPECT_EQ(kind, ErrorKind::ResourceLimit) << msg;
-  msg = error_of(single_node_model("Tile", 2, 1), {kData, Tensor::from_vector<int64_t>({2}, {int64_t{1} << 62, 2})},
-                 &kind);
+  msg = error_of(single_node_model("Tile", 2, 1),
+                 {kData, Tensor::from_vector<int64_t>({2}, {int64_t{1} << 62, 2})}, &kind);
   EXPECT_EQ(kind, ErrorKind::ResourceLimit) << msg;
 }
 
 TEST(IndexErrors, OneHotOutOfRangeIsOff) {
   // OneHot defines out-of-range indices as all-off rows.
   Tensor values = Tensor::from_vector<float>({2}, {0, 1});
-  auto y = run_model(single_node_model("OneHot", 3, 1),
-                     {Tensor::from_vector<int64_t>({2}, {1, 7}), Tensor::scalar<int64_t>(3), values});
+  auto y = run_model(single_node_model("OneHot", 3, 1), {Tensor::from_vector<int64_t>({2}, {1, 7}),
+                                                         Tensor::scalar<int64_t>(3), values});
   EXPECT_EQ(y[0].tensor().to_vector<float>(), (std::vector<float>{0, 1, 0, 0, 0, 0}));
 }
 

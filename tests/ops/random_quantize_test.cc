@@ -13,8 +13,8 @@ using testing::single_node_model;
 TEST(Random, SeededUniformIsReproducibleAndInRange) {
   auto model = [] {
     return single_node_model("RandomUniform", 0, 1,
-                             {attr_ints("shape", {1000}), attr_float("seed", 5), attr_float("low", -2),
-                              attr_float("high", 3)});
+                             {attr_ints("shape", {1000}), attr_float("seed", 5),
+                              attr_float("low", -2), attr_float("high", 3)});
   };
   auto a = run_model(model(), {})[0].tensor().to_vector<float>();
   auto b = run_model(model(), {})[0].tensor().to_vector<float>();

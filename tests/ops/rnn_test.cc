@@ -40,8 +40,10 @@ TEST(Rnn, ReverseDirectionEqualsForwardOnReversedInput) {
     Tensor b = random_tensor({1, 2 * gates * H}, 4);
     auto fwd = run_model(single_node_model(op, 4, 2, {attr_int("hidden_size", H)}, 14),
                          {reverse_time(x), w, r, b});
-    auto rev = run_model(single_node_model(op, 4, 2, {attr_int("hidden_size", H), attr_string("direction", "reverse")}, 14),
-                         {x, w, r, b});
+    auto rev = run_model(
+        single_node_model(op, 4, 2,
+                          {attr_int("hidden_size", H), attr_string("direction", "reverse")}, 14),
+        {x, w, r, b});
     // Final states agree; Y agrees after reversing time back.
     auto yh_f = fwd[1].tensor().to_vector<float>(), yh_r = rev[1].tensor().to_vector<float>();
     for (size_t i = 0; i < yh_f.size(); ++i) EXPECT_NEAR(yh_f[i], yh_r[i], 1e-6) << op;
@@ -55,7 +57,9 @@ TEST(Rnn, BadShapesAndLengthsAreErrors) {
   Tensor x = random_tensor({5, 2, 3}, 1);
   Tensor w = random_tensor({1, 4, 3}, 2);
   Tensor r_bad = random_tensor({1, 4, 5}, 3);
-  EXPECT_THROW(run_model(single_node_model("RNN", 3, 2, {attr_int("hidden_size", 4)}), {x, w, r_bad}), Error);
+  EXPECT_THROW(
+      run_model(single_node_model("RNN", 3, 2, {attr_int("hidden_size", 4)}), {x, w, r_bad}),
+      Error);
   Tensor r = random_tensor({1, 4, 4}, 3);
   Tensor lens = Tensor::from_vector<int32_t>({2}, {3, 9});
   try {
@@ -67,7 +71,8 @@ TEST(Rnn, BadShapesAndLengthsAreErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("length 9"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(run_model(single_node_model("RNN", 3, 2, {attr_int("hidden_size", 0)}), {x, w, r}), Error);
+  EXPECT_THROW(run_model(single_node_model("RNN", 3, 2, {attr_int("hidden_size", 0)}), {x, w, r}),
+               Error);
 }
 
 }  // namespace

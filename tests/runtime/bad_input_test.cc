@@ -20,13 +20,15 @@ std::string error_of(const std::function<void()>& fn, ErrorKind* kind = nullptr)
 
 ir::Model typed_relu() {
   ir::Model m = single_node_model("Relu", 1, 1);
-  m.graph->inputs[0].type = ir::TypeInfo::tensor(DType::Float32, std::vector<ir::Dim>{{2, "", ""}, {{}, "N", ""}});
+  m.graph->inputs[0].type =
+      ir::TypeInfo::tensor(DType::Float32, std::vector<ir::Dim>{{2, "", ""}, {{}, "N", ""}});
   return m;
 }
 
 TEST(BadInput, UnknownOpFailsAtLoadNamingNodeAndOp) {
   ErrorKind kind;
-  std::string msg = error_of([] { runtime::Session s(single_node_model("NoSuchOp", 1, 1)); }, &kind);
+  std::string msg =
+      error_of([] { runtime::Session s(single_node_model("NoSuchOp", 1, 1)); }, &kind);
   EXPECT_EQ(kind, ErrorKind::Unsupported);
   EXPECT_NE(msg.find("node 'n0' (NoSuchOp)"), std::string::npos) << msg;
 }

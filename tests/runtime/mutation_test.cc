@@ -41,9 +41,15 @@ void run_mutations(const std::string& case_dir, int mutations, uint32_t seed) {
     for (int e = 0; e < edits; ++e) {
       size_t at = rng() % bytes.size();
       switch (rng() % 3) {
-        case 0: bytes[at] = static_cast<char>(rng()); break;
-        case 1: bytes[at] ^= static_cast<char>(1u << (rng() % 8)); break;
-        case 2: bytes.resize(at); break;
+        case 0:
+          bytes[at] = static_cast<char>(rng());
+          break;
+        case 1:
+          bytes[at] ^= static_cast<char>(1u << (rng() % 8));
+          break;
+        case 2:
+          bytes.resize(at);
+          break;
       }
       if (bytes.empty()) break;
     }
@@ -81,10 +87,11 @@ TEST(Mutation, NetworkModels) {
                            "test_AvgPool2d", "test_ConvTranspose2d", "test_PixelShuffle"}) {
     run_mutations(kConverted + name, 300, 7);
   }
-  for (const char* name : {"test_gather_0", "test_slice", "test_reshape_extended_dims",
-                           "test_scatter_elements_with_axis", "test_resize_upsample_scales_linear",
-                           "test_if", "test_sequence_insert_at_back", "test_einsum_batch_matmul",
-                           "test_top_k", "test_reduce_sum_keepdims_example", "test_onehot_with_axis"}) {
+  for (const char* name :
+       {"test_gather_0", "test_slice", "test_reshape_extended_dims",
+        "test_scatter_elements_with_axis", "test_resize_upsample_scales_linear", "test_if",
+        "test_sequence_insert_at_back", "test_einsum_batch_matmul", "test_top_k",
+        "test_reduce_sum_keepdims_example", "test_onehot_with_axis"}) {
     run_mutations(kNode + name, 200, 11);
   }
 }

@@ -12,8 +12,12 @@ namespace {
 std::atomic<size_t> g_memory_limit{size_t{16} << 30};
 }
 
-size_t memory_limit() { return g_memory_limit.load(); }
-void set_memory_limit(size_t bytes) { g_memory_limit.store(bytes); }
+size_t memory_limit() {
+  return g_memory_limit.load();
+}
+void set_memory_limit(size_t bytes) {
+  g_memory_limit.store(bytes);
+}
 
 Buffer::Buffer(size_t bytes) : bytes_(bytes) {
   if (bytes > memory_limit()) {

@@ -44,13 +44,15 @@ inline bool is_signed_int(DType t) {
 inline bool is_unsigned_int(DType t) {
   return t == DType::UInt8 || t == DType::UInt16 || t == DType::UInt32 || t == DType::UInt64;
 }
-inline bool is_integer(DType t) { return is_signed_int(t) || is_unsigned_int(t); }
+inline bool is_integer(DType t) {
+  return is_signed_int(t) || is_unsigned_int(t);
+}
 
 template <typename T>
 struct DTypeOf;
-#define ONYX_DTYPE_OF(T, D) \
-  template <>               \
-  struct DTypeOf<T> {       \
+#define ONYX_DTYPE_OF(T, D)                  \
+  template <>                                \
+  struct DTypeOf<T> {                        \
     static constexpr DType value = DType::D; \
   };
 ONYX_DTYPE_OF(float, Float32)
@@ -79,20 +81,34 @@ inline constexpr DType dtype_of = DTypeOf<T>::value;
 template <typename F>
 decltype(auto) visit_numeric(DType t, F&& f) {
   switch (t) {
-    case DType::Float32: return f(float{});
-    case DType::Float64: return f(double{});
-    case DType::Float16: return f(Float16{});
-    case DType::BFloat16: return f(BFloat16{});
-    case DType::Int8: return f(int8_t{});
-    case DType::Int16: return f(int16_t{});
-    case DType::Int32: return f(int32_t{});
-    case DType::Int64: return f(int64_t{});
-    case DType::UInt8: return f(uint8_t{});
-    case DType::UInt16: return f(uint16_t{});
-    case DType::UInt32: return f(uint32_t{});
-    case DType::UInt64: return f(uint64_t{});
-    case DType::Bool: return f(bool{});
-    default: break;
+    case DType::Float32:
+      return f(float{});
+    case DType::Float64:
+      return f(double{});
+    case DType::Float16:
+      return f(Float16{});
+    case DType::BFloat16:
+      return f(BFloat16{});
+    case DType::Int8:
+      return f(int8_t{});
+    case DType::Int16:
+      return f(int16_t{});
+    case DType::Int32:
+      return f(int32_t{});
+    case DType::Int64:
+      return f(int64_t{});
+    case DType::UInt8:
+      return f(uint8_t{});
+    case DType::UInt16:
+      return f(uint16_t{});
+    case DType::UInt32:
+      return f(uint32_t{});
+    case DType::UInt64:
+      return f(uint64_t{});
+    case DType::Bool:
+      return f(bool{});
+    default:
+      break;
   }
   fail(ErrorKind::Unsupported, "element type ", dtype_name(t), " is not supported here");
 }
@@ -109,11 +125,16 @@ decltype(auto) visit_any(DType t, F&& f) {
 template <typename F>
 decltype(auto) visit_float(DType t, F&& f) {
   switch (t) {
-    case DType::Float32: return f(float{});
-    case DType::Float64: return f(double{});
-    case DType::Float16: return f(Float16{});
-    case DType::BFloat16: return f(BFloat16{});
-    default: break;
+    case DType::Float32:
+      return f(float{});
+    case DType::Float64:
+      return f(double{});
+    case DType::Float16:
+      return f(Float16{});
+    case DType::BFloat16:
+      return f(BFloat16{});
+    default:
+      break;
   }
   fail(ErrorKind::Unsupported, "element type ", dtype_name(t), " is not a floating point type");
 }
@@ -121,15 +142,24 @@ decltype(auto) visit_float(DType t, F&& f) {
 template <typename F>
 decltype(auto) visit_integer(DType t, F&& f) {
   switch (t) {
-    case DType::Int8: return f(int8_t{});
-    case DType::Int16: return f(int16_t{});
-    case DType::Int32: return f(int32_t{});
-    case DType::Int64: return f(int64_t{});
-    case DType::UInt8: return f(uint8_t{});
-    case DType::UInt16: return f(uint16_t{});
-    case DType::UInt32: return f(uint32_t{});
-    case DType::UInt64: return f(uint64_t{});
-    default: break;
+    case DType::Int8:
+      return f(int8_t{});
+    case DType::Int16:
+      return f(int16_t{});
+    case DType::Int32:
+      return f(int32_t{});
+    case DType::Int64:
+      return f(int64_t{});
+    case DType::UInt8:
+      return f(uint8_t{});
+    case DType::UInt16:
+      return f(uint16_t{});
+    case DType::UInt32:
+      return f(uint32_t{});
+    case DType::UInt64:
+      return f(uint64_t{});
+    default:
+      break;
   }
   fail(ErrorKind::Unsupported, "element type ", dtype_name(t), " is not an integer type");
 }

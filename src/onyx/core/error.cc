@@ -4,12 +4,18 @@ namespace onyx {
 
 const char* error_kind_name(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::InvalidModel: return "invalid model";
-    case ErrorKind::InvalidArgument: return "invalid argument";
-    case ErrorKind::Unsupported: return "unsupported";
-    case ErrorKind::Io: return "i/o error";
-    case ErrorKind::ResourceLimit: return "resource limit";
-    case ErrorKind::Internal: return "internal error";
+    case ErrorKind::InvalidModel:
+      return "invalid model";
+    case ErrorKind::InvalidArgument:
+      return "invalid argument";
+    case ErrorKind::Unsupported:
+      return "unsupported";
+    case ErrorKind::Io:
+      return "i/o error";
+    case ErrorKind::ResourceLimit:
+      return "resource limit";
+    case ErrorKind::Internal:
+      return "internal error";
   }
   return "error";
 }

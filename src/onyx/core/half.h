@@ -19,7 +19,8 @@ struct Float16 {
     uint32_t sign = (x >> 16) & 0x8000u;
     uint32_t abs = x & 0x7fffffffu;
     if (abs >= 0x7f800000u) {  // inf or nan
-      return static_cast<uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u | ((abs >> 13) & 0x3ffu) : 0));
+      return static_cast<uint16_t>(sign | 0x7c00u |
+                                   (abs > 0x7f800000u ? 0x200u | ((abs >> 13) & 0x3ffu) : 0));
     }
     if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow to inf
     if (abs < 0x38800000u) {  // subnormal or zero in half
@@ -61,7 +62,8 @@ struct BFloat16 {
 
   static uint16_t from_float(float f) {
     uint32_t x = std::bit_cast<uint32_t>(f);
-    if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet nan
+    if ((x & 0x7fffffffu) > 0x7f800000u)
+      return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet nan
     uint32_t rounding = 0x7fffu + ((x >> 16) & 1u);
     return static_cast<uint16_t>((x + rounding) >> 16);
   }

@@ -18,9 +18,11 @@ std::string shape_str(const Shape& s) {
 int64_t shape_numel(const Shape& s) {
   int64_t n = 1;
   for (int64_t d : s) {
-    if (d < 0) fail(ErrorKind::InvalidArgument, "shape ", shape_str(s), " has a negative dimension");
+    if (d < 0)
+      fail(ErrorKind::InvalidArgument, "shape ", shape_str(s), " has a negative dimension");
     if (d != 0 && n > std::numeric_limits<int64_t>::max() / d) {
-      fail(ErrorKind::ResourceLimit, "shape ", shape_str(s), " has more elements than int64 can count");
+      fail(ErrorKind::ResourceLimit, "shape ", shape_str(s),
+           " has more elements than int64 can count");
     }
     n *= d;
   }

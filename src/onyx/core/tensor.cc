@@ -49,7 +49,8 @@ void* Tensor::raw_data() const {
 Tensor Tensor::reshape(Shape shape) const {
   int64_t n = shape_numel(shape);
   if (n != numel_) {
-    fail(ErrorKind::InvalidArgument, "cannot reshape ", shape_str(shape_), " to ", shape_str(shape));
+    fail(ErrorKind::InvalidArgument, "cannot reshape ", shape_str(shape_), " to ",
+         shape_str(shape));
   }
   Tensor t = *this;
   t.shape_ = std::move(shape);
@@ -77,7 +78,9 @@ void Tensor::copy_from(const Tensor& src) {
 std::vector<int64_t> Tensor::to_int64s() const {
   std::vector<int64_t> out(static_cast<size_t>(numel_));
   switch (dtype_) {
-    case DType::Int64: std::memcpy(out.data(), raw_data(), nbytes()); break;
+    case DType::Int64:
+      std::memcpy(out.data(), raw_data(), nbytes());
+      break;
     case DType::Int32: {
       const int32_t* p = data<int32_t>();
       for (int64_t i = 0; i < numel_; ++i) out[i] = p[i];

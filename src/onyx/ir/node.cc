@@ -3,9 +3,9 @@
 namespace onyx::ir {
 
 const char* attr_type_name(AttrType t) {
-  static const char* names[] = {"undefined", "float",   "int",           "string",
-                                "tensor",    "graph",   "floats",        "ints",
-                                "strings",   "tensors", "graphs",        "sparse_tensor",
+  static const char* names[] = {"undefined",      "float",      "int",        "string",
+                                "tensor",         "graph",      "floats",     "ints",
+                                "strings",        "tensors",    "graphs",     "sparse_tensor",
                                 "sparse_tensors", "type_proto", "type_protos"};
   int i = static_cast<int>(t);
   return i >= 0 && i < 15 ? names[i] : "unknown";

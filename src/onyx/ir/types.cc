@@ -19,11 +19,14 @@ std::string TypeInfo::str() const {
       }
       return kind == Kind::SparseTensor ? s + ")" : s;
     }
-    case Kind::Sequence: return "seq(" + (inner ? inner->str() : std::string("?")) + ")";
-    case Kind::Optional: return "optional(" + (inner ? inner->str() : std::string("?")) + ")";
+    case Kind::Sequence:
+      return "seq(" + (inner ? inner->str() : std::string("?")) + ")";
+    case Kind::Optional:
+      return "optional(" + (inner ? inner->str() : std::string("?")) + ")";
     case Kind::Map:
       return std::string("map(") + dtype_name(elem) + "," + (inner ? inner->str() : "?") + ")";
-    case Kind::Unknown: break;
+    case Kind::Unknown:
+      break;
   }
   return "?";
 }

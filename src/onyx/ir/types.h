@@ -20,9 +20,9 @@ struct Dim {
 struct TypeInfo {
   enum class Kind { Unknown, Tensor, SparseTensor, Sequence, Optional, Map };
   Kind kind = Kind::Unknown;
-  DType elem = DType::Undefined;        // tensors; map key type for maps
+  DType elem = DType::Undefined;          // tensors; map key type for maps
   std::optional<std::vector<Dim>> shape;  // tensors: absent when the rank is unknown
-  std::shared_ptr<TypeInfo> inner;       // sequence/optional element, map value
+  std::shared_ptr<TypeInfo> inner;        // sequence/optional element, map value
   std::string denotation;
 
   static TypeInfo tensor(DType elem, std::optional<std::vector<Dim>> shape = std::nullopt) {

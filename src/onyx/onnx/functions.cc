@@ -113,8 +113,10 @@ class Expander {
     onnx::GraphProto gp;
     *gp.mutable_node() = fn.node();
     auto g = graph_from_proto(gp, "", node.describe() + ": function body");
-    std::string prefix = (node.name.empty() ? node.outputs.empty() ? std::string("fn") : node.outputs[0] : node.name) +
-                         "::" + std::to_string(counter_++) + "::";
+    std::string prefix =
+        (node.name.empty() ? node.outputs.empty() ? std::string("fn") : node.outputs[0]
+                           : node.name) +
+        "::" + std::to_string(counter_++) + "::";
     std::unordered_map<std::string, std::string> rename;
     for (int i = 0; i < fn.input_size(); ++i) {
       rename[fn.input(i)] = static_cast<size_t>(i) < node.inputs.size() ? node.inputs[i] : "";
@@ -167,7 +169,8 @@ class Expander {
 
   std::optional<ir::Attribute> default_attr(const onnx::OpSchema& schema, const std::string& name) {
     auto it = schema.attributes().find(name);
-    if (it == schema.attributes().end() || !it->second.default_value.has_type()) return std::nullopt;
+    if (it == schema.attributes().end() || !it->second.default_value.has_type())
+      return std::nullopt;
     onnx::NodeProto np;
     *np.add_attribute() = it->second.default_value;
     np.set_op_type("Dummy");
@@ -209,7 +212,8 @@ class Expander {
     for (const auto& t : g.initializer()) {
       onnx::TypeProto tp;
       tp.mutable_tensor_type()->set_elem_type(t.data_type());
-      for (auto d : t.dims()) tp.mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(d);
+      for (auto d : t.dims())
+        tp.mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(d);
       types_.emplace(t.name(), tp);
     }
     for (const auto& n : g.node()) {

@@ -29,11 +29,21 @@ void attribute_to_proto(const ir::Attribute& a, onnx::AttributeProto* p) {
   if (!a.doc_string.empty()) p->set_doc_string(a.doc_string);
   p->set_type(static_cast<onnx::AttributeProto::AttributeType>(a.type));
   switch (a.type) {
-    case ir::AttrType::Float: p->set_f(a.f); break;
-    case ir::AttrType::Int: p->set_i(a.i); break;
-    case ir::AttrType::String: p->set_s(a.s); break;
-    case ir::AttrType::Tensor: tensor_to_proto(a.t, p->mutable_t()); break;
-    case ir::AttrType::Graph: graph_to_proto(*a.g, p->mutable_g()); break;
+    case ir::AttrType::Float:
+      p->set_f(a.f);
+      break;
+    case ir::AttrType::Int:
+      p->set_i(a.i);
+      break;
+    case ir::AttrType::String:
+      p->set_s(a.s);
+      break;
+    case ir::AttrType::Tensor:
+      tensor_to_proto(a.t, p->mutable_t());
+      break;
+    case ir::AttrType::Graph:
+      graph_to_proto(*a.g, p->mutable_g());
+      break;
     case ir::AttrType::Floats:
       for (float f : a.floats) p->add_floats(f);
       break;
@@ -63,7 +73,8 @@ void attribute_to_proto(const ir::Attribute& a, onnx::AttributeProto* p) {
     case ir::AttrType::TypeProtos:
       for (const auto& t : a.type_protos) type_to_proto(t, p->add_type_protos());
       break;
-    case ir::AttrType::Undefined: break;
+    case ir::AttrType::Undefined:
+      break;
   }
 }
 
@@ -95,14 +106,30 @@ ir::Attribute attribute_from_proto(const onnx::AttributeProto& a, const std::str
   std::string ctx = context + ": attribute '" + a.name() + "'";
   TensorReadOptions topt{base_dir, ctx};
   switch (out.type) {
-    case ir::AttrType::Float: out.f = a.f(); break;
-    case ir::AttrType::Int: out.i = a.i(); break;
-    case ir::AttrType::String: out.s = a.s(); break;
-    case ir::AttrType::Tensor: out.t = tensor_from_proto(a.t(), topt); break;
-    case ir::AttrType::Graph: out.g = graph_from_proto(a.g(), base_dir, ctx); break;
-    case ir::AttrType::Floats: out.floats.assign(a.floats().begin(), a.floats().end()); break;
-    case ir::AttrType::Ints: out.ints.assign(a.ints().begin(), a.ints().end()); break;
-    case ir::AttrType::Strings: out.strings.assign(a.strings().begin(), a.strings().end()); break;
+    case ir::AttrType::Float:
+      out.f = a.f();
+      break;
+    case ir::AttrType::Int:
+      out.i = a.i();
+      break;
+    case ir::AttrType::String:
+      out.s = a.s();
+      break;
+    case ir::AttrType::Tensor:
+      out.t = tensor_from_proto(a.t(), topt);
+      break;
+    case ir::AttrType::Graph:
+      out.g = graph_from_proto(a.g(), base_dir, ctx);
+      break;
+    case ir::AttrType::Floats:
+      out.floats.assign(a.floats().begin(), a.floats().end());
+      break;
+    case ir::AttrType::Ints:
+      out.ints.assign(a.ints().begin(), a.ints().end());
+      break;
+    case ir::AttrType::Strings:
+      out.strings.assign(a.strings().begin(), a.strings().end());
+      break;
     case ir::AttrType::Tensors:
       for (const auto& t : a.tensors()) out.tensors.push_back(tensor_from_proto(t, topt));
       break;
@@ -117,11 +144,14 @@ ir::Attribute attribute_from_proto(const onnx::AttributeProto& a, const std::str
         out.sparse_tensors_serialized.push_back(s.SerializeAsString());
       }
       break;
-    case ir::AttrType::TypeProto: out.type_protos.push_back(type_from_proto(a.tp())); break;
+    case ir::AttrType::TypeProto:
+      out.type_protos.push_back(type_from_proto(a.tp()));
+      break;
     case ir::AttrType::TypeProtos:
       for (const auto& t : a.type_protos()) out.type_protos.push_back(type_from_proto(t));
       break;
-    case ir::AttrType::Undefined: break;
+    case ir::AttrType::Undefined:
+      break;
     default:
       fail(ErrorKind::InvalidModel, ctx, " has unknown type ", static_cast<int>(a.type()));
   }
@@ -154,8 +184,10 @@ void shape_from_proto(const onnx::TensorShapeProto& s, ir::TypeInfo* t) {
 void shape_to_proto(const ir::TypeInfo& t, onnx::TensorShapeProto* s) {
   for (const auto& d : *t.shape) {
     auto* pd = s->add_dim();
-    if (d.value) pd->set_dim_value(*d.value);
-    else if (!d.param.empty()) pd->set_dim_param(d.param);
+    if (d.value)
+      pd->set_dim_value(*d.value);
+    else if (!d.param.empty())
+      pd->set_dim_param(d.param);
     if (!d.denotation.empty()) pd->set_denotation(d.denotation);
   }
 }
@@ -193,7 +225,8 @@ ir::TypeInfo type_from_proto(const onnx::TypeProto& p) {
       t.elem = dt;
       t.inner = std::make_shared<ir::TypeInfo>(type_from_proto(p.map_type().value_type()));
       break;
-    default: break;
+    default:
+      break;
   }
   return t;
 }
@@ -223,9 +256,11 @@ void type_to_proto(const ir::TypeInfo& t, onnx::TypeProto* p) {
       break;
     case ir::TypeInfo::Kind::Map:
       p->mutable_map_type()->set_key_type(static_cast<int32_t>(t.elem));
-      type_to_proto(t.inner ? *t.inner : ir::TypeInfo{}, p->mutable_map_type()->mutable_value_type());
+      type_to_proto(t.inner ? *t.inner : ir::TypeInfo{},
+                    p->mutable_map_type()->mutable_value_type());
       break;
-    case ir::TypeInfo::Kind::Unknown: break;
+    case ir::TypeInfo::Kind::Unknown:
+      break;
   }
 }
 
@@ -258,7 +293,8 @@ std::shared_ptr<ir::Graph> graph_from_proto(const onnx::GraphProto& proto,
     n.outputs.assign(np.output().begin(), np.output().end());
     n.doc_string = np.doc_string();
     std::string nctx = gctx + ": " + n.describe();
-    for (const auto& a : np.attribute()) n.attributes.push_back(attribute_from_proto(a, base_dir, nctx));
+    for (const auto& a : np.attribute())
+      n.attributes.push_back(attribute_from_proto(a, base_dir, nctx));
     onnx::NodeProto rest(np);
     rest.clear_name();
     rest.clear_op_type();

@@ -15,15 +15,17 @@ struct NpyType {
   DType dtype;
 };
 constexpr NpyType kNpyTypes[] = {
-    {"f4", DType::Float32}, {"f8", DType::Float64}, {"f2", DType::Float16}, {"i1", DType::Int8},
-    {"i2", DType::Int16},   {"i4", DType::Int32},   {"i8", DType::Int64},   {"u1", DType::UInt8},
-    {"u2", DType::UInt16},  {"u4", DType::UInt32},  {"u8", DType::UInt64},  {"b1", DType::Bool},
+    {"f4", DType::Float32},   {"f8", DType::Float64},     {"f2", DType::Float16},
+    {"i1", DType::Int8},      {"i2", DType::Int16},       {"i4", DType::Int32},
+    {"i8", DType::Int64},     {"u1", DType::UInt8},       {"u2", DType::UInt16},
+    {"u4", DType::UInt32},    {"u8", DType::UInt64},      {"b1", DType::Bool},
     {"c8", DType::Complex64}, {"c16", DType::Complex128},
 };
 
 std::string dict_value(const std::string& header, const std::string& key, const std::string& ctx) {
   size_t k = header.find("'" + key + "'");
-  if (k == std::string::npos) fail(ErrorKind::InvalidArgument, ctx, ": .npy header lacks '", key, "'");
+  if (k == std::string::npos)
+    fail(ErrorKind::InvalidArgument, ctx, ": .npy header lacks '", key, "'");
   size_t colon = header.find(':', k);
   if (colon == std::string::npos) fail(ErrorKind::InvalidArgument, ctx, ": bad .npy header");
   size_t start = header.find_first_not_of(' ', colon + 1);
@@ -53,12 +55,14 @@ Tensor parse_npy(const std::string& bytes, const std::string& ctx) {
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) fail(ErrorKind::InvalidArgument, ctx, ": truncated .npy header");
     header_len = 0;
-    for (int i = 0; i < 4; ++i) header_len |= static_cast<size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+    for (int i = 0; i < 4; ++i)
+      header_len |= static_cast<size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
     pos = 12;
   } else {
     fail(ErrorKind::Unsupported, ctx, ": .npy version ", major, " is not supported");
   }
-  if (pos + header_len > bytes.size()) fail(ErrorKind::InvalidArgument, ctx, ": truncated .npy header");
+  if (pos + header_len > bytes.size())
+    fail(ErrorKind::InvalidArgument, ctx, ": truncated .npy header");
   std::string header = bytes.substr(pos, header_len);
   pos += header_len;
   std::string descr = dict_value(header, "descr", ctx);
@@ -71,7 +75,8 @@ Tensor parse_npy(const std::string& bytes, const std::string& ctx) {
   if (descr.size() < 2 || descr[0] == '>') {
     fail(ErrorKind::Unsupported, ctx, ": .npy element type '", descr, "' is not supported");
   }
-  std::string code = (descr[0] == '<' || descr[0] == '|' || descr[0] == '=') ? descr.substr(1) : descr;
+  std::string code =
+      (descr[0] == '<' || descr[0] == '|' || descr[0] == '=') ? descr.substr(1) : descr;
   DType dtype = DType::Undefined;
   for (const auto& t : kNpyTypes) {
     if (code == t.descr) dtype = t.dtype;
@@ -90,7 +95,8 @@ Tensor parse_npy(const std::string& bytes, const std::string& ctx) {
     if (!item.empty()) {
       char* end = nullptr;
       long long d = std::strtoll(item.c_str(), &end, 10);
-      if (*end != '\0' && *end != 'L') fail(ErrorKind::InvalidArgument, ctx, ": bad .npy shape ", shape_text);
+      if (*end != '\0' && *end != 'L')
+        fail(ErrorKind::InvalidArgument, ctx, ": bad .npy shape ", shape_text);
       shape.push_back(d);
     }
     if (j == std::string::npos) break;
@@ -98,14 +104,16 @@ Tensor parse_npy(const std::string& bytes, const std::string& ctx) {
   }
   Tensor t = Tensor::empty(dtype, shape);
   if (bytes.size() - pos != t.nbytes()) {
-    fail(ErrorKind::InvalidArgument, ctx, ": .npy data has ", bytes.size() - pos,
-         " bytes, shape ", shape_str(shape), " needs ", t.nbytes());
+    fail(ErrorKind::InvalidArgument, ctx, ": .npy data has ", bytes.size() - pos, " bytes, shape ",
+         shape_str(shape), " needs ", t.nbytes());
   }
   if (t.nbytes()) std::memcpy(t.raw_data(), bytes.data() + pos, t.nbytes());
   return t;
 }
 
-Tensor load_npy(const std::string& path) { return parse_npy(read_file(path, size_t{4} << 30), path); }
+Tensor load_npy(const std::string& path) {
+  return parse_npy(read_file(path, size_t{4} << 30), path);
+}
 
 void save_npy(const Tensor& t, const std::string& path) {
   const char* code = nullptr;
@@ -117,7 +125,8 @@ void save_npy(const Tensor& t, const std::string& path) {
   for (int64_t d : t.shape()) shape += std::to_string(d) + ",";
   if (t.rank() > 1) shape.pop_back();
   shape += ")";
-  std::string header = std::string("{'descr': '") + (t.dtype() == DType::Bool ? "|b1" : std::string("<") + code) +
+  std::string header = std::string("{'descr': '") +
+                       (t.dtype() == DType::Bool ? "|b1" : std::string("<") + code) +
                        "', 'fortran_order': False, 'shape': " + shape + ", }";
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');

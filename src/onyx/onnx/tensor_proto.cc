@@ -60,9 +60,12 @@ std::string read_external(const onnx::TensorProto& proto, const TensorReadOption
       }
       return x;
     };
-    if (kv.key() == "location") location = kv.value();
-    else if (kv.key() == "offset") offset = parse(kv.value());
-    else if (kv.key() == "length") length = parse(kv.value());
+    if (kv.key() == "location")
+      location = kv.value();
+    else if (kv.key() == "offset")
+      offset = parse(kv.value());
+    else if (kv.key() == "length")
+      length = parse(kv.value());
   }
   std::string path = resolve_external_path(options.base_dir, location, options.context);
   std::ifstream in(path, std::ios::binary | std::ios::ate);
@@ -126,7 +129,8 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const TensorReadOptions
       fail(ErrorKind::InvalidModel, options.context, ": string tensors cannot use raw_data");
     }
     std::string ext;
-    const std::string& raw = external ? (ext = read_external(proto, options, bytes)) : proto.raw_data();
+    const std::string& raw =
+        external ? (ext = read_external(proto, options, bytes)) : proto.raw_data();
     if (raw.size() != bytes) {
       fail(ErrorKind::InvalidModel, options.context, ": raw_data has ", raw.size(),
            " bytes, shape ", shape_str(shape), " of ", dtype_name(dtype), " needs ", bytes);
@@ -135,25 +139,62 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const TensorReadOptions
     return t;
   }
   switch (dtype) {
-    case DType::Float32: fill_from<decltype(proto.float_data()), float>(proto.float_data(), t, options, "float_data"); break;
-    case DType::Float64: fill_from<decltype(proto.double_data()), double>(proto.double_data(), t, options, "double_data"); break;
-    case DType::Int64: fill_from<decltype(proto.int64_data()), int64_t>(proto.int64_data(), t, options, "int64_data"); break;
-    case DType::UInt32: fill_from<decltype(proto.uint64_data()), uint32_t>(proto.uint64_data(), t, options, "uint64_data"); break;
-    case DType::UInt64: fill_from<decltype(proto.uint64_data()), uint64_t>(proto.uint64_data(), t, options, "uint64_data"); break;
-    case DType::Int32: fill_from<decltype(proto.int32_data()), int32_t>(proto.int32_data(), t, options, "int32_data"); break;
-    case DType::Int16: fill_from<decltype(proto.int32_data()), int16_t>(proto.int32_data(), t, options, "int32_data"); break;
-    case DType::Int8: fill_from<decltype(proto.int32_data()), int8_t>(proto.int32_data(), t, options, "int32_data"); break;
-    case DType::UInt16: fill_from<decltype(proto.int32_data()), uint16_t>(proto.int32_data(), t, options, "int32_data"); break;
-    case DType::UInt8: fill_from<decltype(proto.int32_data()), uint8_t>(proto.int32_data(), t, options, "int32_data"); break;
-    case DType::Bool: fill_from<decltype(proto.int32_data()), bool>(proto.int32_data(), t, options, "int32_data"); break;
-    case DType::Float16: fill_from<decltype(proto.int32_data()), Float16>(proto.int32_data(), t, options, "int32_data"); break;
-    case DType::BFloat16: fill_from<decltype(proto.int32_data()), BFloat16>(proto.int32_data(), t, options, "int32_data"); break;
+    case DType::Float32:
+      fill_from<decltype(proto.float_data()), float>(proto.float_data(), t, options, "float_data");
+      break;
+    case DType::Float64:
+      fill_from<decltype(proto.double_data()), double>(proto.double_data(), t, options,
+                                                       "double_data");
+      break;
+    case DType::Int64:
+      fill_from<decltype(proto.int64_data()), int64_t>(proto.int64_data(), t, options,
+                                                       "int64_data");
+      break;
+    case DType::UInt32:
+      fill_from<decltype(proto.uint64_data()), uint32_t>(proto.uint64_data(), t, options,
+                                                         "uint64_data");
+      break;
+    case DType::UInt64:
+      fill_from<decltype(proto.uint64_data()), uint64_t>(proto.uint64_data(), t, options,
+                                                         "uint64_data");
+      break;
+    case DType::Int32:
+      fill_from<decltype(proto.int32_data()), int32_t>(proto.int32_data(), t, options,
+                                                       "int32_data");
+      break;
+    case DType::Int16:
+      fill_from<decltype(proto.int32_data()), int16_t>(proto.int32_data(), t, options,
+                                                       "int32_data");
+      break;
+    case DType::Int8:
+      fill_from<decltype(proto.int32_data()), int8_t>(proto.int32_data(), t, options, "int32_data");
+      break;
+    case DType::UInt16:
+      fill_from<decltype(proto.int32_data()), uint16_t>(proto.int32_data(), t, options,
+                                                        "int32_data");
+      break;
+    case DType::UInt8:
+      fill_from<decltype(proto.int32_data()), uint8_t>(proto.int32_data(), t, options,
+                                                       "int32_data");
+      break;
+    case DType::Bool:
+      fill_from<decltype(proto.int32_data()), bool>(proto.int32_data(), t, options, "int32_data");
+      break;
+    case DType::Float16:
+      fill_from<decltype(proto.int32_data()), Float16>(proto.int32_data(), t, options,
+                                                       "int32_data");
+      break;
+    case DType::BFloat16:
+      fill_from<decltype(proto.int32_data()), BFloat16>(proto.int32_data(), t, options,
+                                                        "int32_data");
+      break;
     case DType::String: {
       if (proto.string_data_size() != t.numel()) {
         fail(ErrorKind::InvalidModel, options.context, ": string_data holds ",
              proto.string_data_size(), " values, shape ", shape_str(shape), " needs ", t.numel());
       }
-      for (int64_t i = 0; i < t.numel(); ++i) t.data<std::string>()[i] = proto.string_data(static_cast<int>(i));
+      for (int64_t i = 0; i < t.numel(); ++i)
+        t.data<std::string>()[i] = proto.string_data(static_cast<int>(i));
       break;
     }
     case DType::Complex64:
@@ -166,12 +207,15 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const TensorReadOptions
       }
       for (int64_t i = 0; i < 2 * t.numel(); ++i) {
         int k = static_cast<int>(i);
-        if (c64) t.data<float>()[i] = proto.float_data(k);
-        else t.data<double>()[i] = proto.double_data(k);
+        if (c64)
+          t.data<float>()[i] = proto.float_data(k);
+        else
+          t.data<double>()[i] = proto.double_data(k);
       }
       break;
     }
-    default: fail(ErrorKind::Unsupported, options.context, ": element type ", dtype_name(dtype));
+    default:
+      fail(ErrorKind::Unsupported, options.context, ": element type ", dtype_name(dtype));
   }
   return t;
 }
@@ -203,7 +247,8 @@ Tensor tensor_from_sparse_proto(const onnx::SparseTensorProto& proto,
       (!linear && (indices.rank() != 2 || indices.dim(0) != nnz ||
                    indices.dim(1) != static_cast<int64_t>(shape.size())))) {
     fail(ErrorKind::InvalidModel, options.context, ": sparse tensor indices have shape ",
-         shape_str(indices.shape()), ", which does not fit ", nnz, " values of rank ", shape.size());
+         shape_str(indices.shape()), ", which does not fit ", nnz, " values of rank ",
+         shape.size());
   }
   for (int64_t k = 0; k < nnz; ++k) {
     int64_t pos = 0;

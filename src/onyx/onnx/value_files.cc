@@ -37,8 +37,10 @@ Value from_optional(const onnx::OptionalProto& o, const std::string& ctx) {
         return Value::optional(std::make_shared<Value>(from_sequence(o.sequence_value(), ctx)));
       }
       break;
-    case onnx::OptionalProto::UNDEFINED: break;
-    default: fail(ErrorKind::Unsupported, ctx, ": optional of this element type is not supported");
+    case onnx::OptionalProto::UNDEFINED:
+      break;
+    default:
+      fail(ErrorKind::Unsupported, ctx, ": optional of this element type is not supported");
   }
   return Value::optional(nullptr);
 }
@@ -56,8 +58,10 @@ Value from_sequence(const onnx::SequenceProto& s, const std::string& ctx) {
     case onnx::SequenceProto::OPTIONAL:
       for (const auto& q : s.optional_values()) items.push_back(from_optional(q, ctx));
       break;
-    case onnx::SequenceProto::UNDEFINED: break;
-    default: fail(ErrorKind::Unsupported, ctx, ": sequence of maps or sparse tensors");
+    case onnx::SequenceProto::UNDEFINED:
+      break;
+    default:
+      fail(ErrorKind::Unsupported, ctx, ": sequence of maps or sparse tensors");
   }
   return Value::sequence(std::move(items));
 }

@@ -12,7 +12,8 @@ namespace onyx::onnx_io {
 // holds (a sequence or optional graph input); without one a TensorProto is assumed, then
 // SequenceProto and OptionalProto are tried.
 Value load_value_file(const std::string& path, const ir::TypeInfo* hint = nullptr);
-Value parse_value_pb(const std::string& bytes, const ir::TypeInfo* hint, const std::string& context);
+Value parse_value_pb(const std::string& bytes, const ir::TypeInfo* hint,
+                     const std::string& context);
 
 void save_value_pb(const Value& value, const std::string& name, const std::string& path);
 Tensor load_npy(const std::string& path);

@@ -11,7 +11,9 @@ namespace {
 
 struct ReluOp {
   template <typename T>
-  T operator()(T x) const { return x > T(0) ? x : T(0); }
+  T operator()(T x) const {
+    return x > T(0) ? x : T(0);
+  }
 };
 struct SigmoidOp {
   template <typename T>
@@ -24,11 +26,15 @@ struct SigmoidOp {
 };
 struct SoftsignOp {
   template <typename T>
-  T operator()(T x) const { return x / (T(1) + std::abs(x)); }
+  T operator()(T x) const {
+    return x / (T(1) + std::abs(x));
+  }
 };
 struct SoftplusOp {
   template <typename T>
-  T operator()(T x) const { return x > T(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+  T operator()(T x) const {
+    return x > T(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+  }
 };
 struct MishOp {
   template <typename T>
@@ -39,20 +45,26 @@ struct MishOp {
 };
 struct HardSwishOp {
   template <typename T>
-  T operator()(T x) const { return x * std::max(T(0), std::min(T(1), x / T(6) + T(0.5))); }
+  T operator()(T x) const {
+    return x * std::max(T(0), std::min(T(1), x / T(6) + T(0.5)));
+  }
 };
 
 struct LeakyReluOp {
   float alpha;
   explicit LeakyReluOp(const KernelInfo& i) : alpha(i.node.attr_float("alpha", 0.01f)) {}
   template <typename T>
-  T operator()(T x) const { return x >= T(0) ? x : T(alpha) * x; }
+  T operator()(T x) const {
+    return x >= T(0) ? x : T(alpha) * x;
+  }
 };
 struct EluOp {
   float alpha;
   explicit EluOp(const KernelInfo& i) : alpha(i.node.attr_float("alpha", 1.0f)) {}
   template <typename T>
-  T operator()(T x) const { return x >= T(0) ? x : T(alpha) * std::expm1(x); }
+  T operator()(T x) const {
+    return x >= T(0) ? x : T(alpha) * std::expm1(x);
+  }
 };
 struct CeluOp {
   float alpha;
@@ -68,20 +80,26 @@ struct SeluOp {
       : alpha(i.node.attr_float("alpha", 1.67326319217681884765625f)),
         gamma(i.node.attr_float("gamma", 1.05070102214813232421875f)) {}
   template <typename T>
-  T operator()(T x) const { return T(gamma) * (x > T(0) ? x : T(alpha) * std::expm1(x)); }
+  T operator()(T x) const {
+    return T(gamma) * (x > T(0) ? x : T(alpha) * std::expm1(x));
+  }
 };
 struct ThresholdedReluOp {
   float alpha;
   explicit ThresholdedReluOp(const KernelInfo& i) : alpha(i.node.attr_float("alpha", 1.0f)) {}
   template <typename T>
-  T operator()(T x) const { return x > T(alpha) ? x : T(0); }
+  T operator()(T x) const {
+    return x > T(alpha) ? x : T(0);
+  }
 };
 struct HardSigmoidOp {
   float alpha, beta;
   explicit HardSigmoidOp(const KernelInfo& i)
       : alpha(i.node.attr_float("alpha", 0.2f)), beta(i.node.attr_float("beta", 0.5f)) {}
   template <typename T>
-  T operator()(T x) const { return std::max(T(0), std::min(T(1), T(alpha) * x + T(beta))); }
+  T operator()(T x) const {
+    return std::max(T(0), std::min(T(1), T(alpha) * x + T(beta)));
+  }
 };
 struct ShrinkOp {
   float bias, lambd;
@@ -102,7 +120,9 @@ struct ShrinkOp {
 class PReluKernel final : public Kernel {
  public:
   explicit PReluKernel(const KernelInfo& info) : legacy_(info.opset < 7) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& info) { return std::make_unique<PReluKernel>(info); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& info) {
+    return std::make_unique<PReluKernel>(info);
+  }
   void compute(KernelContext& ctx) override;
 
  private:
@@ -113,7 +133,8 @@ void PReluKernel::compute(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   Tensor slope = ctx.input(1);
   if (slope.dtype() != x.dtype()) ctx.fail("slope must have the same type as X");
-  if (legacy_ && slope.rank() == 1 && x.rank() >= 2 && slope.dim(0) == x.dim(1) && slope.dim(0) != 1) {
+  if (legacy_ && slope.rank() == 1 && x.rank() >= 2 && slope.dim(0) == x.dim(1) &&
+      slope.dim(0) != 1) {
     Shape s(static_cast<size_t>(x.rank() - 1), 1);
     s[0] = slope.dim(0);
     slope = slope.reshape(s);
@@ -126,7 +147,8 @@ void PReluKernel::compute(KernelContext& ctx) {
   Tensor& y = ctx.allocate(0, x.dtype(), out);
   visit_types<Types::Numeric>(x.dtype(), ctx, [&](auto tag) {
     using T = decltype(tag);
-    map_binary<T, T, T>(x, slope, y, ctx.pool(), [](auto a, auto s) { return a < decltype(a)(0) ? s * a : a; });
+    map_binary<T, T, T>(x, slope, y, ctx.pool(),
+                        [](auto a, auto s) { return a < decltype(a)(0) ? s * a : a; });
   });
 }
 
@@ -139,7 +161,9 @@ class ClipKernel final : public Kernel {
       max_ = info.node.attr_float("max", std::numeric_limits<float>::infinity());
     }
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& info) { return std::make_unique<ClipKernel>(info); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& info) {
+    return std::make_unique<ClipKernel>(info);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
@@ -195,6 +219,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_activation_kernels(Registry& r) { r.add(kDefs); }
+void register_activation_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -13,7 +13,9 @@ namespace {
 class ArgKernel final : public Kernel {
  public:
   ArgKernel(const KernelInfo& info, bool max)
-      : max_(max), axis_(info.node.attr_int("axis", 0)), keepdims_(info.node.attr_int("keepdims", 1) != 0),
+      : max_(max),
+        axis_(info.node.attr_int("axis", 0)),
+        keepdims_(info.node.attr_int("keepdims", 1) != 0),
         last_(info.node.attr_int("select_last_index", 0) != 0) {}
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -21,8 +23,10 @@ class ArgKernel final : public Kernel {
     AxisSplit s = split_at_axis(x, axis);
     if (s.n == 0) ctx.fail("cannot take ", max_ ? "ArgMax" : "ArgMin", " over an empty axis");
     Shape out = x.shape();
-    if (keepdims_) out[axis] = 1;
-    else out.erase(out.begin() + axis);
+    if (keepdims_)
+      out[axis] = 1;
+    else
+      out.erase(out.begin() + axis);
     Tensor& y = ctx.allocate(0, DType::Int64, out);
     visit_numeric(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
@@ -54,15 +58,22 @@ class ArgKernel final : public Kernel {
   bool keepdims_, last_;
 };
 
-std::unique_ptr<Kernel> make_argmax(const KernelInfo& i) { return std::make_unique<ArgKernel>(i, true); }
-std::unique_ptr<Kernel> make_argmin(const KernelInfo& i) { return std::make_unique<ArgKernel>(i, false); }
+std::unique_ptr<Kernel> make_argmax(const KernelInfo& i) {
+  return std::make_unique<ArgKernel>(i, true);
+}
+std::unique_ptr<Kernel> make_argmin(const KernelInfo& i) {
+  return std::make_unique<ArgKernel>(i, false);
+}
 
 class TopKKernel final : public Kernel {
  public:
   explicit TopKKernel(const KernelInfo& info)
-      : axis_(info.node.attr_int("axis", -1)), largest_(info.node.attr_int("largest", 1) != 0),
+      : axis_(info.node.attr_int("axis", -1)),
+        largest_(info.node.attr_int("largest", 1) != 0),
         legacy_k_(info.opset < 10 ? info.node.attr_int("k", -1) : -1) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<TopKKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<TopKKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     int64_t axis = normalize_axis(axis_, x.rank());
@@ -113,8 +124,11 @@ class TopKKernel final : public Kernel {
 class CumSumKernel final : public Kernel {
  public:
   explicit CumSumKernel(const KernelInfo& info)
-      : exclusive_(info.node.attr_int("exclusive", 0) != 0), reverse_(info.node.attr_int("reverse", 0) != 0) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<CumSumKernel>(i); }
+      : exclusive_(info.node.attr_int("exclusive", 0) != 0),
+        reverse_(info.node.attr_int("reverse", 0) != 0) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<CumSumKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& at = ctx.input(1);
@@ -160,6 +174,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_argreduce_kernels(Registry& r) { r.add(kDefs); }
+void register_argreduce_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

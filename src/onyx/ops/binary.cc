@@ -11,9 +11,24 @@ namespace onyx::ops {
 
 namespace {
 
-struct AddOp { template <typename T> T operator()(T a, T b) const { return a + b; } };
-struct SubOp { template <typename T> T operator()(T a, T b) const { return a - b; } };
-struct MulOp { template <typename T> T operator()(T a, T b) const { return a * b; } };
+struct AddOp {
+  template <typename T>
+  T operator()(T a, T b) const {
+    return a + b;
+  }
+};
+struct SubOp {
+  template <typename T>
+  T operator()(T a, T b) const {
+    return a - b;
+  }
+};
+struct MulOp {
+  template <typename T>
+  T operator()(T a, T b) const {
+    return a * b;
+  }
+};
 struct DivOp {
   template <typename T>
   T operator()(T a, T b) const {
@@ -42,17 +57,63 @@ struct MinOp {
     return a < b ? a : b;
   }
 };
-struct EqualOp { template <typename T> bool operator()(T a, T b) const { return a == b; } };
-struct LessOp { template <typename T> bool operator()(T a, T b) const { return a < b; } };
-struct LessEqOp { template <typename T> bool operator()(T a, T b) const { return a <= b; } };
-struct GreaterOp { template <typename T> bool operator()(T a, T b) const { return a > b; } };
-struct GreaterEqOp { template <typename T> bool operator()(T a, T b) const { return a >= b; } };
-struct AndOp { bool operator()(bool a, bool b) const { return a && b; } };
-struct OrOp { bool operator()(bool a, bool b) const { return a || b; } };
-struct XorOp { bool operator()(bool a, bool b) const { return a != b; } };
-struct BitAndOp { template <typename T> T operator()(T a, T b) const { return a & b; } };
-struct BitOrOp { template <typename T> T operator()(T a, T b) const { return a | b; } };
-struct BitXorOp { template <typename T> T operator()(T a, T b) const { return a ^ b; } };
+struct EqualOp {
+  template <typename T>
+  bool operator()(T a, T b) const {
+    return a == b;
+  }
+};
+struct LessOp {
+  template <typename T>
+  bool operator()(T a, T b) const {
+    return a < b;
+  }
+};
+struct LessEqOp {
+  template <typename T>
+  bool operator()(T a, T b) const {
+    return a <= b;
+  }
+};
+struct GreaterOp {
+  template <typename T>
+  bool operator()(T a, T b) const {
+    return a > b;
+  }
+};
+struct GreaterEqOp {
+  template <typename T>
+  bool operator()(T a, T b) const {
+    return a >= b;
+  }
+};
+struct AndOp {
+  bool operator()(bool a, bool b) const { return a && b; }
+};
+struct OrOp {
+  bool operator()(bool a, bool b) const { return a || b; }
+};
+struct XorOp {
+  bool operator()(bool a, bool b) const { return a != b; }
+};
+struct BitAndOp {
+  template <typename T>
+  T operator()(T a, T b) const {
+    return a & b;
+  }
+};
+struct BitOrOp {
+  template <typename T>
+  T operator()(T a, T b) const {
+    return a | b;
+  }
+};
+struct BitXorOp {
+  template <typename T>
+  T operator()(T a, T b) const {
+    return a ^ b;
+  }
+};
 
 // B's shape as broadcasting sees it: for opset < 7 with broadcast=1, B aligns with A at
 // `axis` (default: trailing), so append ones after it.
@@ -160,7 +221,9 @@ void pow_kernel(KernelContext& ctx) {
 class ModKernel final : public Kernel {
  public:
   explicit ModKernel(const KernelInfo& info) : fmod_(info.node.attr_int("fmod", 0) != 0) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& info) { return std::make_unique<ModKernel>(info); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& info) {
+    return std::make_unique<ModKernel>(info);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
@@ -192,14 +255,18 @@ class BitShiftKernel final : public Kernel {
  public:
   explicit BitShiftKernel(const KernelInfo& info) {
     std::string dir = info.node.attr_string("direction", "");
-    if (dir != "LEFT" && dir != "RIGHT") info.fail(ErrorKind::InvalidModel, "direction must be LEFT or RIGHT");
+    if (dir != "LEFT" && dir != "RIGHT")
+      info.fail(ErrorKind::InvalidModel, "direction must be LEFT or RIGHT");
     left_ = dir == "LEFT";
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& info) { return std::make_unique<BitShiftKernel>(info); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& info) {
+    return std::make_unique<BitShiftKernel>(info);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
-    if (!is_unsigned_int(a.dtype()) || a.dtype() != b.dtype()) ctx.fail("inputs must be unsigned integers of one type");
+    if (!is_unsigned_int(a.dtype()) || a.dtype() != b.dtype())
+      ctx.fail("inputs must be unsigned integers of one type");
     Tensor& out = ctx.allocate(0, a.dtype(), broadcast_inputs(ctx, {0, 1}));
     bool left = left_;
     visit_types<Types::Integer>(a.dtype(), ctx, [&](auto tag) {
@@ -263,12 +330,14 @@ void where(KernelContext& ctx) {
     const T* xp = x.data<T>();
     const T* yp = y.data<T>();
     T* op = out.data<T>();
-    for_each_broadcast_row(plan, ctx.pool(), [&](int64_t o, const std::array<int64_t, 3>& off,
-                                                 int64_t len, const std::array<int64_t, 3>& st) {
-      for (int64_t i = 0; i < len; ++i) {
-        op[o + i] = cp[off[0] + i * st[0]] ? xp[off[1] + i * st[1]] : yp[off[2] + i * st[2]];
-      }
-    });
+    for_each_broadcast_row(plan, ctx.pool(),
+                           [&](int64_t o, const std::array<int64_t, 3>& off, int64_t len,
+                               const std::array<int64_t, 3>& st) {
+                             for (int64_t i = 0; i < len; ++i) {
+                               op[o + i] = cp[off[0] + i * st[0]] ? xp[off[1] + i * st[1]]
+                                                                  : yp[off[2] + i * st[2]];
+                             }
+                           });
   });
 }
 
@@ -305,6 +374,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_binary_kernels(Registry& r) { r.add(kDefs); }
+void register_binary_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -6,16 +6,16 @@
 #include <array>
 #include <cstdint>
 
-#include "onyx/core/thread_pool.h"
 #include "onyx/core/shape.h"
+#include "onyx/core/thread_pool.h"
 
 namespace onyx::ops {
 
 template <size_t N>
 struct BroadcastPlan {
-  Shape dims;                                 // coalesced output dims
+  Shape dims;                                   // coalesced output dims
   std::array<std::vector<int64_t>, N> strides;  // per input, per coalesced dim
-  int64_t inner = 1;                          // length of a row
+  int64_t inner = 1;                            // length of a row
   int64_t rows = 0;
   std::array<int64_t, N> inner_stride{};
 };

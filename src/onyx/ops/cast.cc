@@ -19,7 +19,8 @@ To convert(From v) {
     return x != CF(0);
   } else if constexpr (std::is_integral_v<To> && std::is_floating_point_v<CF>) {
     if (std::isnan(x)) return To(0);
-    if (x <= static_cast<CF>(std::numeric_limits<To>::lowest())) return std::numeric_limits<To>::lowest();
+    if (x <= static_cast<CF>(std::numeric_limits<To>::lowest()))
+      return std::numeric_limits<To>::lowest();
     if (x >= static_cast<CF>(std::numeric_limits<To>::max())) return std::numeric_limits<To>::max();
     return static_cast<To>(x);
   } else {
@@ -55,7 +56,8 @@ To from_string_value(const std::string& s, const KernelContext& ctx) {
     return d != 0;
   } else if constexpr (std::is_integral_v<To>) {
     long long v = std::strtoll(p, &end, 10);
-    if (end == p || errno == ERANGE) ctx.fail("cannot convert '", s, "' to ", dtype_name(dtype_of<To>));
+    if (end == p || errno == ERANGE)
+      ctx.fail("cannot convert '", s, "' to ", dtype_name(dtype_of<To>));
     return convert<To>(v);
   } else {
     double d = std::strtod(p, &end);  // accepts inf, nan, exponents
@@ -81,7 +83,8 @@ void cast_tensor(KernelContext& ctx, const Tensor& x, DType to) {
   if (x.dtype() == DType::String) {
     visit_numeric(to, [&](auto tag) {
       using T = decltype(tag);
-      for (int64_t i = 0; i < n; ++i) y.data<T>()[i] = from_string_value<T>(x.data<std::string>()[i], ctx);
+      for (int64_t i = 0; i < n; ++i)
+        y.data<T>()[i] = from_string_value<T>(x.data<std::string>()[i], ctx);
     });
     return;
   }
@@ -117,17 +120,22 @@ class CastKernel final : public Kernel {
       to_ = DType::Undefined;
     }
     if (to_ == DType::Undefined || to_ == DType::Complex64 || to_ == DType::Complex128) {
-      info.fail(ErrorKind::Unsupported, "cannot cast to element type ", a->type == ir::AttrType::String ? a->s : std::to_string(a->i));
+      info.fail(ErrorKind::Unsupported, "cannot cast to element type ",
+                a->type == ir::AttrType::String ? a->s : std::to_string(a->i));
     }
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<CastKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<CastKernel>(i);
+  }
   void compute(KernelContext& ctx) override { cast_tensor(ctx, ctx.input(0), to_); }
 
  private:
   DType to_ = DType::Undefined;
 };
 
-void cast_like(KernelContext& ctx) { cast_tensor(ctx, ctx.input(0), ctx.input(1).dtype()); }
+void cast_like(KernelContext& ctx) {
+  cast_tensor(ctx, ctx.input(0), ctx.input(1).dtype());
+}
 
 constexpr KernelDef kDefs[] = {
     {"", "Cast", 1, kLatest, &CastKernel::make},
@@ -136,6 +144,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_cast_kernels(Registry& r) { r.add(kDefs); }
+void register_cast_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -27,7 +27,8 @@ class ConstantKernel final : public Kernel {
     } else if (a.name == "value_string") {
       value_ = Tensor::scalar<std::string>(a.s);
     } else if (a.name == "value_strings") {
-      value_ = Tensor::from_vector<std::string>({static_cast<int64_t>(a.strings.size())}, a.strings);
+      value_ =
+          Tensor::from_vector<std::string>({static_cast<int64_t>(a.strings.size())}, a.strings);
     } else if (a.name == "sparse_value") {
       info.fail(ErrorKind::Unsupported, "sparse_value is not supported yet");
     } else {
@@ -50,6 +51,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_constant_kernels(Registry& r) { r.add(kDefs); }
+void register_constant_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

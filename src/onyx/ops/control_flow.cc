@@ -19,7 +19,8 @@ const ir::Graph& graph_attr(const KernelInfo& info, const char* name) {
 bool scalar_bool(const KernelContext& ctx, size_t i) {
   const Tensor& t = ctx.input(i);
   if (t.numel() != 1 || t.dtype() != DType::Bool) {
-    ctx.fail(ctx.input_name(i), " must be a single bool, got ", dtype_name(t.dtype()), shape_str(t.shape()));
+    ctx.fail(ctx.input_name(i), " must be a single bool, got ", dtype_name(t.dtype()),
+             shape_str(t.shape()));
   }
   return t.data<bool>()[0];
 }
@@ -96,7 +97,9 @@ class IfKernel final : public Kernel {
   explicit IfKernel(const KernelInfo& info)
       : then_(info.compile_subgraph(graph_attr(info, "then_branch"))),
         else_(info.compile_subgraph(graph_attr(info, "else_branch"))) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& info) { return std::make_unique<IfKernel>(info); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& info) {
+    return std::make_unique<IfKernel>(info);
+  }
   void compute(KernelContext& ctx) override {
     auto outs = (scalar_bool(ctx, 0) ? then_ : else_)->run(ctx, {});
     if (outs.size() != ctx.num_outputs()) {
@@ -113,13 +116,16 @@ class LoopKernel final : public Kernel {
  public:
   explicit LoopKernel(const KernelInfo& info)
       : body_graph_(graph_attr(info, "body")), body_(info.compile_subgraph(body_graph_)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& info) { return std::make_unique<LoopKernel>(info); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& info) {
+    return std::make_unique<LoopKernel>(info);
+  }
 
   void compute(KernelContext& ctx) override {
     int64_t max_trips = INT64_MAX;
     if (ctx.has_input(0)) {
       const Tensor& m = ctx.input(0);
-      if (m.numel() != 1 || m.dtype() != DType::Int64) ctx.fail(ctx.input_name(0), " must be a single int64");
+      if (m.numel() != 1 || m.dtype() != DType::Int64)
+        ctx.fail(ctx.input_name(0), " must be a single int64");
       max_trips = m.data<int64_t>()[0];
     }
     bool cond = ctx.has_input(1) ? scalar_bool(ctx, 1) : true;
@@ -150,8 +156,9 @@ class LoopKernel final : public Kernel {
     }
     for (size_t i = 0; i < n_carried; ++i) ctx.set_output(i, std::move(carried[i]));
     for (size_t i = 0; i < n_scan; ++i) {
-      ctx.set_output(n_carried + i, scans[i].empty() ? empty_scan_output(body_graph_.outputs[1 + n_carried + i])
-                                                     : stack(scans[i], 0, ctx));
+      ctx.set_output(n_carried + i, scans[i].empty()
+                                        ? empty_scan_output(body_graph_.outputs[1 + n_carried + i])
+                                        : stack(scans[i], 0, ctx));
     }
   }
 
@@ -164,7 +171,8 @@ class LoopKernel final : public Kernel {
 class ScanKernel final : public Kernel {
  public:
   explicit ScanKernel(const KernelInfo& info)
-      : body_graph_(graph_attr(info, "body")), body_(info.compile_subgraph(body_graph_)),
+      : body_graph_(graph_attr(info, "body")),
+        body_(info.compile_subgraph(body_graph_)),
         legacy_(info.opset < 9) {
     const ir::Node& n = info.node;
     num_scan_ = n.attr_int("num_scan_inputs", -1);
@@ -174,7 +182,9 @@ class ScanKernel final : public Kernel {
     out_axes_ = n.attr_ints("scan_output_axes");
     out_dirs_ = n.attr_ints("scan_output_directions");
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& info) { return std::make_unique<ScanKernel>(info); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& info) {
+    return std::make_unique<ScanKernel>(info);
+  }
 
   void compute(KernelContext& ctx) override {
     size_t first = legacy_ ? 1 : 0;
@@ -266,6 +276,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_control_flow_kernels(Registry& r) { r.add(kDefs); }
+void register_control_flow_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

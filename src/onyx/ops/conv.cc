@@ -16,10 +16,13 @@ struct ConvShape {
   WindowGeometry g;
 };
 
-ConvShape conv_shape(const KernelContext& ctx, const WindowAttrs& a, int64_t group, const Tensor& x, const Tensor& w) {
-  if (x.rank() < 3) ctx.fail(ctx.input_name(0), " must be [N, C, spatial...], got ", shape_str(x.shape()));
+ConvShape conv_shape(const KernelContext& ctx, const WindowAttrs& a, int64_t group, const Tensor& x,
+                     const Tensor& w) {
+  if (x.rank() < 3)
+    ctx.fail(ctx.input_name(0), " must be [N, C, spatial...], got ", shape_str(x.shape()));
   if (w.rank() != x.rank()) {
-    ctx.fail(ctx.input_name(1), " must have rank ", x.rank(), " like X, got ", shape_str(w.shape()));
+    ctx.fail(ctx.input_name(1), " must have rank ", x.rank(), " like X, got ",
+             shape_str(w.shape()));
   }
   ConvShape s;
   s.N = x.dim(0);
@@ -27,18 +30,20 @@ ConvShape conv_shape(const KernelContext& ctx, const WindowAttrs& a, int64_t gro
   s.M = w.dim(0);
   s.group = group;
   if (group <= 0 || s.C % group || s.M % group) {
-    ctx.fail("group ", group, " must divide the input channels (", s.C, ") and the output channels (", s.M, ")");
+    ctx.fail("group ", group, " must divide the input channels (", s.C,
+             ") and the output channels (", s.M, ")");
   }
   s.Cg = s.C / group;
   s.Mg = s.M / group;
   if (w.dim(1) != s.Cg) {
-    ctx.fail(ctx.input_name(1), " has ", w.dim(1), " input channels per group; X has ", s.C, " channels in ", group,
-             " groups, so ", s.Cg, " are needed");
+    ctx.fail(ctx.input_name(1), " has ", w.dim(1), " input channels per group; X has ", s.C,
+             " channels in ", group, " groups, so ", s.Cg, " are needed");
   }
   std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
   std::vector<int64_t> k(w.shape().begin() + 2, w.shape().end());
   if (!a.kernel_shape.empty() && a.kernel_shape != k) {
-    ctx.fail("kernel_shape ", shape_str(a.kernel_shape), " differs from W's spatial shape ", shape_str(k));
+    ctx.fail("kernel_shape ", shape_str(a.kernel_shape), " differs from W's spatial shape ",
+             shape_str(k));
   }
   s.g = window_geometry(ctx, a, in, k);
   return s;
@@ -61,9 +66,9 @@ void conv_image(const ConvShape& s, const T* x, const T* w, T* y, T* col, Thread
     const T* cols = xg;
     if (!pointwise) {
       int64_t per = s.g.kernel_size() * O;
-      pool.parallel_for(s.Cg, std::max<int64_t>(1, 16384 / std::max<int64_t>(per, 1)), [&](int64_t b, int64_t e) {
-        im2col<T>(xg + b * I, e - b, s.g, col + b * per);
-      });
+      pool.parallel_for(
+          s.Cg, std::max<int64_t>(1, 16384 / std::max<int64_t>(per, 1)),
+          [&](int64_t b, int64_t e) { im2col<T>(xg + b * I, e - b, s.g, col + b * per); });
       cols = col;
     }
     const T* wg = w + grp * s.Mg * K;
@@ -81,7 +86,8 @@ void conv_image(const ConvShape& s, const T* x, const T* w, T* y, T* col, Thread
 // is a branch-free multiply-add over a row (contiguous when the stride is 1).
 void depthwise_2d(const ConvShape& s, const float* x, const float* w, float* y, ThreadPool& pool) {
   const WindowGeometry& g = s.g;
-  int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
+  int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.kernel[0],
+          KW = g.kernel[1];
   int64_t sw = g.stride[1], dw = g.dilation[1], pw = g.pad_begin[1];
   // Valid [lo, hi) output columns for each kernel column.
   std::vector<int64_t> lo(static_cast<size_t>(KW)), hi(static_cast<size_t>(KW));
@@ -135,9 +141,12 @@ struct Epilogue {
   static Epilogue read(const ir::Node& n) {
     Epilogue e;
     std::string k = n.attr_string("_onyx_activation", "");
-    if (k == "Relu") e.kind = Kind::Relu;
-    else if (k == "LeakyRelu") e.kind = Kind::LeakyRelu;
-    else if (k == "Clip") e.kind = Kind::Clip;
+    if (k == "Relu")
+      e.kind = Kind::Relu;
+    else if (k == "LeakyRelu")
+      e.kind = Kind::LeakyRelu;
+    else if (k == "Clip")
+      e.kind = Kind::Clip;
     e.alpha = n.attr_float("_onyx_alpha", 0);
     e.lo = n.attr_float("_onyx_min", 0);
     e.hi = n.attr_float("_onyx_max", 0);
@@ -146,7 +155,8 @@ struct Epilogue {
   template <typename T>
   void apply(T* y, int64_t n) const {
     switch (kind) {
-      case Kind::None: return;
+      case Kind::None:
+        return;
       case Kind::Relu:
         for (int64_t i = 0; i < n; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
         return;
@@ -163,9 +173,12 @@ struct Epilogue {
 class ConvKernel final : public Kernel {
  public:
   explicit ConvKernel(const KernelInfo& info)
-      : attrs_(WindowAttrs::read(info)), group_(info.node.attr_int("group", 1)),
+      : attrs_(WindowAttrs::read(info)),
+        group_(info.node.attr_int("group", 1)),
         epilogue_(Epilogue::read(info.node)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<ConvKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<ConvKernel>(i);
+  }
 
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -174,15 +187,18 @@ class ConvKernel final : public Kernel {
     ConvShape s = conv_shape(ctx, attrs_, group_, x, w);
     const Tensor* bias = ctx.has_input(2) ? &ctx.input(2) : nullptr;
     if (bias && (bias->numel() != s.M || bias->dtype() != x.dtype())) {
-      ctx.fail(ctx.input_name(2), " must hold ", s.M, " values of X's type, got ", shape_str(bias->shape()));
+      ctx.fail(ctx.input_name(2), " must hold ", s.M, " values of X's type, got ",
+               shape_str(bias->shape()));
     }
     Shape out{s.N, s.M};
     out.insert(out.end(), s.g.out.begin(), s.g.out.end());
     Tensor& y = ctx.allocate(0, x.dtype(), out);
     if (x.dtype() == DType::Float32) {
-      run<float>(ctx, s, x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr, y.data<float>());
+      run<float>(ctx, s, x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr,
+                 y.data<float>());
     } else if (x.dtype() == DType::Float64) {
-      run<double>(ctx, s, x.data<double>(), w.data<double>(), bias ? bias->data<double>() : nullptr, y.data<double>());
+      run<double>(ctx, s, x.data<double>(), w.data<double>(), bias ? bias->data<double>() : nullptr,
+                  y.data<double>());
     } else if (x.dtype() == DType::Float16 || x.dtype() == DType::BFloat16) {
       // Widen to float, convolve, narrow.
       auto widen = [&](const Tensor& t) {
@@ -195,7 +211,8 @@ class ConvKernel final : public Kernel {
       };
       Tensor fx = widen(x), fw = widen(w), fb = bias ? widen(*bias) : Tensor();
       Tensor fy = ctx.scratch(DType::Float32, out);
-      run<float>(ctx, s, fx.data<float>(), fw.data<float>(), bias ? fb.data<float>() : nullptr, fy.data<float>());
+      run<float>(ctx, s, fx.data<float>(), fw.data<float>(), bias ? fb.data<float>() : nullptr,
+                 fy.data<float>());
       visit_float(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         for (int64_t i = 0; i < y.numel(); ++i) y.data<T>()[i] = T(fy.data<float>()[i]);
@@ -211,7 +228,8 @@ class ConvKernel final : public Kernel {
     int64_t I = s.g.in_size(), O = s.g.out_size();
     bool depthwise = std::is_same_v<T, float> && s.g.spatial == 2 && s.Cg == 1 && s.Mg == 1;
     Tensor col;
-    if (!depthwise && !is_pointwise(s.g)) col = ctx.scratch(dtype_of<T>, {s.Cg * s.g.kernel_size() * O});
+    if (!depthwise && !is_pointwise(s.g))
+      col = ctx.scratch(dtype_of<T>, {s.Cg * s.g.kernel_size() * O});
     for (int64_t n = 0; n < s.N; ++n) {
       const T* xn = x + n * s.C * I;
       T* yn = y + n * s.M * O;
@@ -237,12 +255,14 @@ class ConvKernel final : public Kernel {
 int32_t zero_point(const KernelContext& ctx, size_t i) {
   if (!ctx.has_input(i)) return 0;
   const Tensor& z = ctx.input(i);
-  if (z.numel() != 1) ctx.fail(ctx.input_name(i), " must be a scalar (per-channel zero points are not supported)");
+  if (z.numel() != 1)
+    ctx.fail(ctx.input_name(i), " must be a scalar (per-channel zero points are not supported)");
   return z.dtype() == DType::Int8 ? z.data<int8_t>()[0] : z.data<uint8_t>()[0];
 }
 
 Tensor widen_minus(KernelContext& ctx, const Tensor& t, int32_t zp) {
-  if (t.dtype() != DType::Int8 && t.dtype() != DType::UInt8) ctx.fail("quantized inputs must be int8 or uint8");
+  if (t.dtype() != DType::Int8 && t.dtype() != DType::UInt8)
+    ctx.fail("quantized inputs must be int8 or uint8");
   Tensor out = ctx.scratch(DType::Int32, t.shape());
   for (int64_t i = 0; i < t.numel(); ++i) {
     int32_t v = t.dtype() == DType::Int8 ? t.data<int8_t>()[i] : t.data<uint8_t>()[i];
@@ -256,9 +276,15 @@ Tensor widen_minus(KernelContext& ctx, const Tensor& t, int32_t zp) {
 class IntegerConvKernel final : public Kernel {
  public:
   IntegerConvKernel(const KernelInfo& info, bool qlinear)
-      : attrs_(WindowAttrs::read(info)), group_(info.node.attr_int("group", 1)), qlinear_(qlinear) {}
-  static std::unique_ptr<Kernel> conv_integer(const KernelInfo& i) { return std::make_unique<IntegerConvKernel>(i, false); }
-  static std::unique_ptr<Kernel> qlinear_conv(const KernelInfo& i) { return std::make_unique<IntegerConvKernel>(i, true); }
+      : attrs_(WindowAttrs::read(info)),
+        group_(info.node.attr_int("group", 1)),
+        qlinear_(qlinear) {}
+  static std::unique_ptr<Kernel> conv_integer(const KernelInfo& i) {
+    return std::make_unique<IntegerConvKernel>(i, false);
+  }
+  static std::unique_ptr<Kernel> qlinear_conv(const KernelInfo& i) {
+    return std::make_unique<IntegerConvKernel>(i, true);
+  }
   void compute(KernelContext& ctx) override {
     size_t xi = 0, wi = qlinear_ ? 3 : 1;
     Tensor x = widen_minus(ctx, ctx.input(xi), zero_point(ctx, qlinear_ ? 2 : 2));
@@ -270,14 +296,16 @@ class IntegerConvKernel final : public Kernel {
     Tensor col = ctx.scratch(DType::Int32, {s.Cg * s.g.kernel_size() * s.g.out_size()});
     int64_t I = s.g.in_size(), O = s.g.out_size();
     for (int64_t n = 0; n < s.N; ++n) {
-      conv_image<int32_t>(s, x.data<int32_t>() + n * s.C * I, w.data<int32_t>(), acc.data<int32_t>() + n * s.M * O,
-                          col.data<int32_t>(), ctx.pool());
+      conv_image<int32_t>(s, x.data<int32_t>() + n * s.C * I, w.data<int32_t>(),
+                          acc.data<int32_t>() + n * s.M * O, col.data<int32_t>(), ctx.pool());
     }
     if (!qlinear_) return;
     if (ctx.has_input(8)) {
       const Tensor& b = ctx.input(8);
-      if (b.dtype() != DType::Int32 || b.numel() != s.M) ctx.fail(ctx.input_name(8), " must hold ", s.M, " int32 values");
-      for (int64_t n = 0; n < s.N; ++n) add_bias(b.data<int32_t>(), s.M, O, acc.data<int32_t>() + n * s.M * O);
+      if (b.dtype() != DType::Int32 || b.numel() != s.M)
+        ctx.fail(ctx.input_name(8), " must hold ", s.M, " int32 values");
+      for (int64_t n = 0; n < s.N; ++n)
+        add_bias(b.data<int32_t>(), s.M, O, acc.data<int32_t>() + n * s.M * O);
     }
     const Tensor& ws = ctx.input(4);
     float xs = ctx.input(1).data<float>()[0], ys = ctx.input(6).data<float>()[0];
@@ -289,9 +317,12 @@ class IntegerConvKernel final : public Kernel {
         float scale = xs * ws.data<float>()[ws.numel() == 1 ? 0 : m] / ys;
         for (int64_t o = 0; o < O; ++o) {
           int64_t at = (n * s.M + m) * O + o;
-          float v = std::nearbyint(static_cast<float>(acc.data<int32_t>()[at]) * scale) + static_cast<float>(z);
-          if (yzp.dtype() == DType::Int8) y.data<int8_t>()[at] = static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f));
-          else y.data<uint8_t>()[at] = static_cast<uint8_t>(std::clamp(v, 0.0f, 255.0f));
+          float v = std::nearbyint(static_cast<float>(acc.data<int32_t>()[at]) * scale) +
+                    static_cast<float>(z);
+          if (yzp.dtype() == DType::Int8)
+            y.data<int8_t>()[at] = static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f));
+          else
+            y.data<uint8_t>()[at] = static_cast<uint8_t>(std::clamp(v, 0.0f, 255.0f));
         }
       }
     }
@@ -311,6 +342,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_conv_kernels(Registry& r) { r.add(kDefs); }
+void register_conv_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

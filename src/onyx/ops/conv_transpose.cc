@@ -12,41 +12,54 @@ namespace {
 class ConvTransposeKernel final : public Kernel {
  public:
   explicit ConvTransposeKernel(const KernelInfo& info)
-      : attrs_(WindowAttrs::read(info)), group_(info.node.attr_int("group", 1)),
-        output_padding_(info.node.attr_ints("output_padding")), output_shape_(info.node.attr_ints("output_shape")) {
+      : attrs_(WindowAttrs::read(info)),
+        group_(info.node.attr_int("group", 1)),
+        output_padding_(info.node.attr_ints("output_padding")),
+        output_shape_(info.node.attr_ints("output_shape")) {
     for (const auto* v : {&output_padding_, &output_shape_}) {
       for (int64_t x : *v) {
-        if (x < 0 || x > (int64_t{1} << 31)) info.fail(ErrorKind::InvalidModel, "output_padding/output_shape value ", x, " is out of range");
+        if (x < 0 || x > (int64_t{1} << 31))
+          info.fail(ErrorKind::InvalidModel, "output_padding/output_shape value ", x,
+                    " is out of range");
       }
     }
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<ConvTransposeKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<ConvTransposeKernel>(i);
+  }
 
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
     if (x.rank() < 3 || w.rank() != x.rank()) {
-      ctx.fail("X must be [N, C, spatial...] and W of the same rank, got ", shape_str(x.shape()), " and ",
-               shape_str(w.shape()));
+      ctx.fail("X must be [N, C, spatial...] and W of the same rank, got ", shape_str(x.shape()),
+               " and ", shape_str(w.shape()));
     }
-    if (x.dtype() != DType::Float32 && x.dtype() != DType::Float64) ctx.fail("element type ", dtype_name(x.dtype()), " is not supported");
+    if (x.dtype() != DType::Float32 && x.dtype() != DType::Float64)
+      ctx.fail("element type ", dtype_name(x.dtype()), " is not supported");
     if (w.dtype() != x.dtype()) ctx.fail("X and W must share an element type");
     int64_t N = x.dim(0), C = x.dim(1), group = group_;
-    if (group <= 0 || C % group) ctx.fail("group ", group, " does not divide the input channels ", C);
-    if (w.dim(0) != C) ctx.fail(ctx.input_name(1), " must have ", C, " input channels, got ", w.dim(0));
+    if (group <= 0 || C % group)
+      ctx.fail("group ", group, " does not divide the input channels ", C);
+    if (w.dim(0) != C)
+      ctx.fail(ctx.input_name(1), " must have ", C, " input channels, got ", w.dim(0));
     int64_t Cg = C / group, Mg = w.dim(1), M = Mg * group;
     size_t n = static_cast<size_t>(x.rank() - 2);
-    std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end()), k(w.shape().begin() + 2, w.shape().end());
+    std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end()),
+        k(w.shape().begin() + 2, w.shape().end());
     auto list = [&](const std::vector<int64_t>& v, int64_t fallback, const char* name) {
       if (v.empty()) return std::vector<int64_t>(n, fallback);
-      if (v.size() != n) ctx.fail(name, " has ", v.size(), " values for ", n, " spatial dimensions");
+      if (v.size() != n)
+        ctx.fail(name, " has ", v.size(), " values for ", n, " spatial dimensions");
       return v;
     };
-    std::vector<int64_t> stride = list(attrs_.strides, 1, "strides"), dil = list(attrs_.dilations, 1, "dilations");
+    std::vector<int64_t> stride = list(attrs_.strides, 1, "strides"),
+                         dil = list(attrs_.dilations, 1, "dilations");
     std::vector<int64_t> opad = list(output_padding_, 0, "output_padding");
     std::vector<int64_t> pb(n, 0), pe(n, 0), out(n);
     if (!attrs_.pads.empty()) {
-      if (attrs_.pads.size() != 2 * n) ctx.fail("pads has ", attrs_.pads.size(), " values, expected ", 2 * n);
+      if (attrs_.pads.size() != 2 * n)
+        ctx.fail("pads has ", attrs_.pads.size(), " values, expected ", 2 * n);
       for (size_t d = 0; d < n; ++d) {
         pb[d] = attrs_.pads[d];
         pe[d] = attrs_.pads[n + d];
@@ -56,7 +69,10 @@ class ConvTransposeKernel final : public Kernel {
       int64_t full = stride[d] * (in[d] - 1) + opad[d] + (k[d] - 1) * dil[d] + 1;
       bool same = attrs_.auto_pad == "SAME_UPPER" || attrs_.auto_pad == "SAME_LOWER";
       if (!output_shape_.empty() || same) {
-        int64_t target = same ? in[d] * stride[d] : list(std::vector<int64_t>(output_shape_.end() - n, output_shape_.end()), 0, "output_shape")[d];
+        int64_t target =
+            same ? in[d] * stride[d]
+                 : list(std::vector<int64_t>(output_shape_.end() - n, output_shape_.end()), 0,
+                        "output_shape")[d];
         int64_t total = full - target;
         if (total < 0) total = 0;  // the output is padded with zeros at the end
         if (attrs_.auto_pad == "SAME_UPPER") {
@@ -70,7 +86,8 @@ class ConvTransposeKernel final : public Kernel {
       } else {
         out[d] = full - pb[d] - pe[d];
       }
-      if (out[d] <= 0) ctx.fail("output size ", out[d], " in spatial dimension ", d, " is not positive");
+      if (out[d] <= 0)
+        ctx.fail("output size ", out[d], " in spatial dimension ", d, " is not positive");
     }
     Shape out_shape{N, M};
     out_shape.insert(out_shape.end(), out.begin(), out.end());
@@ -96,9 +113,11 @@ class ConvTransposeKernel final : public Kernel {
             const T* wg = w.data<T>() + g * Cg * Mg * K;
             // col[Mg*K, I] = W_g^T [Mg*K, Cg] x X_g [Cg, I]
             if constexpr (std::is_same_v<T, float>) {
-              gemm_f32(true, false, Mg * K, I, Cg, 1.0f, wg, Mg * K, xg, I, 0.0f, col.data<float>(), I, &ctx.pool());
+              gemm_f32(true, false, Mg * K, I, Cg, 1.0f, wg, Mg * K, xg, I, 0.0f, col.data<float>(),
+                       I, &ctx.pool());
             } else {
-              gemm_generic<T>(true, false, Mg * K, I, Cg, T(1), wg, Mg * K, xg, I, T(0), col.data<T>(), I);
+              gemm_generic<T>(true, false, Mg * K, I, Cg, T(1), wg, Mg * K, xg, I, T(0),
+                              col.data<T>(), I);
             }
             T* yg = Y + (b * M + g * Mg) * O;
             const T* cp = col.data<T>();
@@ -151,6 +170,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_conv_transpose_kernels(Registry& r) { r.add(kDefs); }
+void register_conv_transpose_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -8,8 +8,10 @@ WindowAttrs WindowAttrs::read(const KernelInfo& info) {
   WindowAttrs a;
   const ir::Node& n = info.node;
   a.auto_pad = n.attr_string("auto_pad", "NOTSET");
-  if (a.auto_pad != "NOTSET" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" && a.auto_pad != "VALID") {
-    info.fail(ErrorKind::InvalidModel, "auto_pad '", a.auto_pad, "' is not NOTSET, SAME_UPPER, SAME_LOWER or VALID");
+  if (a.auto_pad != "NOTSET" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" &&
+      a.auto_pad != "VALID") {
+    info.fail(ErrorKind::InvalidModel, "auto_pad '", a.auto_pad,
+              "' is not NOTSET, SAME_UPPER, SAME_LOWER or VALID");
   }
   a.kernel_shape = n.attr_ints("kernel_shape");
   a.strides = n.attr_ints("strides");
@@ -20,7 +22,8 @@ WindowAttrs WindowAttrs::read(const KernelInfo& info) {
   constexpr int64_t kMax = int64_t{1} << 31;
   for (const auto* v : {&a.kernel_shape, &a.strides, &a.dilations, &a.pads}) {
     for (int64_t x : *v) {
-      if (x > kMax) info.fail(ErrorKind::InvalidModel, "window attribute value ", x, " is too large");
+      if (x > kMax)
+        info.fail(ErrorKind::InvalidModel, "window attribute value ", x, " is too large");
     }
   }
   for (int64_t s : a.strides) {
@@ -51,8 +54,8 @@ int64_t WindowGeometry::kernel_size() const {
   return n;
 }
 
-WindowGeometry window_geometry(const KernelContext& ctx, const WindowAttrs& a, const std::vector<int64_t>& in,
-                               const std::vector<int64_t>& kernel) {
+WindowGeometry window_geometry(const KernelContext& ctx, const WindowAttrs& a,
+                               const std::vector<int64_t>& in, const std::vector<int64_t>& kernel) {
   WindowGeometry g;
   size_t n = in.size();
   g.spatial = static_cast<int64_t>(n);
@@ -65,7 +68,8 @@ WindowGeometry window_geometry(const KernelContext& ctx, const WindowAttrs& a, c
   };
   g.stride = list(a.strides, 1, "strides");
   g.dilation = list(a.dilations, 1, "dilations");
-  if (!a.pads.empty() && a.pads.size() != 2 * n) ctx.fail("pads has ", a.pads.size(), " values, expected ", 2 * n);
+  if (!a.pads.empty() && a.pads.size() != 2 * n)
+    ctx.fail("pads has ", a.pads.size(), " values, expected ", 2 * n);
   g.pad_begin.assign(n, 0);
   g.pad_end.assign(n, 0);
   g.out.assign(n, 0);
@@ -83,10 +87,11 @@ WindowGeometry window_geometry(const KernelContext& ctx, const WindowAttrs& a, c
     }
     int64_t padded = in[d] + g.pad_begin[d] + g.pad_end[d] - span;
     if (padded < 0) {
-      ctx.fail("kernel extent ", span, " exceeds the padded input size ", in[d] + g.pad_begin[d] + g.pad_end[d],
-               " in spatial dimension ", d);
+      ctx.fail("kernel extent ", span, " exceeds the padded input size ",
+               in[d] + g.pad_begin[d] + g.pad_end[d], " in spatial dimension ", d);
     }
-    int64_t out = a.ceil_mode ? (padded + g.stride[d] - 1) / g.stride[d] + 1 : padded / g.stride[d] + 1;
+    int64_t out =
+        a.ceil_mode ? (padded + g.stride[d] - 1) / g.stride[d] + 1 : padded / g.stride[d] + 1;
     // With ceil_mode, a last window that starts in the end padding is dropped.
     if (a.ceil_mode && (out - 1) * g.stride[d] >= in[d] + g.pad_begin[d]) --out;
     g.out[d] = out;

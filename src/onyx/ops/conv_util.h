@@ -26,8 +26,8 @@ struct WindowGeometry {
 };
 
 // `in` and `kernel` are the spatial sizes; fails (naming the node) on impossible windows.
-WindowGeometry window_geometry(const KernelContext& ctx, const WindowAttrs& a, const std::vector<int64_t>& in,
-                               const std::vector<int64_t>& kernel);
+WindowGeometry window_geometry(const KernelContext& ctx, const WindowAttrs& a,
+                               const std::vector<int64_t>& in, const std::vector<int64_t>& kernel);
 
 // im2col for one image and one channel group: col[(c * K + k), o] with K kernel positions
 // and o output positions; positions in the padding read as zero.

@@ -11,17 +11,22 @@ namespace {
 
 class NmsKernel final : public Kernel {
  public:
-  explicit NmsKernel(const KernelInfo& info) : center_(info.node.attr_int("center_point_box", 0) != 0) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<NmsKernel>(i); }
+  explicit NmsKernel(const KernelInfo& info)
+      : center_(info.node.attr_int("center_point_box", 0) != 0) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<NmsKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& boxes = ctx.input(0);
     const Tensor& scores = ctx.input(1);
-    if (boxes.rank() != 3 || boxes.dim(2) != 4) ctx.fail(ctx.input_name(0), " must be [batch, boxes, 4]");
+    if (boxes.rank() != 3 || boxes.dim(2) != 4)
+      ctx.fail(ctx.input_name(0), " must be [batch, boxes, 4]");
     if (scores.rank() != 3 || scores.dim(0) != boxes.dim(0) || scores.dim(2) != boxes.dim(1)) {
       ctx.fail(ctx.input_name(1), " must be [batch, classes, boxes] matching the boxes");
     }
     int64_t max_out = ctx.has_input(2) && ctx.input(2).numel() ? ctx.input(2).to_int64s()[0] : 0;
-    double iou_th = ctx.has_input(3) && ctx.input(3).numel() ? ctx.input(3).element_as_double(0) : 0.0;
+    double iou_th =
+        ctx.has_input(3) && ctx.input(3).numel() ? ctx.input(3).element_as_double(0) : 0.0;
     bool has_score_th = ctx.has_input(4) && ctx.input(4).numel();
     double score_th = has_score_th ? ctx.input(4).element_as_double(0) : 0.0;
     int64_t B = boxes.dim(0), N = boxes.dim(1), C = scores.dim(1);
@@ -47,10 +52,12 @@ class NmsKernel final : public Kernel {
       for (int64_t c = 0; c < C; ++c) {
         std::vector<int64_t> order;
         for (int64_t i = 0; i < N; ++i) {
-          if (!has_score_th || scores.element_as_double((b * C + c) * N + i) > score_th) order.push_back(i);
+          if (!has_score_th || scores.element_as_double((b * C + c) * N + i) > score_th)
+            order.push_back(i);
         }
         std::stable_sort(order.begin(), order.end(), [&](int64_t p, int64_t q) {
-          return scores.element_as_double((b * C + c) * N + p) > scores.element_as_double((b * C + c) * N + q);
+          return scores.element_as_double((b * C + c) * N + p) >
+                 scores.element_as_double((b * C + c) * N + q);
         });
         std::vector<int64_t> kept;
         for (int64_t i : order) {
@@ -101,20 +108,26 @@ double roi_sample(const std::vector<double>& p, int64_t H, int64_t W, double y, 
     x1 = x0 + 1;
   }
   double ly = y - y0, lx = x - x0, hy = 1 - ly, hx = 1 - lx;
-  return hy * hx * p[y0 * W + x0] + hy * lx * p[y0 * W + x1] + ly * hx * p[y1 * W + x0] + ly * lx * p[y1 * W + x1];
+  return hy * hx * p[y0 * W + x0] + hy * lx * p[y0 * W + x1] + ly * hx * p[y1 * W + x0] +
+         ly * lx * p[y1 * W + x1];
 }
 
 class RoiAlignKernel final : public Kernel {
  public:
   explicit RoiAlignKernel(const KernelInfo& info)
-      : max_(info.node.attr_string("mode", "avg") == "max"), out_h_(info.node.attr_int("output_height", 1)),
-        out_w_(info.node.attr_int("output_width", 1)), ratio_(info.node.attr_int("sampling_ratio", 0)),
+      : max_(info.node.attr_string("mode", "avg") == "max"),
+        out_h_(info.node.attr_int("output_height", 1)),
+        out_w_(info.node.attr_int("output_width", 1)),
+        ratio_(info.node.attr_int("sampling_ratio", 0)),
         scale_(info.node.attr_float("spatial_scale", 1.0f)),
-        half_pixel_(info.opset >= 16 &&
-                    info.node.attr_string("coordinate_transformation_mode", "half_pixel") == "half_pixel") {
-    if (out_h_ < 1 || out_w_ < 1 || ratio_ < 0) info.fail(ErrorKind::InvalidModel, "bad output size or sampling_ratio");
+        half_pixel_(info.opset >= 16 && info.node.attr_string("coordinate_transformation_mode",
+                                                              "half_pixel") == "half_pixel") {
+    if (out_h_ < 1 || out_w_ < 1 || ratio_ < 0)
+      info.fail(ErrorKind::InvalidModel, "bad output size or sampling_ratio");
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<RoiAlignKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<RoiAlignKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& rois = ctx.input(1);
@@ -122,16 +135,20 @@ class RoiAlignKernel final : public Kernel {
     if (x.rank() != 4) ctx.fail(ctx.input_name(0), " must be [N, C, H, W]");
     if (rois.rank() != 2 || rois.dim(1) != 4) ctx.fail(ctx.input_name(1), " must be [num_rois, 4]");
     int64_t R = rois.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
-    if (static_cast<int64_t>(bidx.size()) != R) ctx.fail(ctx.input_name(2), " must have one entry per roi");
+    if (static_cast<int64_t>(bidx.size()) != R)
+      ctx.fail(ctx.input_name(2), " must have one entry per roi");
     Tensor& y = ctx.allocate(0, x.dtype(), {R, C, out_h_, out_w_});
     std::vector<double> plane(static_cast<size_t>(H * W));
     double offset = half_pixel_ ? 0.5 : 0.0;
     visit_float(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       for (int64_t r = 0; r < R; ++r) {
-        if (bidx[r] < 0 || bidx[r] >= x.dim(0)) ctx.fail(ctx.input_name(2), " holds batch index ", bidx[r], ", out of range");
-        double x1 = rois.element_as_double(r * 4) * scale_ - offset, y1 = rois.element_as_double(r * 4 + 1) * scale_ - offset;
-        double x2 = rois.element_as_double(r * 4 + 2) * scale_ - offset, y2 = rois.element_as_double(r * 4 + 3) * scale_ - offset;
+        if (bidx[r] < 0 || bidx[r] >= x.dim(0))
+          ctx.fail(ctx.input_name(2), " holds batch index ", bidx[r], ", out of range");
+        double x1 = rois.element_as_double(r * 4) * scale_ - offset,
+               y1 = rois.element_as_double(r * 4 + 1) * scale_ - offset;
+        double x2 = rois.element_as_double(r * 4 + 2) * scale_ - offset,
+               y2 = rois.element_as_double(r * 4 + 3) * scale_ - offset;
         double rw = x2 - x1, rh = y2 - y1;
         if (!half_pixel_) {
           rw = std::max(rw, 1.0);
@@ -156,7 +173,8 @@ class RoiAlignKernel final : public Kernel {
                 }
               }
               if (!max_) acc /= count;
-              y.data<T>()[((r * C + c) * out_h_ + ph) * out_w_ + pw] = static_cast<T>(static_cast<float>(acc));
+              y.data<T>()[((r * C + c) * out_h_ + ph) * out_w_ + pw] =
+                  static_cast<T>(static_cast<float>(acc));
             }
           }
         }
@@ -174,11 +192,14 @@ class RoiAlignKernel final : public Kernel {
 class MaxUnpoolKernel final : public Kernel {
  public:
   explicit MaxUnpoolKernel(const KernelInfo& info)
-      : kernel_(info.node.attr_ints("kernel_shape")), pads_(info.node.attr_ints("pads")),
+      : kernel_(info.node.attr_ints("kernel_shape")),
+        pads_(info.node.attr_ints("pads")),
         strides_(info.node.attr_ints("strides")) {
     if (kernel_.empty()) info.fail(ErrorKind::InvalidModel, "attribute 'kernel_shape' is required");
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<MaxUnpoolKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<MaxUnpoolKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& ind = ctx.input(1);
@@ -199,7 +220,8 @@ class MaxUnpoolKernel final : public Kernel {
       std::vector<int64_t> os = ctx.input(2).to_int64s();
       if (os.size() != n + 2) ctx.fail(ctx.input_name(2), " must hold ", n + 2, " values");
       for (size_t d = 0; d < os.size(); ++d) {
-        if (os[d] < implied[d]) ctx.fail(ctx.input_name(2), " is smaller than the unpooled shape ", shape_str(implied));
+        if (os[d] < implied[d])
+          ctx.fail(ctx.input_name(2), " is smaller than the unpooled shape ", shape_str(implied));
       }
       out = os;
     }
@@ -209,7 +231,8 @@ class MaxUnpoolKernel final : public Kernel {
     auto ist = shape_strides(implied), ost = shape_strides(out);
     for (auto& v : idx) {
       if (v < 0 || v >= implied_numel) {
-        ctx.fail(ctx.input_name(1), " holds index ", v, ", outside the unpooled shape ", shape_str(implied));
+        ctx.fail(ctx.input_name(1), " holds index ", v, ", outside the unpooled shape ",
+                 shape_str(implied));
       }
       int64_t rem = v, o = 0;
       for (size_t d = 0; d < implied.size(); ++d) {
@@ -223,7 +246,8 @@ class MaxUnpoolKernel final : public Kernel {
       std::fill_n(y.data<T>(), y.numel(), T{});
       for (int64_t k = 0; k < x.numel(); ++k) {
         if (idx[k] < 0 || idx[k] >= y.numel()) {
-          ctx.fail(ctx.input_name(1), " holds index ", idx[k], ", outside the output of ", y.numel(), " elements");
+          ctx.fail(ctx.input_name(1), " holds index ", idx[k], ", outside the output of ",
+                   y.numel(), " elements");
         }
         y.data<T>()[idx[k]] = x.data<T>()[k];
       }
@@ -237,20 +261,26 @@ class MaxUnpoolKernel final : public Kernel {
 class GridSampleKernel final : public Kernel {
  public:
   explicit GridSampleKernel(const KernelInfo& info)
-      : align_(info.node.attr_int("align_corners", 0) != 0), mode_(info.node.attr_string("mode", "bilinear")),
+      : align_(info.node.attr_int("align_corners", 0) != 0),
+        mode_(info.node.attr_string("mode", "bilinear")),
         padding_(info.node.attr_string("padding_mode", "zeros")) {
-    if (mode_ != "bilinear" && mode_ != "nearest" && mode_ != "bicubic") info.fail(ErrorKind::InvalidModel, "bad mode '", mode_, "'");
+    if (mode_ != "bilinear" && mode_ != "nearest" && mode_ != "bicubic")
+      info.fail(ErrorKind::InvalidModel, "bad mode '", mode_, "'");
     if (padding_ != "zeros" && padding_ != "border" && padding_ != "reflection") {
       info.fail(ErrorKind::InvalidModel, "bad padding_mode '", padding_, "'");
     }
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<GridSampleKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<GridSampleKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& grid = ctx.input(1);
     if (x.rank() != 4) ctx.fail(ctx.input_name(0), " must be [N, C, H, W]");
-    if (grid.rank() != 4 || grid.dim(0) != x.dim(0) || grid.dim(3) != 2) ctx.fail(ctx.input_name(1), " must be [N, Ho, Wo, 2]");
-    int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), Ho = grid.dim(1), Wo = grid.dim(2);
+    if (grid.rank() != 4 || grid.dim(0) != x.dim(0) || grid.dim(3) != 2)
+      ctx.fail(ctx.input_name(1), " must be [N, Ho, Wo, 2]");
+    int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), Ho = grid.dim(1),
+            Wo = grid.dim(2);
     Tensor& y = ctx.allocate(0, x.dtype(), {N, C, Ho, Wo});
     visit_float(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
@@ -277,14 +307,17 @@ class GridSampleKernel final : public Kernel {
               }
               double v = 0;
               if (mode_ == "nearest") {
-                v = fetch(static_cast<int64_t>(std::nearbyint(ys)), static_cast<int64_t>(std::nearbyint(xs)));
+                v = fetch(static_cast<int64_t>(std::nearbyint(ys)),
+                          static_cast<int64_t>(std::nearbyint(xs)));
               } else if (mode_ == "bilinear") {
-                int64_t x0 = static_cast<int64_t>(std::floor(xs)), y0 = static_cast<int64_t>(std::floor(ys));
+                int64_t x0 = static_cast<int64_t>(std::floor(xs)),
+                        y0 = static_cast<int64_t>(std::floor(ys));
                 double lx = xs - x0, ly = ys - y0;
                 v = (1 - ly) * ((1 - lx) * fetch(y0, x0) + lx * fetch(y0, x0 + 1)) +
                     ly * ((1 - lx) * fetch(y0 + 1, x0) + lx * fetch(y0 + 1, x0 + 1));
               } else {
-                int64_t x0 = static_cast<int64_t>(std::floor(xs)), y0 = static_cast<int64_t>(std::floor(ys));
+                int64_t x0 = static_cast<int64_t>(std::floor(xs)),
+                        y0 = static_cast<int64_t>(std::floor(ys));
                 double wx[4], wy[4];
                 cubic_weights(xs - x0, wx);
                 cubic_weights(ys - y0, wy);
@@ -309,14 +342,16 @@ class GridSampleKernel final : public Kernel {
 
  private:
   double unnormalize(double g, int64_t size) const {
-    return align_ ? (g + 1) / 2 * static_cast<double>(size - 1) : ((g + 1) * static_cast<double>(size) - 1) / 2;
+    return align_ ? (g + 1) / 2 * static_cast<double>(size - 1)
+                  : ((g + 1) * static_cast<double>(size) - 1) / 2;
   }
   // Border clamps, reflection mirrors about the edges (pixel centres with align_corners,
   // pixel borders without); zeros leaves the coordinate for fetch() to test.
   double pad_coord(double v, int64_t size) const {
     if (padding_ == "border") return std::clamp(v, 0.0, static_cast<double>(size - 1));
     if (padding_ == "reflection") {
-      double lo = align_ ? 0.0 : -0.5, hi = align_ ? static_cast<double>(size - 1) : static_cast<double>(size) - 0.5;
+      double lo = align_ ? 0.0 : -0.5,
+             hi = align_ ? static_cast<double>(size - 1) : static_cast<double>(size) - 0.5;
       double span = hi - lo;
       if (span <= 0) return 0.0;
       double d = std::fabs(v - lo);
@@ -350,6 +385,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_detection_kernels(Registry& r) { r.add(kDefs); }
+void register_detection_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -16,11 +16,21 @@ template <Types C, typename F>
 void visit_types(DType t, const KernelContext& ctx, F&& f) {
   bool ok = false;
   switch (C) {
-    case Types::Float: ok = is_floating(t); break;
-    case Types::SignedOrFloat: ok = is_floating(t) || is_signed_int(t); break;
-    case Types::Numeric: ok = is_floating(t) || is_integer(t); break;
-    case Types::Integer: ok = is_integer(t); break;
-    case Types::Bool: ok = t == DType::Bool; break;
+    case Types::Float:
+      ok = is_floating(t);
+      break;
+    case Types::SignedOrFloat:
+      ok = is_floating(t) || is_signed_int(t);
+      break;
+    case Types::Numeric:
+      ok = is_floating(t) || is_integer(t);
+      break;
+    case Types::Integer:
+      ok = is_integer(t);
+      break;
+    case Types::Bool:
+      ok = t == DType::Bool;
+      break;
   }
   if (!ok) ctx.fail("element type ", dtype_name(t), " is not supported by this op");
   if constexpr (C == Types::Bool) {
@@ -61,27 +71,31 @@ void map_binary(const Tensor& a, const Tensor& b, Tensor& out, ThreadPool& pool,
   const A* ap = a.data<A>();
   const B* bp = b.data<B>();
   Out* op_ = out.data<Out>();
-  for_each_broadcast_row(plan, pool, [&](int64_t o, const std::array<int64_t, 2>& off, int64_t n,
-                                         const std::array<int64_t, 2>& st) {
-    const A* pa = ap + off[0];
-    const B* pb = bp + off[1];
-    Out* po = op_ + o;
-    using CA = compute_t<A>;
-    using CB = compute_t<B>;
-    if (st[0] == 1 && st[1] == 1) {
-      for (int64_t i = 0; i < n; ++i) po[i] = static_cast<Out>(op(static_cast<CA>(pa[i]), static_cast<CB>(pb[i])));
-    } else if (st[0] == 0 && st[1] == 1) {
-      CA va = static_cast<CA>(pa[0]);
-      for (int64_t i = 0; i < n; ++i) po[i] = static_cast<Out>(op(va, static_cast<CB>(pb[i])));
-    } else if (st[0] == 1 && st[1] == 0) {
-      CB vb = static_cast<CB>(pb[0]);
-      for (int64_t i = 0; i < n; ++i) po[i] = static_cast<Out>(op(static_cast<CA>(pa[i]), vb));
-    } else {
-      for (int64_t i = 0; i < n; ++i) {
-        po[i] = static_cast<Out>(op(static_cast<CA>(pa[i * st[0]]), static_cast<CB>(pb[i * st[1]])));
-      }
-    }
-  });
+  for_each_broadcast_row(
+      plan, pool,
+      [&](int64_t o, const std::array<int64_t, 2>& off, int64_t n,
+          const std::array<int64_t, 2>& st) {
+        const A* pa = ap + off[0];
+        const B* pb = bp + off[1];
+        Out* po = op_ + o;
+        using CA = compute_t<A>;
+        using CB = compute_t<B>;
+        if (st[0] == 1 && st[1] == 1) {
+          for (int64_t i = 0; i < n; ++i)
+            po[i] = static_cast<Out>(op(static_cast<CA>(pa[i]), static_cast<CB>(pb[i])));
+        } else if (st[0] == 0 && st[1] == 1) {
+          CA va = static_cast<CA>(pa[0]);
+          for (int64_t i = 0; i < n; ++i) po[i] = static_cast<Out>(op(va, static_cast<CB>(pb[i])));
+        } else if (st[0] == 1 && st[1] == 0) {
+          CB vb = static_cast<CB>(pb[0]);
+          for (int64_t i = 0; i < n; ++i) po[i] = static_cast<Out>(op(static_cast<CA>(pa[i]), vb));
+        } else {
+          for (int64_t i = 0; i < n; ++i) {
+            po[i] = static_cast<Out>(
+                op(static_cast<CA>(pa[i * st[0]]), static_cast<CB>(pb[i * st[1]])));
+          }
+        }
+      });
 }
 
 // Unary op kernel: Op is a functor, constructed from KernelInfo when it has attributes.
@@ -103,8 +117,10 @@ class UnaryKernel final : public Kernel {
 
  private:
   static Op make_op(const KernelInfo& info) {
-    if constexpr (std::is_constructible_v<Op, const KernelInfo&>) return Op(info);
-    else return Op();
+    if constexpr (std::is_constructible_v<Op, const KernelInfo&>)
+      return Op(info);
+    else
+      return Op();
   }
   Op op_;
 };

@@ -19,7 +19,9 @@ int64_t checked_index(const KernelContext& ctx, size_t input, int64_t v, int64_t
 class GatherKernel final : public Kernel {
  public:
   explicit GatherKernel(const KernelInfo& info) : axis_(info.node.attr_int("axis", 0)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<GatherKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<GatherKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& ind = ctx.input(1);
@@ -33,7 +35,8 @@ class GatherKernel final : public Kernel {
     Tensor& y = ctx.allocate(0, x.dtype(), out);
     int64_t m = static_cast<int64_t>(idx.size());
     for (int64_t o = 0; o < s.outer; ++o) {
-      for (int64_t j = 0; j < m; ++j) copy_elements(x, (o * s.n + idx[j]) * s.inner, y, (o * m + j) * s.inner, s.inner);
+      for (int64_t j = 0; j < m; ++j)
+        copy_elements(x, (o * s.n + idx[j]) * s.inner, y, (o * m + j) * s.inner, s.inner);
     }
   }
 
@@ -44,11 +47,14 @@ class GatherKernel final : public Kernel {
 class GatherElementsKernel final : public Kernel {
  public:
   explicit GatherElementsKernel(const KernelInfo& info) : axis_(info.node.attr_int("axis", 0)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<GatherElementsKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<GatherElementsKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& ind = ctx.input(1);
-    if (ind.rank() != x.rank()) ctx.fail(ctx.input_name(1), " must have the rank of the data (", x.rank(), ")");
+    if (ind.rank() != x.rank())
+      ctx.fail(ctx.input_name(1), " must have the rank of the data (", x.rank(), ")");
     int64_t axis = normalize_axis(axis_, x.rank());
     std::vector<int64_t> idx = ind.to_int64s();
     Tensor& y = ctx.allocate(0, x.dtype(), ind.shape());
@@ -58,7 +64,8 @@ class GatherElementsKernel final : public Kernel {
       int64_t off = 0;
       for (int64_t d = 0; d < ind.rank(); ++d) {
         int64_t c = d == axis ? checked_index(ctx, 1, idx[k], x.dim(d)) : pos[d];
-        if (d != axis && c >= x.dim(d)) ctx.fail(ctx.input_name(1), " is larger than the data along axis ", d);
+        if (d != axis && c >= x.dim(d))
+          ctx.fail(ctx.input_name(1), " is larger than the data along axis ", d);
         off += c * xs[d];
       }
       copy_elements(x, off, y, k, 1);
@@ -76,18 +83,23 @@ class GatherElementsKernel final : public Kernel {
 // Element offset into `x` for the index tuple `tuple` of length q (batch prefix given).
 class GatherNDKernel final : public Kernel {
  public:
-  explicit GatherNDKernel(const KernelInfo& info) : batch_dims_(info.node.attr_int("batch_dims", 0)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<GatherNDKernel>(i); }
+  explicit GatherNDKernel(const KernelInfo& info)
+      : batch_dims_(info.node.attr_int("batch_dims", 0)) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<GatherNDKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& ind = ctx.input(1);
     int64_t b = batch_dims_, q = ind.rank() ? ind.dim(ind.rank() - 1) : 0;
-    if (ind.rank() < 1 || b < 0 || b >= std::min(x.rank(), ind.rank()) || q < 1 || b + q > x.rank()) {
-      ctx.fail("indices of shape ", shape_str(ind.shape()), " with batch_dims ", b, " do not fit data of shape ",
-               shape_str(x.shape()));
+    if (ind.rank() < 1 || b < 0 || b >= std::min(x.rank(), ind.rank()) || q < 1 ||
+        b + q > x.rank()) {
+      ctx.fail("indices of shape ", shape_str(ind.shape()), " with batch_dims ", b,
+               " do not fit data of shape ", shape_str(x.shape()));
     }
     for (int64_t d = 0; d < b; ++d) {
-      if (x.dim(d) != ind.dim(d)) ctx.fail("batch dimension ", d, " differs between data and indices");
+      if (x.dim(d) != ind.dim(d))
+        ctx.fail("batch dimension ", d, " differs between data and indices");
     }
     Shape out(ind.shape().begin(), ind.shape().end() - 1);
     out.insert(out.end(), x.shape().begin() + b + q, x.shape().end());
@@ -101,7 +113,8 @@ class GatherNDKernel final : public Kernel {
     int64_t batch_stride = b ? xs[b - 1] : 0;
     for (int64_t t = 0; t < tuples; ++t) {
       int64_t off = (t / std::max<int64_t>(per_batch, 1)) * batch_stride;
-      for (int64_t k = 0; k < q; ++k) off += checked_index(ctx, 1, idx[t * q + k], x.dim(b + k)) * xs[b + k];
+      for (int64_t k = 0; k < q; ++k)
+        off += checked_index(ctx, 1, idx[t * q + k], x.dim(b + k)) * xs[b + k];
       copy_elements(x, off, y, t * slice, slice);
     }
   }
@@ -130,11 +143,21 @@ void combine(T& dst, const T& src, Reduction r) {
     using C = compute_t<T>;
     C a = static_cast<C>(dst), b = static_cast<C>(src);
     switch (r) {
-      case Reduction::None: dst = src; return;
-      case Reduction::Add: dst = static_cast<T>(static_cast<C>(a + b)); return;
-      case Reduction::Mul: dst = static_cast<T>(static_cast<C>(a * b)); return;
-      case Reduction::Max: dst = static_cast<T>(a > b ? a : b); return;
-      case Reduction::Min: dst = static_cast<T>(a < b ? a : b); return;
+      case Reduction::None:
+        dst = src;
+        return;
+      case Reduction::Add:
+        dst = static_cast<T>(static_cast<C>(a + b));
+        return;
+      case Reduction::Mul:
+        dst = static_cast<T>(static_cast<C>(a * b));
+        return;
+      case Reduction::Max:
+        dst = static_cast<T>(a > b ? a : b);
+        return;
+      case Reduction::Min:
+        dst = static_cast<T>(a < b ? a : b);
+        return;
     }
   }
 }
@@ -143,7 +166,9 @@ class ScatterElementsKernel final : public Kernel {
  public:
   explicit ScatterElementsKernel(const KernelInfo& info)
       : axis_(info.node.attr_int("axis", 0)), reduction_(read_reduction(info)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<ScatterElementsKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<ScatterElementsKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& ind = ctx.input(1);
@@ -183,16 +208,20 @@ class ScatterElementsKernel final : public Kernel {
 class ScatterNDKernel final : public Kernel {
  public:
   explicit ScatterNDKernel(const KernelInfo& info) : reduction_(read_reduction(info)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<ScatterNDKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<ScatterNDKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& ind = ctx.input(1);
     const Tensor& upd = ctx.input(2);
     int64_t q = ind.rank() ? ind.dim(ind.rank() - 1) : 0;
-    if (ind.rank() < 1 || q < 1 || q > x.rank()) ctx.fail("indices of shape ", shape_str(ind.shape()), " do not fit the data");
+    if (ind.rank() < 1 || q < 1 || q > x.rank())
+      ctx.fail("indices of shape ", shape_str(ind.shape()), " do not fit the data");
     Shape want(ind.shape().begin(), ind.shape().end() - 1);
     want.insert(want.end(), x.shape().begin() + q, x.shape().end());
-    if (upd.shape() != want) ctx.fail("updates must have shape ", shape_str(want), ", got ", shape_str(upd.shape()));
+    if (upd.shape() != want)
+      ctx.fail("updates must have shape ", shape_str(want), ", got ", shape_str(upd.shape()));
     if (upd.dtype() != x.dtype()) ctx.fail("updates must have the data's element type");
     Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
     y.copy_from(x);
@@ -205,8 +234,10 @@ class ScatterNDKernel final : public Kernel {
       using T = decltype(tag);
       for (int64_t t = 0; t < tuples; ++t) {
         int64_t off = 0;
-        for (int64_t k = 0; k < q; ++k) off += checked_index(ctx, 1, idx[t * q + k], x.dim(k)) * xs[k];
-        for (int64_t e = 0; e < slice; ++e) combine(y.data<T>()[off + e], upd.data<T>()[t * slice + e], reduction_);
+        for (int64_t k = 0; k < q; ++k)
+          off += checked_index(ctx, 1, idx[t * q + k], x.dim(k)) * xs[k];
+        for (int64_t e = 0; e < slice; ++e)
+          combine(y.data<T>()[off + e], upd.data<T>()[t * slice + e], reduction_);
       }
     });
   }
@@ -218,7 +249,9 @@ class ScatterNDKernel final : public Kernel {
 class OneHotKernel final : public Kernel {
  public:
   explicit OneHotKernel(const KernelInfo& info) : axis_(info.node.attr_int("axis", -1)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<OneHotKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<OneHotKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& ind = ctx.input(0);
     const Tensor& values = ctx.input(2);
@@ -294,6 +327,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_gather_kernels(Registry& r) { r.add(kDefs); }
+void register_gather_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -44,13 +44,19 @@ class KernelContext {
  public:
   KernelContext(const ir::Node& node, std::span<Value* const> inputs,
                 std::span<Value* const> outputs, ThreadPool& pool, BufferPool* buffers, void* frame)
-      : node_(node), inputs_(inputs), outputs_(outputs), pool_(pool),
-        buffers_(buffers), frame_(frame) {}
+      : node_(node),
+        inputs_(inputs),
+        outputs_(outputs),
+        pool_(pool),
+        buffers_(buffers),
+        frame_(frame) {}
 
   const ir::Node& node() const { return node_; }
   size_t num_inputs() const { return inputs_.size(); }
   size_t num_outputs() const { return outputs_.size(); }
-  bool has_input(size_t i) const { return i < inputs_.size() && inputs_[i] && !inputs_[i]->empty(); }
+  bool has_input(size_t i) const {
+    return i < inputs_.size() && inputs_[i] && !inputs_[i]->empty();
+  }
   const Value& input_value(size_t i) const;
   // Input i as a tensor; throws (naming node and input) when absent or not a tensor.
   const Tensor& input(size_t i) const;

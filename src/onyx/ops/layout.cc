@@ -26,7 +26,9 @@ void permute_into(KernelContext& ctx, const Tensor& x, const Shape& view_shape,
 class TransposeKernel final : public Kernel {
  public:
   explicit TransposeKernel(const KernelInfo& info) : perm_(info.node.attr_ints("perm")) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<TransposeKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<TransposeKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     std::vector<int64_t> perm = perm_;
@@ -54,9 +56,12 @@ class TransposeKernel final : public Kernel {
 class ConcatKernel final : public Kernel {
  public:
   explicit ConcatKernel(const KernelInfo& info) : axis_(info.node.attr_int("axis", 1)) {
-    if (info.opset >= 4 && !info.node.has_attr("axis")) info.fail(ErrorKind::InvalidModel, "attribute 'axis' is required");
+    if (info.opset >= 4 && !info.node.has_attr("axis"))
+      info.fail(ErrorKind::InvalidModel, "attribute 'axis' is required");
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<ConcatKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<ConcatKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& first = ctx.input(0);
     int64_t axis = normalize_axis(axis_, first.rank());
@@ -70,7 +75,8 @@ class ConcatKernel final : public Kernel {
       }
       for (int64_t d = 0; d < t.rank(); ++d) {
         if (d != axis && t.dim(d) != first.dim(d)) {
-          ctx.fail(ctx.input_name(i), " has shape ", shape_str(t.shape()), "; dimension ", d, " must be ", first.dim(d));
+          ctx.fail(ctx.input_name(i), " has shape ", shape_str(t.shape()), "; dimension ", d,
+                   " must be ", first.dim(d));
         }
       }
       out[axis] += t.dim(axis);
@@ -93,7 +99,8 @@ class ConcatKernel final : public Kernel {
 };
 
 // Copies x[..., begin:begin+len, ...] along `axis` into output i.
-void emit_slice(KernelContext& ctx, size_t i, const Tensor& x, int64_t axis, int64_t begin, int64_t len) {
+void emit_slice(KernelContext& ctx, size_t i, const Tensor& x, int64_t axis, int64_t begin,
+                int64_t len) {
   Shape s = x.shape();
   s[axis] = len;
   Tensor& y = ctx.allocate(i, x.dtype(), s);
@@ -104,9 +111,13 @@ void emit_slice(KernelContext& ctx, size_t i, const Tensor& x, int64_t axis, int
 class SplitKernel final : public Kernel {
  public:
   explicit SplitKernel(const KernelInfo& info)
-      : axis_(info.node.attr_int("axis", 0)), split_attr_(info.node.attr_ints("split")),
-        split_input_(info.opset >= 13 || info.opset < 2), num_outputs_(info.node.attr_int("num_outputs", 0)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<SplitKernel>(i); }
+      : axis_(info.node.attr_int("axis", 0)),
+        split_attr_(info.node.attr_ints("split")),
+        split_input_(info.opset >= 13 || info.opset < 2),
+        num_outputs_(info.node.attr_int("num_outputs", 0)) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<SplitKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     int64_t axis = normalize_axis(axis_, x.rank());
@@ -121,11 +132,13 @@ class SplitKernel final : public Kernel {
         for (int64_t at = 0; at < len; at += chunk) sizes.push_back(std::min(chunk, len - at));
         while (static_cast<int64_t>(sizes.size()) < n) sizes.push_back(0);
       } else {
-        if (len % n) ctx.fail("axis ", axis, " of size ", len, " does not split evenly into ", n, " outputs");
+        if (len % n)
+          ctx.fail("axis ", axis, " of size ", len, " does not split evenly into ", n, " outputs");
         sizes.assign(static_cast<size_t>(n), len / n);
       }
     }
-    if (static_cast<int64_t>(sizes.size()) != n) ctx.fail("split has ", sizes.size(), " sizes for ", n, " outputs");
+    if (static_cast<int64_t>(sizes.size()) != n)
+      ctx.fail("split has ", sizes.size(), " sizes for ", n, " outputs");
     int64_t total = 0;
     for (int64_t s : sizes) {
       if (s < 0) ctx.fail("split sizes must not be negative");
@@ -155,7 +168,9 @@ class SliceKernel final : public Kernel {
       axes_ = info.node.attr_ints("axes");
     }
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<SliceKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<SliceKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     std::vector<int64_t> starts = starts_, ends = ends_, axes = axes_, steps;
@@ -213,7 +228,8 @@ void expand(KernelContext& ctx) {
   std::vector<int64_t> shape = ctx.input(1).to_int64s();
   Shape out;
   if (!broadcast_shapes(x.shape(), shape, &out)) {
-    ctx.fail("shape ", shape_str(shape), " does not broadcast with the input's ", shape_str(x.shape()));
+    ctx.fail("shape ", shape_str(shape), " does not broadcast with the input's ",
+             shape_str(x.shape()));
   }
   std::vector<int64_t> st(out.size(), 0), xs = shape_strides(x.shape());
   size_t off = out.size() - x.shape().size();
@@ -247,15 +263,21 @@ void tile(KernelContext& ctx) {
 class DepthSpaceKernel final : public Kernel {
  public:
   DepthSpaceKernel(const KernelInfo& info, bool to_space)
-      : to_space_(to_space), block_(info.node.attr_int("blocksize", 0)),
+      : to_space_(to_space),
+        block_(info.node.attr_int("blocksize", 0)),
         crd_(info.node.attr_string("mode", "DCR") == "CRD") {
     if (block_ <= 0) info.fail(ErrorKind::InvalidModel, "blocksize must be positive");
   }
-  static std::unique_ptr<Kernel> d2s(const KernelInfo& i) { return std::make_unique<DepthSpaceKernel>(i, true); }
-  static std::unique_ptr<Kernel> s2d(const KernelInfo& i) { return std::make_unique<DepthSpaceKernel>(i, false); }
+  static std::unique_ptr<Kernel> d2s(const KernelInfo& i) {
+    return std::make_unique<DepthSpaceKernel>(i, true);
+  }
+  static std::unique_ptr<Kernel> s2d(const KernelInfo& i) {
+    return std::make_unique<DepthSpaceKernel>(i, false);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    if (x.rank() != 4) ctx.fail(ctx.input_name(0), " must be 4-D [N,C,H,W], got ", shape_str(x.shape()));
+    if (x.rank() != 4)
+      ctx.fail(ctx.input_name(0), " must be 4-D [N,C,H,W], got ", shape_str(x.shape()));
     int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), b = block_;
     if (to_space_) {
       if (c % (b * b)) ctx.fail("channels ", c, " are not divisible by blocksize^2 = ", b * b);
@@ -267,7 +289,8 @@ class DepthSpaceKernel final : public Kernel {
       }
     } else {
       if (h % b || w % b) ctx.fail("height and width must be divisible by blocksize ", b);
-      permute_into(ctx, x, {n, c, h / b, b, w / b, b}, {0, 3, 5, 1, 2, 4}, {n, c * b * b, h / b, w / b});
+      permute_into(ctx, x, {n, c, h / b, b, w / b, b}, {0, 3, 5, 1, 2, 4},
+                   {n, c * b * b, h / b, w / b});
     }
   }
 
@@ -280,7 +303,9 @@ class DepthSpaceKernel final : public Kernel {
 class TriluKernel final : public Kernel {
  public:
   explicit TriluKernel(const KernelInfo& info) : upper_(info.node.attr_int("upper", 1) != 0) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<TriluKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<TriluKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     if (x.rank() < 2) ctx.fail(ctx.input_name(0), " must have rank 2 or more");
@@ -315,25 +340,32 @@ class TriluKernel final : public Kernel {
 class ReverseSequenceKernel final : public Kernel {
  public:
   explicit ReverseSequenceKernel(const KernelInfo& info)
-      : batch_axis_(info.node.attr_int("batch_axis", 1)), time_axis_(info.node.attr_int("time_axis", 0)) {
+      : batch_axis_(info.node.attr_int("batch_axis", 1)),
+        time_axis_(info.node.attr_int("time_axis", 0)) {
     if (!((batch_axis_ == 0 && time_axis_ == 1) || (batch_axis_ == 1 && time_axis_ == 0))) {
       info.fail(ErrorKind::InvalidModel, "batch_axis and time_axis must be 0 and 1 in some order");
     }
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<ReverseSequenceKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<ReverseSequenceKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     if (x.rank() < 2) ctx.fail(ctx.input_name(0), " must have rank 2 or more");
     std::vector<int64_t> lens = ctx.input(1).to_int64s();
     int64_t batch = x.dim(batch_axis_), time = x.dim(time_axis_);
-    if (static_cast<int64_t>(lens.size()) != batch) ctx.fail(ctx.input_name(1), " must have ", batch, " entries");
+    if (static_cast<int64_t>(lens.size()) != batch)
+      ctx.fail(ctx.input_name(1), " must have ", batch, " entries");
     Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
     int64_t inner = x.numel() / std::max<int64_t>(1, batch * time);
     for (int64_t b = 0; b < batch; ++b) {
-      if (lens[b] < 0 || lens[b] > time) ctx.fail("sequence length ", lens[b], " is outside [0, ", time, "]");
+      if (lens[b] < 0 || lens[b] > time)
+        ctx.fail("sequence length ", lens[b], " is outside [0, ", time, "]");
       for (int64_t t = 0; t < time; ++t) {
         int64_t src_t = t < lens[b] ? lens[b] - 1 - t : t;
-        auto at = [&](int64_t tt) { return (time_axis_ == 0 ? tt * batch + b : b * time + tt) * inner; };
+        auto at = [&](int64_t tt) {
+          return (time_axis_ == 0 ? tt * batch + b : b * time + tt) * inner;
+        };
         copy_elements(x, at(src_t), y, at(t), inner);
       }
     }
@@ -347,15 +379,19 @@ class CompressKernel final : public Kernel {
  public:
   explicit CompressKernel(const KernelInfo& info)
       : has_axis_(info.node.has_attr("axis")), axis_(info.node.attr_int("axis", 0)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<CompressKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<CompressKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     Tensor x = ctx.input(0);
     const Tensor& cond = ctx.input(1);
-    if (cond.dtype() != DType::Bool || cond.rank() != 1) ctx.fail(ctx.input_name(1), " must be a 1-D bool tensor");
+    if (cond.dtype() != DType::Bool || cond.rank() != 1)
+      ctx.fail(ctx.input_name(1), " must be a 1-D bool tensor");
     if (!has_axis_) x = x.reshape({x.numel()});
     int64_t axis = normalize_axis(has_axis_ ? axis_ : 0, x.rank());
     if (cond.numel() > x.dim(axis)) {
-      ctx.fail(ctx.input_name(1), " has ", cond.numel(), " entries, axis ", axis, " has only ", x.dim(axis));
+      ctx.fail(ctx.input_name(1), " has ", cond.numel(), " entries, axis ", axis, " has only ",
+               x.dim(axis));
     }
     std::vector<int64_t> keep;
     for (int64_t i = 0; i < cond.numel(); ++i) {
@@ -369,7 +405,8 @@ class CompressKernel final : public Kernel {
     for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
     int64_t n = x.dim(axis), m = static_cast<int64_t>(keep.size());
     for (int64_t o = 0; o < outer; ++o) {
-      for (int64_t k = 0; k < m; ++k) copy_elements(x, (o * n + keep[k]) * inner, y, (o * m + k) * inner, inner);
+      for (int64_t k = 0; k < m; ++k)
+        copy_elements(x, (o * n + keep[k]) * inner, y, (o * m + k) * inner, inner);
     }
   }
 
@@ -394,6 +431,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_layout_kernels(Registry& r) { r.add(kDefs); }
+void register_layout_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -27,18 +27,22 @@ class EinsumKernel final : public Kernel {
     size_t start = 0;
     while (true) {
       size_t comma = lhs.find(',', start);
-      terms_.push_back(lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      terms_.push_back(
+          lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
     for (const auto& t : terms_) check_term(info, t);
     if (explicit_) check_term(info, rhs_);
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<EinsumKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<EinsumKernel>(i);
+  }
 
   void compute(KernelContext& ctx) override {
     if (ctx.num_inputs() != terms_.size()) {
-      ctx.fail("equation has ", terms_.size(), " operands, the node has ", ctx.num_inputs(), " inputs");
+      ctx.fail("equation has ", terms_.size(), " operands, the node has ", ctx.num_inputs(),
+               " inputs");
     }
     // Labels of each input's dims, with ellipsis dims numbered from the right.
     std::vector<std::vector<int>> labels(terms_.size());
@@ -48,12 +52,14 @@ class EinsumKernel final : public Kernel {
       int64_t letters = static_cast<int64_t>(terms_[i].size()) - (has_ellipsis(terms_[i]) ? 3 : 0);
       int64_t ell = t.rank() - letters;
       if (ell < 0 || (ell > 0 && !has_ellipsis(terms_[i]))) {
-        ctx.fail("operand ", i, " of shape ", shape_str(t.shape()), " does not match '", terms_[i], "'");
+        ctx.fail("operand ", i, " of shape ", shape_str(t.shape()), " does not match '", terms_[i],
+                 "'");
       }
       ell_rank = std::max(ell_rank, ell);
       for (size_t k = 0; k < terms_[i].size(); ++k) {
         if (terms_[i][k] == '.') {
-          for (int64_t e = 0; e < ell; ++e) labels[i].push_back(256 + static_cast<int>(ell - 1 - e));
+          for (int64_t e = 0; e < ell; ++e)
+            labels[i].push_back(256 + static_cast<int>(ell - 1 - e));
           k += 2;
         } else {
           labels[i].push_back(static_cast<unsigned char>(terms_[i][k]));
@@ -70,8 +76,8 @@ class EinsumKernel final : public Kernel {
         if (it == size.end() || it->second == 1) {
           size[l] = t.dim(d);
         } else if (t.dim(d) != it->second && !(l >= 256 && t.dim(d) == 1)) {
-          ctx.fail("label '", l < 256 ? std::string(1, static_cast<char>(l)) : std::string("..."), "' has sizes ",
-                   it->second, " and ", t.dim(d));
+          ctx.fail("label '", l < 256 ? std::string(1, static_cast<char>(l)) : std::string("..."),
+                   "' has sizes ", it->second, " and ", t.dim(d));
         }
       }
     }
@@ -82,7 +88,8 @@ class EinsumKernel final : public Kernel {
           for (int64_t e = ell_rank; e-- > 0;) out_labels.push_back(256 + static_cast<int>(e));
           k += 2;
         } else {
-          if (!size.count(static_cast<unsigned char>(rhs_[k]))) ctx.fail("output label '", rhs_[k], "' is not in any input");
+          if (!size.count(static_cast<unsigned char>(rhs_[k])))
+            ctx.fail("output label '", rhs_[k], "' is not in any input");
           out_labels.push_back(static_cast<unsigned char>(rhs_[k]));
         }
       }
@@ -145,7 +152,8 @@ class EinsumKernel final : public Kernel {
             idx[a] = 0;
           }
         }
-        for (int64_t o = 0; o < y.numel(); ++o) out[o] = static_cast<T>(static_cast<compute_t<T>>(acc_out[o]));
+        for (int64_t o = 0; o < y.numel(); ++o)
+          out[o] = static_cast<T>(static_cast<compute_t<T>>(acc_out[o]));
       }
     });
   }
@@ -159,7 +167,8 @@ class EinsumKernel final : public Kernel {
         continue;
       }
       if (!std::isalpha(static_cast<unsigned char>(t[k]))) {
-        info.fail(ErrorKind::InvalidModel, "equation term '", t, "' has an invalid character '", t[k], "'");
+        info.fail(ErrorKind::InvalidModel, "equation term '", t, "' has an invalid character '",
+                  t[k], "'");
       }
     }
   }
@@ -209,9 +218,12 @@ void det(KernelContext& ctx) {
 class UniqueKernel final : public Kernel {
  public:
   explicit UniqueKernel(const KernelInfo& info)
-      : sorted_(info.node.attr_int("sorted", 1) != 0), has_axis_(info.node.has_attr("axis")),
+      : sorted_(info.node.attr_int("sorted", 1) != 0),
+        has_axis_(info.node.has_attr("axis")),
         axis_(info.node.attr_int("axis", 0)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<UniqueKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<UniqueKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     Tensor x = ctx.input(0);
     if (!has_axis_) x = x.reshape({x.numel()});
@@ -251,9 +263,8 @@ class UniqueKernel final : public Kernel {
       std::vector<int64_t> order(first.size());
       std::iota(order.begin(), order.end(), 0);
       if (sorted_) {
-        std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-          return slices[first[a]] < slices[first[b]];
-        });
+        std::stable_sort(order.begin(), order.end(),
+                         [&](int64_t a, int64_t b) { return slices[first[a]] < slices[first[b]]; });
       }
       std::vector<int64_t> rank_of(first.size());
       for (size_t r = 0; r < order.size(); ++r) rank_of[order[r]] = static_cast<int64_t>(r);
@@ -264,7 +275,8 @@ class UniqueKernel final : public Kernel {
       for (int64_t r = 0; r < u; ++r) {
         const auto& s = slices[first[order[r]]];
         for (int64_t o = 0; o < outer; ++o) {
-          for (int64_t i = 0; i < inner; ++i) y.data<T>()[(o * u + r) * inner + i] = s[o * inner + i];
+          for (int64_t i = 0; i < inner; ++i)
+            y.data<T>()[(o * u + r) * inner + i] = s[o * inner + i];
         }
       }
       if (ctx.needs_output(1)) {
@@ -281,8 +293,10 @@ class UniqueKernel final : public Kernel {
         for (int64_t j = 0; j < n; ++j) ++t.data<int64_t>()[rank_of[which[j]]];
       }
     };
-    if (x.dtype() == DType::String) body(std::string{});
-    else visit_numeric(x.dtype(), body);
+    if (x.dtype() == DType::String)
+      body(std::string{});
+    else
+      visit_numeric(x.dtype(), body);
   }
 
  private:
@@ -298,6 +312,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_linalg_kernels(Registry& r) { r.add(kDefs); }
+void register_linalg_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -22,22 +22,29 @@ class LossKernel final : public Kernel {
       ignore_ = a->i;
     }
   }
-  static std::unique_ptr<Kernel> nll(const KernelInfo& i) { return std::make_unique<LossKernel>(i, false); }
-  static std::unique_ptr<Kernel> sce(const KernelInfo& i) { return std::make_unique<LossKernel>(i, true); }
+  static std::unique_ptr<Kernel> nll(const KernelInfo& i) {
+    return std::make_unique<LossKernel>(i, false);
+  }
+  static std::unique_ptr<Kernel> sce(const KernelInfo& i) {
+    return std::make_unique<LossKernel>(i, true);
+  }
 
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& target = ctx.input(1);
-    if (x.rank() < 2) ctx.fail(ctx.input_name(0), " must be [N, C, ...], got ", shape_str(x.shape()));
+    if (x.rank() < 2)
+      ctx.fail(ctx.input_name(0), " must be [N, C, ...], got ", shape_str(x.shape()));
     int64_t N = x.dim(0), C = x.dim(1), D = x.numel() / std::max<int64_t>(N * C, 1);
     Shape tshape{N};
     tshape.insert(tshape.end(), x.shape().begin() + 2, x.shape().end());
     if (target.shape() != tshape) {
-      ctx.fail(ctx.input_name(1), " must have shape ", shape_str(tshape), ", got ", shape_str(target.shape()));
+      ctx.fail(ctx.input_name(1), " must have shape ", shape_str(tshape), ", got ",
+               shape_str(target.shape()));
     }
     std::vector<int64_t> labels = target.to_int64s();
     const Tensor* weight = ctx.has_input(2) ? &ctx.input(2) : nullptr;
-    if (weight && weight->numel() != C) ctx.fail(ctx.input_name(2), " must hold ", C, " class weights");
+    if (weight && weight->numel() != C)
+      ctx.fail(ctx.input_name(2), " must hold ", C, " class weights");
     for (int64_t t : labels) {
       if ((!has_ignore_ || t != ignore_) && (t < 0 || t >= C)) {
         ctx.fail(ctx.input_name(1), " holds class ", t, ", outside [0, ", C, ")");
@@ -60,7 +67,8 @@ class LossKernel final : public Kernel {
         }
         if (ctx.needs_output(1)) {
           Tensor& lp = ctx.allocate(1, x.dtype(), x.shape());
-          for (int64_t i = 0; i < x.numel(); ++i) lp.data<T>()[i] = static_cast<T>(static_cast<float>(logp[i]));
+          for (int64_t i = 0; i < x.numel(); ++i)
+            lp.data<T>()[i] = static_cast<T>(static_cast<float>(logp[i]));
         }
       }
       std::vector<double> loss(static_cast<size_t>(N * D), 0.0);
@@ -78,7 +86,8 @@ class LossKernel final : public Kernel {
       }
       if (reduction_ == "none") {
         Tensor& y = ctx.allocate(0, x.dtype(), tshape);
-        for (size_t i = 0; i < loss.size(); ++i) y.data<T>()[i] = static_cast<T>(static_cast<float>(loss[i]));
+        for (size_t i = 0; i < loss.size(); ++i)
+          y.data<T>()[i] = static_cast<T>(static_cast<float>(loss[i]));
       } else {
         double v = reduction_ == "sum" ? loss_sum : loss_sum / weight_sum;
         ctx.allocate(0, x.dtype(), {}).data<T>()[0] = static_cast<T>(static_cast<float>(v));
@@ -100,6 +109,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_loss_kernels(Registry& r) { r.add(kDefs); }
+void register_loss_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -13,8 +13,8 @@ namespace {
 // Shapes of a batched matmul after NumPy's rules.
 struct MatMulShape {
   int64_t M = 1, N = 1, K = 1;
-  Shape batch;               // broadcast batch dims
-  Shape out;                 // final output shape
+  Shape batch;                        // broadcast batch dims
+  Shape out;                          // final output shape
   std::vector<int64_t> a_off, b_off;  // element offset of each batch's A and B matrix
 };
 
@@ -85,8 +85,8 @@ void matmul(KernelContext& ctx) {
     if (batch_parallel) {
       ctx.pool().parallel_for(batches, 1, [&](int64_t lo, int64_t hi) {
         for (int64_t k = lo; k < hi; ++k) {
-          gemm_f32(false, false, s.M, s.N, s.K, 1.0f, A + s.a_off[k], s.K, B + s.b_off[k], s.N, 0.0f,
-                   Y + k * s.M * s.N, s.N, nullptr);
+          gemm_f32(false, false, s.M, s.N, s.K, 1.0f, A + s.a_off[k], s.K, B + s.b_off[k], s.N,
+                   0.0f, Y + k * s.M * s.N, s.N, nullptr);
         }
       });
     } else {
@@ -104,8 +104,8 @@ void matmul(KernelContext& ctx) {
       ctx.fail("MatMul does not take bool");
     } else if constexpr (std::is_same_v<C, T>) {
       for (int64_t k = 0; k < batches; ++k) {
-        gemm_generic<T>(false, false, s.M, s.N, s.K, T(1), a.data<T>() + s.a_off[k], s.K, b.data<T>() + s.b_off[k],
-                        s.N, T(0), y.data<T>() + k * s.M * s.N, s.N);
+        gemm_generic<T>(false, false, s.M, s.N, s.K, T(1), a.data<T>() + s.a_off[k], s.K,
+                        b.data<T>() + s.b_off[k], s.N, T(0), y.data<T>() + k * s.M * s.N, s.N);
       }
     } else {  // 16-bit floats: compute in float
       std::vector<float> fa(static_cast<size_t>(s.M * s.K)), fb(static_cast<size_t>(s.K * s.N)),
@@ -113,7 +113,8 @@ void matmul(KernelContext& ctx) {
       for (int64_t k = 0; k < batches; ++k) {
         for (size_t i = 0; i < fa.size(); ++i) fa[i] = float(a.data<T>()[s.a_off[k] + i]);
         for (size_t i = 0; i < fb.size(); ++i) fb[i] = float(b.data<T>()[s.b_off[k] + i]);
-        gemm_f32(false, false, s.M, s.N, s.K, 1.0f, fa.data(), s.K, fb.data(), s.N, 0.0f, fy.data(), s.N, nullptr);
+        gemm_f32(false, false, s.M, s.N, s.K, 1.0f, fa.data(), s.K, fb.data(), s.N, 0.0f, fy.data(),
+                 s.N, nullptr);
         for (size_t i = 0; i < fy.size(); ++i) y.data<T>()[k * s.M * s.N + i] = T(fy[i]);
       }
     }
@@ -123,9 +124,13 @@ void matmul(KernelContext& ctx) {
 class GemmKernel final : public Kernel {
  public:
   explicit GemmKernel(const KernelInfo& info)
-      : ta_(info.node.attr_int("transA", 0) != 0), tb_(info.node.attr_int("transB", 0) != 0),
-        alpha_(info.node.attr_float("alpha", 1.0f)), beta_(info.node.attr_float("beta", 1.0f)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<GemmKernel>(i); }
+      : ta_(info.node.attr_int("transA", 0) != 0),
+        tb_(info.node.attr_int("transB", 0) != 0),
+        alpha_(info.node.attr_float("alpha", 1.0f)),
+        beta_(info.node.attr_float("beta", 1.0f)) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<GemmKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
@@ -135,7 +140,9 @@ class GemmKernel final : public Kernel {
     if (a.dtype() != b.dtype()) ctx.fail("A and B must share an element type");
     int64_t M = ta_ ? a.dim(1) : a.dim(0), K = ta_ ? a.dim(0) : a.dim(1);
     int64_t Kb = tb_ ? b.dim(1) : b.dim(0), N = tb_ ? b.dim(0) : b.dim(1);
-    if (K != Kb) ctx.fail("inner dimensions differ: A is ", shape_str(a.shape()), ", B is ", shape_str(b.shape()));
+    if (K != Kb)
+      ctx.fail("inner dimensions differ: A is ", shape_str(a.shape()), ", B is ",
+               shape_str(b.shape()));
     Tensor& y = ctx.allocate(0, a.dtype(), {M, N});
     bool has_c = ctx.has_input(2) && beta_ != 0.0f;
     visit_numeric(a.dtype(), [&](auto tag) {
@@ -149,7 +156,8 @@ class GemmKernel final : public Kernel {
           const Tensor& c = ctx.input(2);
           Shape bc;
           if (!broadcast_shapes({M, N}, c.shape(), &bc) || bc != Shape{M, N}) {
-            ctx.fail(ctx.input_name(2), " of shape ", shape_str(c.shape()), " does not broadcast to [", M, ",", N, "]");
+            ctx.fail(ctx.input_name(2), " of shape ", shape_str(c.shape()),
+                     " does not broadcast to [", M, ",", N, "]");
           }
           Shape cs = c.shape();
           while (cs.size() < 2) cs.insert(cs.begin(), 1);
@@ -162,9 +170,11 @@ class GemmKernel final : public Kernel {
         }
         T beta = has_c ? T(beta_) : T(0);
         if constexpr (std::is_same_v<T, float>) {
-          gemm_f32(ta_, tb_, M, N, K, alpha_, a.data<float>(), a.dim(1), b.data<float>(), b.dim(1), beta, Y, N, &ctx.pool());
+          gemm_f32(ta_, tb_, M, N, K, alpha_, a.data<float>(), a.dim(1), b.data<float>(), b.dim(1),
+                   beta, Y, N, &ctx.pool());
         } else {
-          gemm_generic<T>(ta_, tb_, M, N, K, T(alpha_), a.data<T>(), a.dim(1), b.data<T>(), b.dim(1), beta, Y, N);
+          gemm_generic<T>(ta_, tb_, M, N, K, T(alpha_), a.data<T>(), a.dim(1), b.data<T>(),
+                          b.dim(1), beta, Y, N);
         }
       }
     });
@@ -177,20 +187,22 @@ class GemmKernel final : public Kernel {
 
 // Integer matmul with zero points: int32 accumulation. Zero points are scalars or per row
 // (A, shape [M]) / per column (B, shape [N]).
-void integer_matmul(KernelContext& ctx, const Tensor& a, const Tensor& b, const Tensor* azp, const Tensor* bzp,
-                    std::vector<int32_t>& acc, MatMulShape& s) {
+void integer_matmul(KernelContext& ctx, const Tensor& a, const Tensor& b, const Tensor* azp,
+                    const Tensor* bzp, std::vector<int32_t>& acc, MatMulShape& s) {
   s = matmul_shape(ctx, a.shape(), b.shape());
   auto zp_at = [&](const Tensor* z, int64_t i) -> int32_t {
     if (!z) return 0;
     int64_t k = z->numel() == 1 ? 0 : i;
     if (k >= z->numel()) ctx.fail("zero point has ", z->numel(), " values, index ", k, " needed");
-    return static_cast<int32_t>(z->dtype() == DType::Int8 ? z->data<int8_t>()[k] : z->data<uint8_t>()[k]);
+    return static_cast<int32_t>(z->dtype() == DType::Int8 ? z->data<int8_t>()[k]
+                                                          : z->data<uint8_t>()[k]);
   };
   auto val = [](const Tensor& t, int64_t i) -> int32_t {
     return t.dtype() == DType::Int8 ? t.data<int8_t>()[i] : t.data<uint8_t>()[i];
   };
   for (const Tensor* t : {&a, &b}) {
-    if (t->dtype() != DType::Int8 && t->dtype() != DType::UInt8) ctx.fail("inputs must be int8 or uint8");
+    if (t->dtype() != DType::Int8 && t->dtype() != DType::UInt8)
+      ctx.fail("inputs must be int8 or uint8");
   }
   int64_t batches = static_cast<int64_t>(s.a_off.size());
   acc.assign(static_cast<size_t>(batches * s.M * s.N), 0);
@@ -222,14 +234,17 @@ void qlinear_matmul(KernelContext& ctx) {
   std::vector<int32_t> acc;
   MatMulShape s;
   integer_matmul(ctx, ctx.input(0), ctx.input(3), &ctx.input(2), &ctx.input(5), acc, s);
-  float scale = ctx.input(1).data<float>()[0] * ctx.input(4).data<float>()[0] / ctx.input(6).data<float>()[0];
+  float scale =
+      ctx.input(1).data<float>()[0] * ctx.input(4).data<float>()[0] / ctx.input(6).data<float>()[0];
   const Tensor& yzp = ctx.input(7);
   Tensor& y = ctx.allocate(0, yzp.dtype(), s.out);
   int32_t z = yzp.dtype() == DType::Int8 ? yzp.data<int8_t>()[0] : yzp.data<uint8_t>()[0];
   for (size_t i = 0; i < acc.size(); ++i) {
     float v = std::nearbyint(static_cast<float>(acc[i]) * scale) + static_cast<float>(z);
-    if (yzp.dtype() == DType::Int8) y.data<int8_t>()[i] = static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f));
-    else y.data<uint8_t>()[i] = static_cast<uint8_t>(std::clamp(v, 0.0f, 255.0f));
+    if (yzp.dtype() == DType::Int8)
+      y.data<int8_t>()[i] = static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f));
+    else
+      y.data<uint8_t>()[i] = static_cast<uint8_t>(std::clamp(v, 0.0f, 255.0f));
   }
 }
 
@@ -242,6 +257,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_matmul_kernels(Registry& r) { r.add(kDefs); }
+void register_matmul_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

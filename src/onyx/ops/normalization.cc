@@ -12,7 +12,8 @@ namespace {
 // Reads a per-channel parameter of C values as doubles.
 std::vector<double> channel_param(const KernelContext& ctx, size_t i, int64_t c) {
   const Tensor& t = ctx.input(i);
-  if (t.numel() != c) ctx.fail(ctx.input_name(i), " must hold ", c, " values, got ", shape_str(t.shape()));
+  if (t.numel() != c)
+    ctx.fail(ctx.input_name(i), " must hold ", c, " values, got ", shape_str(t.shape()));
   std::vector<double> v(static_cast<size_t>(c));
   for (int64_t k = 0; k < c; ++k) v[k] = t.element_as_double(k);
   return v;
@@ -21,14 +22,18 @@ std::vector<double> channel_param(const KernelContext& ctx, size_t i, int64_t c)
 class BatchNormKernel final : public Kernel {
  public:
   explicit BatchNormKernel(const KernelInfo& info)
-      : eps_(info.node.attr_float("epsilon", 1e-5f)), momentum_(info.node.attr_float("momentum", 0.9f)),
+      : eps_(info.node.attr_float("epsilon", 1e-5f)),
+        momentum_(info.node.attr_float("momentum", 0.9f)),
         training_(info.opset >= 14 && info.node.attr_int("training_mode", 0) != 0),
         spatial_(info.opset >= 9 || info.node.attr_int("spatial", 1) != 0) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<BatchNormKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<BatchNormKernel>(i);
+  }
 
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    if (x.rank() < 2) ctx.fail(ctx.input_name(0), " must be [N, C, ...], got ", shape_str(x.shape()));
+    if (x.rank() < 2)
+      ctx.fail(ctx.input_name(0), " must be [N, C, ...], got ", shape_str(x.shape()));
     int64_t N = x.dim(0), C = x.dim(1), S = x.numel() / std::max<int64_t>(N * C, 1);
     // spatial=0 (opset < 9) normalises each (channel, position) separately.
     int64_t groups = spatial_ ? C : C * S, inner = spatial_ ? S : 1;
@@ -61,16 +66,19 @@ class BatchNormKernel final : public Kernel {
       using T = decltype(tag);
       const T* in = x.data<T>();
       T* out = y.data<T>();
-      ctx.pool().parallel_for(N * groups, std::max<int64_t>(1, 8192 / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t e) {
-        for (int64_t k = b; k < e; ++k) {
-          int64_t c = k % groups;
-          float a = static_cast<float>(scale[c] / std::sqrt(use_var[c] + eps_));
-          float sh = static_cast<float>(bias[c] - use_mean[c] * a);
-          const T* p = in + k * inner;
-          T* q = out + k * inner;
-          for (int64_t i = 0; i < inner; ++i) q[i] = static_cast<T>(static_cast<float>(p[i]) * a + sh);
-        }
-      });
+      ctx.pool().parallel_for(N * groups, std::max<int64_t>(1, 8192 / std::max<int64_t>(inner, 1)),
+                              [&](int64_t b, int64_t e) {
+                                for (int64_t k = b; k < e; ++k) {
+                                  int64_t c = k % groups;
+                                  float a =
+                                      static_cast<float>(scale[c] / std::sqrt(use_var[c] + eps_));
+                                  float sh = static_cast<float>(bias[c] - use_mean[c] * a);
+                                  const T* p = in + k * inner;
+                                  T* q = out + k * inner;
+                                  for (int64_t i = 0; i < inner; ++i)
+                                    q[i] = static_cast<T>(static_cast<float>(p[i]) * a + sh);
+                                }
+                              });
     });
     if (training_) {
       // Running statistics: input * momentum + batch * (1 - momentum).
@@ -83,7 +91,8 @@ class BatchNormKernel final : public Kernel {
         visit_float(ref.dtype(), [&](auto tag) {
           using T = decltype(tag);
           for (int64_t c = 0; c < groups; ++c) {
-            r.data<T>()[c] = static_cast<T>(static_cast<float>(old[c] * momentum_ + cur[c] * (1.0 - momentum_)));
+            r.data<T>()[c] =
+                static_cast<T>(static_cast<float>(old[c] * momentum_ + cur[c] * (1.0 - momentum_)));
           }
         });
       }
@@ -97,11 +106,15 @@ class BatchNormKernel final : public Kernel {
 
 class InstanceNormKernel final : public Kernel {
  public:
-  explicit InstanceNormKernel(const KernelInfo& info) : eps_(info.node.attr_float("epsilon", 1e-5f)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<InstanceNormKernel>(i); }
+  explicit InstanceNormKernel(const KernelInfo& info)
+      : eps_(info.node.attr_float("epsilon", 1e-5f)) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<InstanceNormKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    if (x.rank() < 3) ctx.fail(ctx.input_name(0), " must be [N, C, spatial...], got ", shape_str(x.shape()));
+    if (x.rank() < 3)
+      ctx.fail(ctx.input_name(0), " must be [N, C, spatial...], got ", shape_str(x.shape()));
     int64_t N = x.dim(0), C = x.dim(1), S = x.numel() / std::max<int64_t>(N * C, 1);
     std::vector<double> scale = channel_param(ctx, 1, C), bias = channel_param(ctx, 2, C);
     Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
@@ -121,7 +134,8 @@ class InstanceNormKernel final : public Kernel {
           double inv = 1.0 / std::sqrt((S ? sq / S : 0) + eps_);
           int64_t c = k % C;
           for (int64_t i = 0; i < S; ++i) {
-            q[i] = static_cast<T>(static_cast<float>((static_cast<float>(p[i]) - m) * inv * scale[c] + bias[c]));
+            q[i] = static_cast<T>(
+                static_cast<float>((static_cast<float>(p[i]) - m) * inv * scale[c] + bias[c]));
           }
         }
       });
@@ -136,7 +150,9 @@ class LayerNormKernel final : public Kernel {
  public:
   explicit LayerNormKernel(const KernelInfo& info)
       : axis_(info.node.attr_int("axis", -1)), eps_(info.node.attr_float("epsilon", 1e-5f)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<LayerNormKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<LayerNormKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     int64_t axis = normalize_axis(axis_, x.rank());
@@ -150,7 +166,8 @@ class LayerNormKernel final : public Kernel {
       const Tensor& t = ctx.input(i);
       Shape b;
       if (!broadcast_shapes(norm_shape, t.shape(), &b) || b != norm_shape) {
-        ctx.fail(ctx.input_name(i), " of shape ", shape_str(t.shape()), " does not broadcast to ", shape_str(norm_shape));
+        ctx.fail(ctx.input_name(i), " of shape ", shape_str(t.shape()), " does not broadcast to ",
+                 shape_str(norm_shape));
       }
       if (t.numel() == D) return t;
       Tensor full = ctx.scratch(t.dtype(), norm_shape);
@@ -163,7 +180,8 @@ class LayerNormKernel final : public Kernel {
             int64_t idx = rem % norm_shape[d];
             rem /= norm_shape[d];
             size_t td = d + t.shape().size() - norm_shape.size();
-            if (d + t.shape().size() >= norm_shape.size() && t.shape()[td] != 1) off += idx * st[td];
+            if (d + t.shape().size() >= norm_shape.size() && t.shape()[td] != 1)
+              off += idx * st[td];
           }
           full.data<T>()[k] = t.data<T>()[off];
         }
@@ -178,28 +196,30 @@ class LayerNormKernel final : public Kernel {
     Tensor* inv_out = ctx.needs_output(2) ? &ctx.allocate(2, DType::Float32, stat_shape) : nullptr;
     visit_float(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      ctx.pool().parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(D, 1)), [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; ++r) {
-          const T* p = x.data<T>() + r * D;
-          T* q = y.data<T>() + r * D;
-          double s = 0, sq = 0;
-          for (int64_t i = 0; i < D; ++i) s += static_cast<float>(p[i]);
-          double m = s / static_cast<double>(D);
-          for (int64_t i = 0; i < D; ++i) {
-            double d = static_cast<float>(p[i]) - m;
-            sq += d * d;
-          }
-          double inv = 1.0 / std::sqrt(sq / static_cast<double>(D) + eps_);
-          for (int64_t i = 0; i < D; ++i) {
-            double v = (static_cast<float>(p[i]) - m) * inv;
-            if (scale.defined()) v *= static_cast<float>(scale.data<T>()[i]);
-            if (bias.defined()) v += static_cast<float>(bias.data<T>()[i]);
-            q[i] = static_cast<T>(static_cast<float>(v));
-          }
-          if (mean_out) mean_out->data<float>()[r] = static_cast<float>(m);
-          if (inv_out) inv_out->data<float>()[r] = static_cast<float>(inv);
-        }
-      });
+      ctx.pool().parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(D, 1)),
+                              [&](int64_t b, int64_t e) {
+                                for (int64_t r = b; r < e; ++r) {
+                                  const T* p = x.data<T>() + r * D;
+                                  T* q = y.data<T>() + r * D;
+                                  double s = 0, sq = 0;
+                                  for (int64_t i = 0; i < D; ++i) s += static_cast<float>(p[i]);
+                                  double m = s / static_cast<double>(D);
+                                  for (int64_t i = 0; i < D; ++i) {
+                                    double d = static_cast<float>(p[i]) - m;
+                                    sq += d * d;
+                                  }
+                                  double inv = 1.0 / std::sqrt(sq / static_cast<double>(D) + eps_);
+                                  for (int64_t i = 0; i < D; ++i) {
+                                    double v = (static_cast<float>(p[i]) - m) * inv;
+                                    if (scale.defined())
+                                      v *= static_cast<float>(scale.data<T>()[i]);
+                                    if (bias.defined()) v += static_cast<float>(bias.data<T>()[i]);
+                                    q[i] = static_cast<T>(static_cast<float>(v));
+                                  }
+                                  if (mean_out) mean_out->data<float>()[r] = static_cast<float>(m);
+                                  if (inv_out) inv_out->data<float>()[r] = static_cast<float>(inv);
+                                }
+                              });
     });
   }
 
@@ -211,11 +231,15 @@ class LayerNormKernel final : public Kernel {
 class LrnKernel final : public Kernel {
  public:
   explicit LrnKernel(const KernelInfo& info)
-      : size_(info.node.attr_int("size", 0)), alpha_(info.node.attr_float("alpha", 1e-4f)),
-        beta_(info.node.attr_float("beta", 0.75f)), bias_(info.node.attr_float("bias", 1.0f)) {
+      : size_(info.node.attr_int("size", 0)),
+        alpha_(info.node.attr_float("alpha", 1e-4f)),
+        beta_(info.node.attr_float("beta", 0.75f)),
+        bias_(info.node.attr_float("bias", 1.0f)) {
     if (size_ <= 0) info.fail(ErrorKind::InvalidModel, "size must be positive");
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<LrnKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<LrnKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     if (x.rank() < 3) ctx.fail(ctx.input_name(0), " must be [N, C, spatial...]");
@@ -234,7 +258,8 @@ class LrnKernel final : public Kernel {
             }
             int64_t at = (n * C + c) * S + s;
             double v = static_cast<float>(x.data<T>()[at]);
-            y.data<T>()[at] = static_cast<T>(static_cast<float>(v / std::pow(bias_ + alpha_ / size_ * sq, beta_)));
+            y.data<T>()[at] = static_cast<T>(
+                static_cast<float>(v / std::pow(bias_ + alpha_ / size_ * sq, beta_)));
           }
         }
       }
@@ -251,12 +276,17 @@ class LrnKernel final : public Kernel {
 class DropoutKernel final : public Kernel {
  public:
   explicit DropoutKernel(const KernelInfo& info)
-      : opset_(info.opset), ratio_(info.node.attr_float("ratio", 0.5f)),
+      : opset_(info.opset),
+        ratio_(info.node.attr_float("ratio", 0.5f)),
         legacy_training_(info.opset < 7 && info.node.attr_int("is_test", 0) == 0) {
-    if (const ir::Attribute* s = info.node.find_attr("seed")) engine_.seed(static_cast<uint64_t>(s->i));
-    else engine_.seed(std::random_device{}());
+    if (const ir::Attribute* s = info.node.find_attr("seed"))
+      engine_.seed(static_cast<uint64_t>(s->i));
+    else
+      engine_.seed(std::random_device{}());
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<DropoutKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<DropoutKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     double ratio = ratio_;
@@ -302,6 +332,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_normalization_kernels(Registry& r) { r.add(kDefs); }
+void register_normalization_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -38,9 +38,13 @@ class OptimizerKernel final : public Kernel {
         alpha_ = n.attr_float("alpha", 0.0f);
         beta_ = n.attr_float("beta", 0.0f);
         std::string mode = n.attr_string("mode", "");
-        if (mode == "nesterov") rule_ = Rule::Nesterov;
-        else if (mode == "standard") rule_ = Rule::Momentum;
-        else info.fail(ErrorKind::InvalidModel, "mode must be 'standard' or 'nesterov', got '", mode, "'");
+        if (mode == "nesterov")
+          rule_ = Rule::Nesterov;
+        else if (mode == "standard")
+          rule_ = Rule::Momentum;
+        else
+          info.fail(ErrorKind::InvalidModel, "mode must be 'standard' or 'nesterov', got '", mode,
+                    "'");
         states_ = 1;
         break;
       }
@@ -54,17 +58,25 @@ class OptimizerKernel final : public Kernel {
     }
     size_t per = 2 + states_;  // X, G and the states
     if (n.inputs.size() < 2 + per || (n.inputs.size() - 2) % per) {
-      info.fail(ErrorKind::InvalidModel, "expects R, T and groups of ", per, " inputs, got ", n.inputs.size());
+      info.fail(ErrorKind::InvalidModel, "expects R, T and groups of ", per, " inputs, got ",
+                n.inputs.size());
     }
   }
-  static std::unique_ptr<Kernel> adagrad(const KernelInfo& i) { return std::make_unique<OptimizerKernel>(i, Rule::Adagrad); }
-  static std::unique_ptr<Kernel> momentum(const KernelInfo& i) { return std::make_unique<OptimizerKernel>(i, Rule::Momentum); }
-  static std::unique_ptr<Kernel> adam(const KernelInfo& i) { return std::make_unique<OptimizerKernel>(i, Rule::Adam); }
+  static std::unique_ptr<Kernel> adagrad(const KernelInfo& i) {
+    return std::make_unique<OptimizerKernel>(i, Rule::Adagrad);
+  }
+  static std::unique_ptr<Kernel> momentum(const KernelInfo& i) {
+    return std::make_unique<OptimizerKernel>(i, Rule::Momentum);
+  }
+  static std::unique_ptr<Kernel> adam(const KernelInfo& i) {
+    return std::make_unique<OptimizerKernel>(i, Rule::Adam);
+  }
 
   void compute(KernelContext& ctx) override {
     double r = scalar_of(ctx, 0);
     const Tensor& tt = ctx.input(1);
-    if (tt.numel() != 1 || tt.dtype() != DType::Int64) ctx.fail(ctx.input_name(1), " must be a scalar int64");
+    if (tt.numel() != 1 || tt.dtype() != DType::Int64)
+      ctx.fail(ctx.input_name(1), " must be a scalar int64");
     int64_t t = tt.data<int64_t>()[0];
     size_t n = (ctx.num_inputs() - 2) / (2 + states_);
     for (size_t k = 0; k < n; ++k) {
@@ -75,13 +87,14 @@ class OptimizerKernel final : public Kernel {
       for (const Tensor* other : {&g, st[0], st.back()}) {
         if (other->shape() != x.shape() || other->dtype() != x.dtype()) {
           ctx.fail("tensor ", k, ": X, its gradient and its state must share shape and type; X is ",
-                   dtype_name(x.dtype()), shape_str(x.shape()), ", got ", dtype_name(other->dtype()),
-                   shape_str(other->shape()));
+                   dtype_name(x.dtype()), shape_str(x.shape()), ", got ",
+                   dtype_name(other->dtype()), shape_str(other->shape()));
         }
       }
       Tensor& x_new = ctx.allocate(k, x.dtype(), x.shape());
       std::vector<Tensor*> st_new;
-      for (int s = 0; s < states_; ++s) st_new.push_back(&ctx.allocate((1 + s) * n + k, x.dtype(), x.shape()));
+      for (int s = 0; s < states_; ++s)
+        st_new.push_back(&ctx.allocate((1 + s) * n + k, x.dtype(), x.shape()));
       visit_float(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         update<T>(r, t, x, g, st, x_new, st_new);
@@ -91,8 +104,9 @@ class OptimizerKernel final : public Kernel {
 
  private:
   template <typename T>
-  void update(double r, int64_t t, const Tensor& x, const Tensor& g, const std::vector<const Tensor*>& st,
-              Tensor& x_new, std::vector<Tensor*>& st_new) const {
+  void update(double r, int64_t t, const Tensor& x, const Tensor& g,
+              const std::vector<const Tensor*>& st, Tensor& x_new,
+              std::vector<Tensor*>& st_new) const {
     const T* xp = x.data<T>();
     const T* gp = g.data<T>();
     const T* s0 = st[0]->data<T>();
@@ -105,7 +119,8 @@ class OptimizerKernel final : public Kernel {
     double lr = r;
     if (rule_ == Rule::Adagrad) lr = r / (1.0 + static_cast<double>(t) * decay_);
     if (rule_ == Rule::Adam && t > 0) {
-      lr = r * std::sqrt(1.0 - std::pow(beta_, static_cast<double>(t))) / (1.0 - std::pow(alpha_, static_cast<double>(t)));
+      lr = r * std::sqrt(1.0 - std::pow(beta_, static_cast<double>(t))) /
+           (1.0 - std::pow(alpha_, static_cast<double>(t)));
     }
     // The gradient's coefficient is 1 on the first step (T == 0).
     double beta_adj = t > 0 ? beta_ : 1.0;
@@ -152,6 +167,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_optimizer_kernels(Registry& r) { r.add(kDefs); }
+void register_optimizer_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -11,14 +11,17 @@ class PadKernel final : public Kernel {
   explicit PadKernel(const KernelInfo& info) : legacy_(info.opset < 11) {
     mode_ = info.node.attr_string("mode", "constant");
     if (mode_ != "constant" && mode_ != "reflect" && mode_ != "edge" && mode_ != "wrap") {
-      info.fail(ErrorKind::InvalidModel, "mode '", mode_, "' is not constant, reflect, edge or wrap");
+      info.fail(ErrorKind::InvalidModel, "mode '", mode_,
+                "' is not constant, reflect, edge or wrap");
     }
     if (legacy_) {
       pads_ = info.node.attr_ints(info.opset < 2 ? "paddings" : "pads");
       value_ = info.node.attr_float("value", 0.0f);
     }
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<PadKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<PadKernel>(i);
+  }
 
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -43,7 +46,8 @@ class PadKernel final : public Kernel {
     for (int64_t d = 0; d < r; ++d) {
       out[d] = x.dim(d) + before[d] + after[d];
       if (out[d] < 0) ctx.fail("pads crop dimension ", d, " below zero");
-      if (mode_ != "constant" && x.dim(d) == 0 && out[d] > 0) ctx.fail("cannot ", mode_, "-pad an empty dimension");
+      if (mode_ != "constant" && x.dim(d) == 0 && out[d] > 0)
+        ctx.fail("cannot ", mode_, "-pad an empty dimension");
       if (mode_ == "reflect" && x.dim(d) == 1 && (before[d] > 0 || after[d] > 0)) {
         // Reflecting a single element repeats it, as numpy does.
       }
@@ -83,7 +87,8 @@ class PadKernel final : public Kernel {
           fill = static_cast<T>(static_cast<compute_t<T>>(value_));
         } else if (ctx.has_input(2)) {
           const Tensor& v = ctx.input(2);
-          if (v.numel() != 1 || v.dtype() != x.dtype()) ctx.fail(ctx.input_name(2), " must be a scalar of the input's type");
+          if (v.numel() != 1 || v.dtype() != x.dtype())
+            ctx.fail(ctx.input_name(2), " must be a scalar of the input's type");
           fill = v.data<T>()[0];
         }
       }
@@ -123,6 +128,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_pad_kernels(Registry& r) { r.add(kDefs); }
+void register_pad_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -15,25 +15,32 @@ enum class Pool { Max, Average, Lp };
 class PoolKernel final : public Kernel {
  public:
   PoolKernel(const KernelInfo& info, Pool kind)
-      : kind_(kind), attrs_(WindowAttrs::read(info)),
+      : kind_(kind),
+        attrs_(WindowAttrs::read(info)),
         count_include_pad_(info.node.attr_int("count_include_pad", 0) != 0),
-        storage_order_(info.node.attr_int("storage_order", 0)), p_(info.node.attr_int("p", 2)) {
-    if (attrs_.kernel_shape.empty()) info.fail(ErrorKind::InvalidModel, "attribute 'kernel_shape' is required");
-    if (kind == Pool::Lp && info.opset < 2) p_ = static_cast<int64_t>(info.node.attr_float("p", 2.0f));
+        storage_order_(info.node.attr_int("storage_order", 0)),
+        p_(info.node.attr_int("p", 2)) {
+    if (attrs_.kernel_shape.empty())
+      info.fail(ErrorKind::InvalidModel, "attribute 'kernel_shape' is required");
+    if (kind == Pool::Lp && info.opset < 2)
+      p_ = static_cast<int64_t>(info.node.attr_float("p", 2.0f));
   }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     int64_t n = static_cast<int64_t>(attrs_.kernel_shape.size());
     if (x.rank() != n + 2) {
-      ctx.fail(ctx.input_name(0), " must have rank ", n + 2, " for a ", n, "-D kernel, got ", shape_str(x.shape()));
+      ctx.fail(ctx.input_name(0), " must have rank ", n + 2, " for a ", n, "-D kernel, got ",
+               shape_str(x.shape()));
     }
     std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
     WindowGeometry g = window_geometry(ctx, attrs_, in, attrs_.kernel_shape);
     Shape out{x.dim(0), x.dim(1)};
     out.insert(out.end(), g.out.begin(), g.out.end());
     Tensor& y = ctx.allocate(0, x.dtype(), out);
-    Tensor* idx = kind_ == Pool::Max && ctx.needs_output(1) ? &ctx.allocate(1, DType::Int64, out) : nullptr;
-    if (kind_ != Pool::Max && !is_floating(x.dtype())) ctx.fail("element type ", dtype_name(x.dtype()), " is not supported");
+    Tensor* idx =
+        kind_ == Pool::Max && ctx.needs_output(1) ? &ctx.allocate(1, DType::Int64, out) : nullptr;
+    if (kind_ != Pool::Max && !is_floating(x.dtype()))
+      ctx.fail("element type ", dtype_name(x.dtype()), " is not supported");
     visit_numeric(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       if constexpr (!std::is_same_v<T, bool>) run<T>(ctx, x, g, y, idx);
@@ -44,7 +51,8 @@ class PoolKernel final : public Kernel {
   // 2-D, no dilation, max or average: the common case in CNNs, with the window clipped to
   // the input once per output row and column instead of testing every tap.
   template <typename T>
-  void run_2d(KernelContext& ctx, const Tensor& x, const WindowGeometry& g, Tensor& y, Tensor* idx) const {
+  void run_2d(KernelContext& ctx, const Tensor& x, const WindowGeometry& g, Tensor& y,
+              Tensor* idx) const {
     using C = compute_t<T>;
     int64_t planes = x.dim(0) * x.dim(1), H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
     const T* in = x.data<T>();
@@ -91,7 +99,8 @@ class PoolKernel final : public Kernel {
             } else {
               double acc = 0;
               for (int64_t h = hs; h < he; ++h) {
-                for (int64_t w = ws; w < we; ++w) acc += static_cast<double>(static_cast<C>(xp[h * W + w]));
+                for (int64_t w = ws; w < we; ++w)
+                  acc += static_cast<double>(static_cast<C>(xp[h * W + w]));
               }
               int64_t pw = std::min(w1, W + g.pad_end[1]) - w0;
               int64_t div = count_include_pad_ ? ph * pw : (he - hs) * (we - ws);
@@ -104,7 +113,8 @@ class PoolKernel final : public Kernel {
   }
 
   template <typename T>
-  void run(KernelContext& ctx, const Tensor& x, const WindowGeometry& g, Tensor& y, Tensor* idx) const {
+  void run(KernelContext& ctx, const Tensor& x, const WindowGeometry& g, Tensor& y,
+           Tensor* idx) const {
     using C = compute_t<T>;
     if (g.spatial == 2 && g.dilation[0] == 1 && g.dilation[1] == 1 && kind_ != Pool::Lp) {
       run_2d<T>(ctx, x, g, y, idx);
@@ -189,10 +199,12 @@ std::unique_ptr<Kernel> make_pool(const KernelInfo& i) {
 
 class GlobalPoolKernel final : public Kernel {
  public:
-  GlobalPoolKernel(const KernelInfo& info, Pool kind) : kind_(kind), p_(info.node.attr_int("p", 2)) {}
+  GlobalPoolKernel(const KernelInfo& info, Pool kind)
+      : kind_(kind), p_(info.node.attr_int("p", 2)) {}
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    if (x.rank() < 3) ctx.fail(ctx.input_name(0), " must be [N, C, spatial...], got ", shape_str(x.shape()));
+    if (x.rank() < 3)
+      ctx.fail(ctx.input_name(0), " must be [N, C, spatial...], got ", shape_str(x.shape()));
     Shape out{x.dim(0), x.dim(1)};
     for (int64_t d = 2; d < x.rank(); ++d) out.push_back(1);
     Tensor& y = ctx.allocate(0, x.dtype(), out);
@@ -201,21 +213,25 @@ class GlobalPoolKernel final : public Kernel {
       using T = decltype(tag);
       const T* in = x.data<T>();
       T* o = y.data<T>();
-      ctx.pool().parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(I, 1)), [&](int64_t b, int64_t e) {
-        for (int64_t pl = b; pl < e; ++pl) {
-          const T* xp = in + pl * I;
-          double acc = kind_ == Pool::Max ? -std::numeric_limits<double>::infinity() : 0.0;
-          for (int64_t i = 0; i < I; ++i) {
-            double v = static_cast<float>(xp[i]);
-            if (kind_ == Pool::Max) acc = std::max(acc, v);
-            else if (kind_ == Pool::Average) acc += v;
-            else acc += std::pow(std::abs(v), static_cast<double>(p_));
-          }
-          if (kind_ == Pool::Average) acc /= static_cast<double>(I);
-          if (kind_ == Pool::Lp) acc = std::pow(acc, 1.0 / static_cast<double>(p_));
-          o[pl] = static_cast<T>(static_cast<float>(acc));
-        }
-      });
+      ctx.pool().parallel_for(
+          planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(I, 1)), [&](int64_t b, int64_t e) {
+            for (int64_t pl = b; pl < e; ++pl) {
+              const T* xp = in + pl * I;
+              double acc = kind_ == Pool::Max ? -std::numeric_limits<double>::infinity() : 0.0;
+              for (int64_t i = 0; i < I; ++i) {
+                double v = static_cast<float>(xp[i]);
+                if (kind_ == Pool::Max)
+                  acc = std::max(acc, v);
+                else if (kind_ == Pool::Average)
+                  acc += v;
+                else
+                  acc += std::pow(std::abs(v), static_cast<double>(p_));
+              }
+              if (kind_ == Pool::Average) acc /= static_cast<double>(I);
+              if (kind_ == Pool::Lp) acc = std::pow(acc, 1.0 / static_cast<double>(p_));
+              o[pl] = static_cast<T>(static_cast<float>(acc));
+            }
+          });
     });
   }
 
@@ -240,6 +256,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_pool_kernels(Registry& r) { r.add(kDefs); }
+void register_pool_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -15,12 +15,14 @@ struct AxisMap {
   int64_t count = 1;
 };
 
-AxisMap axis_map(const KernelContext& ctx, const Tensor& x, const Tensor& scale, int64_t axis_attr) {
+AxisMap axis_map(const KernelContext& ctx, const Tensor& x, const Tensor& scale,
+                 int64_t axis_attr) {
   if (scale.numel() == 1 && scale.rank() <= 1) return {};
   if (scale.rank() != 1) ctx.fail(ctx.input_name(1), " must be a scalar or 1-D");
   int64_t axis = normalize_axis(axis_attr, x.rank());
   if (scale.dim(0) != x.dim(axis)) {
-    ctx.fail(ctx.input_name(1), " has ", scale.dim(0), " values, axis ", axis, " of x has ", x.dim(axis));
+    ctx.fail(ctx.input_name(1), " has ", scale.dim(0), " values, axis ", axis, " of x has ",
+             x.dim(axis));
   }
   AxisMap m;
   m.count = scale.dim(0);
@@ -39,11 +41,14 @@ Q saturate_round(float v) {
 class QuantizeLinearKernel final : public Kernel {
  public:
   explicit QuantizeLinearKernel(const KernelInfo& info) : axis_(info.node.attr_int("axis", 1)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<QuantizeLinearKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<QuantizeLinearKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& scale = ctx.input(1);
-    if (x.dtype() != DType::Float32 && x.dtype() != DType::Int32) ctx.fail("x must be float or int32");
+    if (x.dtype() != DType::Float32 && x.dtype() != DType::Int32)
+      ctx.fail("x must be float or int32");
     if (scale.dtype() != DType::Float32) ctx.fail(ctx.input_name(1), " must be float");
     DType qt = ctx.has_input(2) ? ctx.input(2).dtype() : DType::UInt8;
     AxisMap m = axis_map(ctx, x, scale, axis_);
@@ -66,9 +71,12 @@ class QuantizeLinearKernel final : public Kernel {
         }
       });
     };
-    if (qt == DType::UInt8) run(uint8_t{});
-    else if (qt == DType::Int8) run(int8_t{});
-    else ctx.fail("y_zero_point must be uint8 or int8, got ", dtype_name(qt));
+    if (qt == DType::UInt8)
+      run(uint8_t{});
+    else if (qt == DType::Int8)
+      run(int8_t{});
+    else
+      ctx.fail("y_zero_point must be uint8 or int8, got ", dtype_name(qt));
   }
 
  private:
@@ -78,7 +86,9 @@ class QuantizeLinearKernel final : public Kernel {
 class DequantizeLinearKernel final : public Kernel {
  public:
   explicit DequantizeLinearKernel(const KernelInfo& info) : axis_(info.node.attr_int("axis", 1)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<DequantizeLinearKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<DequantizeLinearKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& scale = ctx.input(1);
@@ -86,7 +96,8 @@ class DequantizeLinearKernel final : public Kernel {
     if (x.dtype() != DType::UInt8 && x.dtype() != DType::Int8 && x.dtype() != DType::Int32) {
       ctx.fail("x must be uint8, int8 or int32, got ", dtype_name(x.dtype()));
     }
-    if (ctx.has_input(2) && (ctx.input(2).dtype() != x.dtype() || ctx.input(2).numel() != scale.numel())) {
+    if (ctx.has_input(2) &&
+        (ctx.input(2).dtype() != x.dtype() || ctx.input(2).numel() != scale.numel())) {
       ctx.fail(ctx.input_name(2), " must match x's type and the scale's size");
     }
     AxisMap m = axis_map(ctx, x, scale, axis_);
@@ -137,6 +148,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_quantize_kernels(Registry& r) { r.add(kDefs); }
+void register_quantize_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

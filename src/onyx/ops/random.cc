@@ -43,10 +43,12 @@ class RandomKernel final : public Kernel {
     has_dtype_ = info.node.has_attr("dtype");
     dtype_ = dtype_attr(info, DType::Float32);
     if (!like) {
-      if (!info.node.has_attr("shape")) info.fail(ErrorKind::InvalidModel, "attribute 'shape' is required");
+      if (!info.node.has_attr("shape"))
+        info.fail(ErrorKind::InvalidModel, "attribute 'shape' is required");
       shape_ = info.node.attr_ints("shape");
     }
-    if (!is_floating(dtype_)) info.fail(ErrorKind::InvalidModel, "dtype must be a floating point type");
+    if (!is_floating(dtype_))
+      info.fail(ErrorKind::InvalidModel, "dtype must be a floating point type");
   }
   void compute(KernelContext& ctx) override {
     Shape shape = shape_;
@@ -62,10 +64,12 @@ class RandomKernel final : public Kernel {
       T* out = y.data<T>();
       if (normal_) {
         std::normal_distribution<double> dist(a_, b_);
-        for (int64_t i = 0; i < y.numel(); ++i) out[i] = static_cast<T>(static_cast<float>(dist(engine_)));
+        for (int64_t i = 0; i < y.numel(); ++i)
+          out[i] = static_cast<T>(static_cast<float>(dist(engine_)));
       } else {
         std::uniform_real_distribution<double> dist(a_, b_);
-        for (int64_t i = 0; i < y.numel(); ++i) out[i] = static_cast<T>(static_cast<float>(dist(engine_)));
+        for (int64_t i = 0; i < y.numel(); ++i)
+          out[i] = static_cast<T>(static_cast<float>(dist(engine_)));
       }
     });
   }
@@ -86,9 +90,12 @@ std::unique_ptr<Kernel> make_random(const KernelInfo& info) {
 class BernoulliKernel final : public Kernel {
  public:
   explicit BernoulliKernel(const KernelInfo& info)
-      : engine_(make_engine(info.node)), has_dtype_(info.node.has_attr("dtype")),
+      : engine_(make_engine(info.node)),
+        has_dtype_(info.node.has_attr("dtype")),
         dtype_(dtype_attr(info, DType::Float32)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<BernoulliKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<BernoulliKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& p = ctx.input(0);
     DType dt = has_dtype_ ? dtype_ : p.dtype();
@@ -118,17 +125,21 @@ class BernoulliKernel final : public Kernel {
 class MultinomialKernel final : public Kernel {
  public:
   explicit MultinomialKernel(const KernelInfo& info)
-      : engine_(make_engine(info.node)), samples_(info.node.attr_int("sample_size", 1)),
+      : engine_(make_engine(info.node)),
+        samples_(info.node.attr_int("sample_size", 1)),
         dtype_(dtype_attr(info, DType::Int32)) {
     if (dtype_ != DType::Int32 && dtype_ != DType::Int64) {
       info.fail(ErrorKind::InvalidModel, "dtype must be int32 or int64");
     }
     if (samples_ < 1) info.fail(ErrorKind::InvalidModel, "sample_size must be positive");
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<MultinomialKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<MultinomialKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    if (x.rank() != 2) ctx.fail(ctx.input_name(0), " must be [batch, classes], got ", shape_str(x.shape()));
+    if (x.rank() != 2)
+      ctx.fail(ctx.input_name(0), " must be [batch, classes], got ", shape_str(x.shape()));
     int64_t batch = x.dim(0), classes = x.dim(1);
     Tensor& y = ctx.allocate(0, dtype_, {batch, samples_});
     std::vector<double> cdf(static_cast<size_t>(classes));
@@ -139,7 +150,8 @@ class MultinomialKernel final : public Kernel {
       for (int64_t b = 0; b < batch; ++b) {
         // Inputs are unnormalised log-probabilities: exponentiate relative to the max.
         double mx = -INFINITY;
-        for (int64_t c = 0; c < classes; ++c) mx = std::max(mx, double(float(logits[b * classes + c])));
+        for (int64_t c = 0; c < classes; ++c)
+          mx = std::max(mx, double(float(logits[b * classes + c])));
         double acc = 0;
         for (int64_t c = 0; c < classes; ++c) {
           acc += std::exp(double(float(logits[b * classes + c])) - mx);
@@ -149,8 +161,10 @@ class MultinomialKernel final : public Kernel {
           double r = u(engine_) * acc;
           int64_t k = std::lower_bound(cdf.begin(), cdf.end(), r) - cdf.begin();
           k = std::min(k, classes - 1);
-          if (dtype_ == DType::Int32) y.data<int32_t>()[b * samples_ + s] = static_cast<int32_t>(k);
-          else y.data<int64_t>()[b * samples_ + s] = k;
+          if (dtype_ == DType::Int32)
+            y.data<int32_t>()[b * samples_ + s] = static_cast<int32_t>(k);
+          else
+            y.data<int64_t>()[b * samples_ + s] = k;
         }
       }
     });
@@ -173,6 +187,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_random_kernels(Registry& r) { r.add(kDefs); }
+void register_random_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -10,8 +10,8 @@
 
 namespace onyx::ops {
 
-ReduceLayout reduce_layout(KernelContext& ctx, const Tensor& x, std::vector<int64_t> axes, bool keepdims,
-                           bool noop_when_empty) {
+ReduceLayout reduce_layout(KernelContext& ctx, const Tensor& x, std::vector<int64_t> axes,
+                           bool keepdims, bool noop_when_empty) {
   ReduceLayout l;
   int64_t r = x.rank();
   std::vector<bool> red(static_cast<size_t>(r), false);
@@ -62,21 +62,25 @@ enum class Red { Sum, Mean, Max, Min, Prod, L1, L2, LogSum, LogSumExp, SumSquare
 class ReduceKernel final : public Kernel {
  public:
   ReduceKernel(const KernelInfo& info, Red op, int axes_input_since)
-      : op_(op), keepdims_(info.node.attr_int("keepdims", 1) != 0),
-        noop_(info.node.attr_int("noop_with_empty_axes", 0) != 0), axes_from_input_(info.opset >= axes_input_since),
+      : op_(op),
+        keepdims_(info.node.attr_int("keepdims", 1) != 0),
+        noop_(info.node.attr_int("noop_with_empty_axes", 0) != 0),
+        axes_from_input_(info.opset >= axes_input_since),
         axes_attr_(info.node.attr_ints("axes")) {}
 
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     std::vector<int64_t> axes = axes_attr_;
-    if (axes_from_input_) axes = ctx.has_input(1) ? ctx.input(1).to_int64s() : std::vector<int64_t>{};
+    if (axes_from_input_)
+      axes = ctx.has_input(1) ? ctx.input(1).to_int64s() : std::vector<int64_t>{};
     if (axes.empty() && noop_ && axes_from_input_) {
       ctx.set_output(0, x);
       return;
     }
     ReduceLayout l = reduce_layout(ctx, x, axes, keepdims_, false);
     Tensor& y = ctx.allocate(0, x.dtype(), l.out_shape);
-    if (x.dtype() == DType::Bool || x.dtype() == DType::String) ctx.fail("element type ", dtype_name(x.dtype()), " cannot be reduced");
+    if (x.dtype() == DType::Bool || x.dtype() == DType::String)
+      ctx.fail("element type ", dtype_name(x.dtype()), " cannot be reduced");
     visit_numeric(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       if constexpr (!std::is_same_v<T, bool>) run<T>(ctx, l, y);
@@ -92,63 +96,68 @@ class ReduceKernel final : public Kernel {
     T* out = y.data<T>();
     int64_t n = l.rows_len;
     Red op = op_;
-    ctx.pool().parallel_for(l.outer, std::max<int64_t>(1, 4096 / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
-      for (int64_t o = b; o < e; ++o) {
-        const T* row = in + o * n;
-        auto v = [&](int64_t i) { return static_cast<A>(static_cast<compute_t<T>>(row[i])); };
-        A acc;
-        switch (op) {
-          case Red::Max:
-          case Red::Min: {
-            bool mx = op == Red::Max;
-            if (n == 0) {
-              acc = mx ? (std::is_floating_point_v<A> ? -std::numeric_limits<A>::infinity() : std::numeric_limits<A>::lowest())
-                       : (std::is_floating_point_v<A> ? std::numeric_limits<A>::infinity() : std::numeric_limits<A>::max());
-              break;
-            }
-            acc = v(0);
-            for (int64_t i = 1; i < n; ++i) {
-              A t = v(i);
-              if constexpr (std::is_floating_point_v<A>) {
-                if (std::isnan(t)) {
-                  acc = t;
+    ctx.pool().parallel_for(
+        l.outer, std::max<int64_t>(1, 4096 / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
+          for (int64_t o = b; o < e; ++o) {
+            const T* row = in + o * n;
+            auto v = [&](int64_t i) { return static_cast<A>(static_cast<compute_t<T>>(row[i])); };
+            A acc;
+            switch (op) {
+              case Red::Max:
+              case Red::Min: {
+                bool mx = op == Red::Max;
+                if (n == 0) {
+                  acc = mx ? (std::is_floating_point_v<A> ? -std::numeric_limits<A>::infinity()
+                                                          : std::numeric_limits<A>::lowest())
+                           : (std::is_floating_point_v<A> ? std::numeric_limits<A>::infinity()
+                                                          : std::numeric_limits<A>::max());
                   break;
                 }
+                acc = v(0);
+                for (int64_t i = 1; i < n; ++i) {
+                  A t = v(i);
+                  if constexpr (std::is_floating_point_v<A>) {
+                    if (std::isnan(t)) {
+                      acc = t;
+                      break;
+                    }
+                  }
+                  acc = mx ? (t > acc ? t : acc) : (t < acc ? t : acc);
+                }
+                break;
               }
-              acc = mx ? (t > acc ? t : acc) : (t < acc ? t : acc);
+              case Red::Prod:
+                acc = 1;
+                for (int64_t i = 0; i < n; ++i) acc *= v(i);
+                break;
+              case Red::LogSumExp: {
+                double m = -std::numeric_limits<double>::infinity();
+                for (int64_t i = 0; i < n; ++i) m = std::max(m, static_cast<double>(v(i)));
+                double s = 0;
+                for (int64_t i = 0; i < n; ++i) s += std::exp(static_cast<double>(v(i)) - m);
+                acc = static_cast<A>(std::isinf(m) ? m : m + std::log(s));
+                break;
+              }
+              default: {
+                A s = 0;
+                for (int64_t i = 0; i < n; ++i) {
+                  A t = v(i);
+                  if (op == Red::L1) t = t < 0 ? A(0) - t : t;
+                  if (op == Red::L2 || op == Red::SumSquare) t = t * t;
+                  s += t;
+                }
+                acc = s;
+                if (op == Red::Mean)
+                  acc = n ? static_cast<A>(static_cast<double>(s) / static_cast<double>(n)) : A(0);
+                if (op == Red::L2) acc = static_cast<A>(std::sqrt(static_cast<double>(s)));
+                if (op == Red::LogSum) acc = static_cast<A>(std::log(static_cast<double>(s)));
+                if (op == Red::Mean && n == 0 && std::is_floating_point_v<A>)
+                  acc = static_cast<A>(NAN);
+              }
             }
-            break;
+            out[o] = static_cast<T>(static_cast<compute_t<T>>(acc));
           }
-          case Red::Prod:
-            acc = 1;
-            for (int64_t i = 0; i < n; ++i) acc *= v(i);
-            break;
-          case Red::LogSumExp: {
-            double m = -std::numeric_limits<double>::infinity();
-            for (int64_t i = 0; i < n; ++i) m = std::max(m, static_cast<double>(v(i)));
-            double s = 0;
-            for (int64_t i = 0; i < n; ++i) s += std::exp(static_cast<double>(v(i)) - m);
-            acc = static_cast<A>(std::isinf(m) ? m : m + std::log(s));
-            break;
-          }
-          default: {
-            A s = 0;
-            for (int64_t i = 0; i < n; ++i) {
-              A t = v(i);
-              if (op == Red::L1) t = t < 0 ? A(0) - t : t;
-              if (op == Red::L2 || op == Red::SumSquare) t = t * t;
-              s += t;
-            }
-            acc = s;
-            if (op == Red::Mean) acc = n ? static_cast<A>(static_cast<double>(s) / static_cast<double>(n)) : A(0);
-            if (op == Red::L2) acc = static_cast<A>(std::sqrt(static_cast<double>(s)));
-            if (op == Red::LogSum) acc = static_cast<A>(std::log(static_cast<double>(s)));
-            if (op == Red::Mean && n == 0 && std::is_floating_point_v<A>) acc = static_cast<A>(NAN);
-          }
-        }
-        out[o] = static_cast<T>(static_cast<compute_t<T>>(acc));
-      }
-    });
+        });
   }
 
   Red op_;
@@ -176,6 +185,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_reduce_kernels(Registry& r) { r.add(kDefs); }
+void register_reduce_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -8,15 +8,15 @@
 namespace onyx::ops {
 
 struct ReduceLayout {
-  Tensor data;          // [outer, rows_len] contiguous (the input itself when possible)
-  int64_t outer = 1;    // number of outputs
-  int64_t rows_len = 1; // elements folded into each output
+  Tensor data;           // [outer, rows_len] contiguous (the input itself when possible)
+  int64_t outer = 1;     // number of outputs
+  int64_t rows_len = 1;  // elements folded into each output
   Shape out_shape;
 };
 
 // Axes are normalised and checked; empty axes reduce everything unless noop_when_empty.
-ReduceLayout reduce_layout(KernelContext& ctx, const Tensor& x, std::vector<int64_t> axes, bool keepdims,
-                           bool noop_when_empty);
+ReduceLayout reduce_layout(KernelContext& ctx, const Tensor& x, std::vector<int64_t> axes,
+                           bool keepdims, bool noop_when_empty);
 
 // [outer, n, inner] view of x around `axis`.
 struct AxisSplit {

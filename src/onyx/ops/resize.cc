@@ -36,18 +36,23 @@ class ResizeKernel final : public Kernel {
     exclude_outside_ = n.attr_int("exclude_outside", 0) != 0;
     extrapolation_ = n.attr_float("extrapolation_value", 0.0f);
     attr_scales_ = n.attr_floats("scales");
-    static const char* coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
-                                   "tf_half_pixel_for_nn", "tf_crop_and_resize"};
+    static const char* coords[] = {"half_pixel", "pytorch_half_pixel",   "align_corners",
+                                   "asymmetric", "tf_half_pixel_for_nn", "tf_crop_and_resize"};
     if (std::find(std::begin(coords), std::end(coords), coord_) == std::end(coords)) {
-      info.fail(ErrorKind::InvalidModel, "coordinate_transformation_mode '", coord_, "' is not supported");
+      info.fail(ErrorKind::InvalidModel, "coordinate_transformation_mode '", coord_,
+                "' is not supported");
     }
     static const char* nearests[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     if (std::find(std::begin(nearests), std::end(nearests), nearest_) == std::end(nearests)) {
       info.fail(ErrorKind::InvalidModel, "nearest_mode '", nearest_, "' is not supported");
     }
   }
-  static std::unique_ptr<Kernel> resize(const KernelInfo& i) { return std::make_unique<ResizeKernel>(i, false); }
-  static std::unique_ptr<Kernel> upsample(const KernelInfo& i) { return std::make_unique<ResizeKernel>(i, true); }
+  static std::unique_ptr<Kernel> resize(const KernelInfo& i) {
+    return std::make_unique<ResizeKernel>(i, false);
+  }
+  static std::unique_ptr<Kernel> upsample(const KernelInfo& i) {
+    return std::make_unique<ResizeKernel>(i, true);
+  }
 
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -67,14 +72,16 @@ class ResizeKernel final : public Kernel {
       if (sc.empty() == sizes.empty()) ctx.fail("exactly one of scales and sizes must be given");
     }
     if (!sc.empty()) {
-      if (static_cast<int64_t>(sc.size()) != r) ctx.fail("scales has ", sc.size(), " values for rank ", r);
+      if (static_cast<int64_t>(sc.size()) != r)
+        ctx.fail("scales has ", sc.size(), " values for rank ", r);
       for (int64_t d = 0; d < r; ++d) {
         if (!(sc[d] > 0)) ctx.fail("scales must be positive, got ", sc[d]);
         scales[d] = sc[d];
         out[d] = static_cast<int64_t>(std::floor(static_cast<double>(x.dim(d)) * sc[d]));
       }
     } else {
-      if (static_cast<int64_t>(sizes.size()) != r) ctx.fail("sizes has ", sizes.size(), " values for rank ", r);
+      if (static_cast<int64_t>(sizes.size()) != r)
+        ctx.fail("sizes has ", sizes.size(), " values for rank ", r);
       for (int64_t d = 0; d < r; ++d) {
         if (sizes[d] < 0) ctx.fail("sizes must not be negative");
         out[d] = sizes[d];
@@ -100,8 +107,8 @@ class ResizeKernel final : public Kernel {
     return v;
   }
 
-  double source_coord(double xr, int64_t in, int64_t out, double scale, const std::vector<double>& roi, int64_t d,
-                      int64_t r) const {
+  double source_coord(double xr, int64_t in, int64_t out, double scale,
+                      const std::vector<double>& roi, int64_t d, int64_t r) const {
     if (coord_ == "half_pixel") return (xr + 0.5) / scale - 0.5;
     if (coord_ == "pytorch_half_pixel") return out > 1 ? (xr + 0.5) / scale - 0.5 : 0.0;
     if (coord_ == "align_corners") {
@@ -112,13 +119,15 @@ class ResizeKernel final : public Kernel {
     if (coord_ == "tf_half_pixel_for_nn") return (xr + 0.5) / scale;
     if (coord_ == "tf_crop_and_resize") {
       double start = roi[d], end = roi[r + d];
-      return out > 1 ? start * (in - 1) + xr * (end - start) * (in - 1) / static_cast<double>(out - 1)
-                     : 0.5 * (start + end) * (in - 1);
+      return out > 1
+                 ? start * (in - 1) + xr * (end - start) * (in - 1) / static_cast<double>(out - 1)
+                 : 0.5 * (start + end) * (in - 1);
     }
     return xr / scale;  // asymmetric
   }
 
-  DimTaps taps_for(int64_t in, int64_t out, double scale, const std::vector<double>& roi, int64_t d, int64_t r) const {
+  DimTaps taps_for(int64_t in, int64_t out, double scale, const std::vector<double>& roi, int64_t d,
+                   int64_t r) const {
     DimTaps t;
     t.taps.resize(static_cast<size_t>(out));
     t.outside.assign(static_cast<size_t>(out), false);
@@ -132,10 +141,14 @@ class ResizeKernel final : public Kernel {
       }
       if (mode_ == "nearest") {
         double v;
-        if (nearest_ == "round_prefer_floor") v = (xo == std::floor(xo) + 0.5) ? std::floor(xo) : std::round(xo);
-        else if (nearest_ == "round_prefer_ceil") v = std::round(xo);
-        else if (nearest_ == "floor") v = std::floor(xo);
-        else v = std::ceil(xo);
+        if (nearest_ == "round_prefer_floor")
+          v = (xo == std::floor(xo) + 0.5) ? std::floor(xo) : std::round(xo);
+        else if (nearest_ == "round_prefer_ceil")
+          v = std::round(xo);
+        else if (nearest_ == "floor")
+          v = std::floor(xo);
+        else
+          v = std::ceil(xo);
         taps.push_back({std::clamp<int64_t>(static_cast<int64_t>(v), 0, in - 1), 1.0});
       } else if (mode_ == "linear") {
         double xc = std::clamp(xo, 0.0, static_cast<double>(in - 1));
@@ -143,8 +156,10 @@ class ResizeKernel final : public Kernel {
         int64_t x1 = std::min(x0 + 1, in - 1);
         double f = xc - static_cast<double>(x0);
         taps.push_back({x0, 1.0 - f});
-        if (x1 != x0) taps.push_back({x1, f});
-        else taps[0].weight = 1.0;
+        if (x1 != x0)
+          taps.push_back({x1, f});
+        else
+          taps[0].weight = 1.0;
       } else {
         int64_t x0 = static_cast<int64_t>(std::floor(xo));
         double f = xo - static_cast<double>(x0), a = cubic_a_;
@@ -230,6 +245,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_resize_kernels(Registry& r) { r.add(kDefs); }
+void register_resize_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -19,7 +19,8 @@ std::vector<Activation> make_activations(const KernelInfo& info, std::vector<std
   const ir::Node& n = info.node;
   std::vector<std::string> names = n.attr_strings("activations");
   if (names.empty()) {
-    for (int d = 0; d < directions; ++d) names.insert(names.end(), defaults.begin(), defaults.end());
+    for (int d = 0; d < directions; ++d)
+      names.insert(names.end(), defaults.begin(), defaults.end());
   }
   if (names.size() != defaults.size() * directions) {
     info.fail(ErrorKind::InvalidModel, "activations needs ", defaults.size() * directions,
@@ -28,7 +29,9 @@ std::vector<Activation> make_activations(const KernelInfo& info, std::vector<std
   std::vector<float> alphas = n.attr_floats("activation_alpha");
   std::vector<float> betas = n.attr_floats("activation_beta");
   size_t ai = 0, bi = 0;
-  auto next = [](const std::vector<float>& v, size_t& i, float dflt) { return i < v.size() ? v[i++] : dflt; };
+  auto next = [](const std::vector<float>& v, size_t& i, float dflt) {
+    return i < v.size() ? v[i++] : dflt;
+  };
   std::vector<Activation> out;
   for (const auto& raw : names) {
     std::string name;
@@ -75,10 +78,15 @@ class RecurrentKernel final : public Kernel {
   RecurrentKernel(const KernelInfo& info, Cell cell) : cell_(cell) {
     const ir::Node& n = info.node;
     std::string dir = n.attr_string("direction", "forward");
-    if (dir == "forward") directions_ = 1;
-    else if (dir == "reverse") directions_ = 1, reverse_only_ = true;
-    else if (dir == "bidirectional") directions_ = 2;
-    else info.fail(ErrorKind::InvalidModel, "direction '", dir, "' is not forward, reverse or bidirectional");
+    if (dir == "forward")
+      directions_ = 1;
+    else if (dir == "reverse")
+      directions_ = 1, reverse_only_ = true;
+    else if (dir == "bidirectional")
+      directions_ = 2;
+    else
+      info.fail(ErrorKind::InvalidModel, "direction '", dir,
+                "' is not forward, reverse or bidirectional");
     hidden_ = n.attr_int("hidden_size", 0);
     if (hidden_ <= 0) info.fail(ErrorKind::InvalidModel, "hidden_size must be positive");
     layout_ = n.attr_int("layout", 0);
@@ -87,14 +95,29 @@ class RecurrentKernel final : public Kernel {
     linear_before_reset_ = n.attr_int("linear_before_reset", 0) != 0;
     input_forget_ = n.attr_int("input_forget", 0) != 0;
     switch (cell) {
-      case Cell::Rnn: gates_ = 1; acts_ = make_activations(info, {"Tanh"}, directions_); break;
-      case Cell::Gru: gates_ = 3; acts_ = make_activations(info, {"Sigmoid", "Tanh"}, directions_); break;
-      case Cell::Lstm: gates_ = 4; acts_ = make_activations(info, {"Sigmoid", "Tanh", "Tanh"}, directions_); break;
+      case Cell::Rnn:
+        gates_ = 1;
+        acts_ = make_activations(info, {"Tanh"}, directions_);
+        break;
+      case Cell::Gru:
+        gates_ = 3;
+        acts_ = make_activations(info, {"Sigmoid", "Tanh"}, directions_);
+        break;
+      case Cell::Lstm:
+        gates_ = 4;
+        acts_ = make_activations(info, {"Sigmoid", "Tanh", "Tanh"}, directions_);
+        break;
     }
   }
-  static std::unique_ptr<Kernel> rnn(const KernelInfo& i) { return std::make_unique<RecurrentKernel>(i, Cell::Rnn); }
-  static std::unique_ptr<Kernel> gru(const KernelInfo& i) { return std::make_unique<RecurrentKernel>(i, Cell::Gru); }
-  static std::unique_ptr<Kernel> lstm(const KernelInfo& i) { return std::make_unique<RecurrentKernel>(i, Cell::Lstm); }
+  static std::unique_ptr<Kernel> rnn(const KernelInfo& i) {
+    return std::make_unique<RecurrentKernel>(i, Cell::Rnn);
+  }
+  static std::unique_ptr<Kernel> gru(const KernelInfo& i) {
+    return std::make_unique<RecurrentKernel>(i, Cell::Gru);
+  }
+  static std::unique_ptr<Kernel> lstm(const KernelInfo& i) {
+    return std::make_unique<RecurrentKernel>(i, Cell::Lstm);
+  }
 
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -106,7 +129,8 @@ class RecurrentKernel final : public Kernel {
   void expect_shape(const KernelContext& ctx, size_t i, const Shape& want) const {
     if (!ctx.has_input(i)) return;
     if (ctx.input(i).shape() != want) {
-      ctx.fail(ctx.input_name(i), " must have shape ", shape_str(want), ", got ", shape_str(ctx.input(i).shape()));
+      ctx.fail(ctx.input_name(i), " must have shape ", shape_str(want), ", got ",
+               shape_str(ctx.input(i).shape()));
     }
   }
 
@@ -134,9 +158,11 @@ class RecurrentKernel final : public Kernel {
     std::vector<int64_t> lens(static_cast<size_t>(batch), seq);
     if (ctx.has_input(4)) {
       lens = ctx.input(4).to_int64s();
-      if (static_cast<int64_t>(lens.size()) != batch) ctx.fail(ctx.input_name(4), " must have batch_size entries");
+      if (static_cast<int64_t>(lens.size()) != batch)
+        ctx.fail(ctx.input_name(4), " must have batch_size entries");
       for (int64_t l : lens) {
-        if (l < 0 || l > seq) ctx.fail(ctx.input_name(4), " has length ", l, " outside [0, ", seq, "]");
+        if (l < 0 || l > seq)
+          ctx.fail(ctx.input_name(4), " has length ", l, " outside [0, ", seq, "]");
       }
     }
     const T* H0 = ctx.has_input(5) ? ctx.input(5).data<T>() : nullptr;
@@ -149,11 +175,15 @@ class RecurrentKernel final : public Kernel {
     Tensor* Yc = cell_ == Cell::Lstm ? &ctx.allocate(2, x.dtype(), state_shape) : nullptr;
     std::fill_n(Y.data<T>(), Y.numel(), T(0.0f));
 
-    auto xat = [&](int64_t t, int64_t b) { return X + (layout_ ? (b * seq + t) : (t * batch + b)) * in; };
+    auto xat = [&](int64_t t, int64_t b) {
+      return X + (layout_ ? (b * seq + t) : (t * batch + b)) * in;
+    };
     auto yat = [&](int64_t t, int64_t d, int64_t b) {
       return Y.data<T>() + (layout_ ? ((b * seq + t) * D + d) : ((t * D + d) * batch + b)) * H;
     };
-    auto sat = [&](int64_t d, int64_t b) { return layout_ ? (b * D + d) * H : (d * batch + b) * H; };
+    auto sat = [&](int64_t d, int64_t b) {
+      return layout_ ? (b * D + d) * H : (d * batch + b) * H;
+    };
 
     std::vector<C> h(H), c(H), g(G * H), rh(H);
     for (int64_t d = 0; d < D; ++d) {
@@ -198,8 +228,8 @@ class RecurrentKernel final : public Kernel {
   }
 
   template <typename C, typename T>
-  void step(std::vector<C>& g, std::vector<C>& h, std::vector<C>& c, std::vector<C>& rh, const T* Rd,
-            const T* Rb, const T* Pd, const Activation* act) const {
+  void step(std::vector<C>& g, std::vector<C>& h, std::vector<C>& c, std::vector<C>& rh,
+            const T* Rd, const T* Rb, const T* Pd, const Activation* act) const {
     int64_t H = hidden_;
     auto clip = [&](C v) { return clip_ ? std::max<C>(-*clip_, std::min<C>(*clip_, v)) : v; };
     auto f = [&](int k, C v) { return C(act[k](double(clip(v)))); };
@@ -232,7 +262,8 @@ class RecurrentKernel final : public Kernel {
       case Cell::Lstm: {
         // Gate order i, o, f, c; peepholes P = [Pi, Po, Pf].
         for (int64_t j = 0; j < H; ++j) {
-          C pi = Pd ? C(Pd[j]) : C(0), po = Pd ? C(Pd[H + j]) : C(0), pf = Pd ? C(Pd[2 * H + j]) : C(0);
+          C pi = Pd ? C(Pd[j]) : C(0), po = Pd ? C(Pd[H + j]) : C(0),
+            pf = Pd ? C(Pd[2 * H + j]) : C(0);
           C i = f(0, g[j] + pi * c[j]);
           C fg = input_forget_ ? C(1) - i : f(0, g[2 * H + j] + pf * c[j]);
           C cc = f(1, g[3 * H + j]);
@@ -260,6 +291,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_rnn_kernels(Registry& r) { r.add(kDefs); }
+void register_rnn_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -16,7 +16,8 @@ const std::vector<Value>& seq_input(const KernelContext& ctx, size_t i) {
 
 int64_t position(const KernelContext& ctx, size_t i, int64_t size, bool allow_end) {
   const Tensor& p = ctx.input(i);
-  if (p.numel() != 1 || !is_integer(p.dtype())) ctx.fail(ctx.input_name(i), " must be a scalar integer");
+  if (p.numel() != 1 || !is_integer(p.dtype()))
+    ctx.fail(ctx.input_name(i), " must be a scalar integer");
   int64_t pos = p.to_int64s()[0];
   int64_t hi = allow_end ? size : size - 1;
   if (pos < -size || pos > hi) {
@@ -28,7 +29,9 @@ int64_t position(const KernelContext& ctx, size_t i, int64_t size, bool allow_en
 class SequenceEmptyKernel final : public Kernel {
  public:
   explicit SequenceEmptyKernel(const KernelInfo&) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<SequenceEmptyKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<SequenceEmptyKernel>(i);
+  }
   void compute(KernelContext& ctx) override { ctx.set_output(0, Value::sequence({})); }
 };
 
@@ -84,13 +87,15 @@ Tensor slice_axis(const Tensor& t, int64_t axis, int64_t begin, int64_t end) {
   if (t.dtype() == DType::String) {
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t k = 0; k < m * inner; ++k)
-        out.data<std::string>()[o * m * inner + k] = t.data<std::string>()[(o * n + begin) * inner + k];
+        out.data<std::string>()[o * m * inner + k] =
+            t.data<std::string>()[(o * n + begin) * inner + k];
     return out;
   }
   size_t es = dtype_size(t.dtype());
   for (int64_t o = 0; o < outer; ++o) {
     std::memcpy(static_cast<char*>(out.raw_data()) + o * m * inner * es,
-                static_cast<const char*>(t.raw_data()) + (o * n + begin) * inner * es, m * inner * es);
+                static_cast<const char*>(t.raw_data()) + (o * n + begin) * inner * es,
+                m * inner * es);
   }
   return out;
 }
@@ -99,7 +104,9 @@ class SplitToSequenceKernel final : public Kernel {
  public:
   explicit SplitToSequenceKernel(const KernelInfo& info)
       : axis_(info.node.attr_int("axis", 0)), keepdims_(info.node.attr_int("keepdims", 1) != 0) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<SplitToSequenceKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<SplitToSequenceKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     int64_t axis = normalize_axis(axis_, x.rank());
@@ -149,9 +156,12 @@ class ConcatFromSequenceKernel final : public Kernel {
  public:
   explicit ConcatFromSequenceKernel(const KernelInfo& info)
       : axis_(info.node.attr_int("axis", 0)), new_axis_(info.node.attr_int("new_axis", 0) != 0) {
-    if (!info.node.has_attr("axis")) info.fail(ErrorKind::InvalidModel, "attribute 'axis' is required");
+    if (!info.node.has_attr("axis"))
+      info.fail(ErrorKind::InvalidModel, "attribute 'axis' is required");
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<ConcatFromSequenceKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<ConcatFromSequenceKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const auto& items = seq_input(ctx, 0);
     if (items.empty()) ctx.fail("cannot concatenate an empty sequence");
@@ -175,14 +185,16 @@ class ConcatFromSequenceKernel final : public Kernel {
         ctx.fail("sequence items differ in rank or type");
       }
       for (int64_t d = 0; d < p.rank(); ++d) {
-        if (d != axis && p.dim(d) != parts[0].dim(d)) ctx.fail("sequence items differ in shape off the axis");
+        if (d != axis && p.dim(d) != parts[0].dim(d))
+          ctx.fail("sequence items differ in shape off the axis");
       }
       out_shape[axis] += p.dim(axis);
     }
     Tensor& out = ctx.allocate(0, first.dtype(), out_shape);
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= out_shape[d];
-    for (int64_t d = axis + 1; d < static_cast<int64_t>(out_shape.size()); ++d) inner *= out_shape[d];
+    for (int64_t d = axis + 1; d < static_cast<int64_t>(out_shape.size()); ++d)
+      inner *= out_shape[d];
     int64_t out_row = out_shape[axis] * inner, offset = 0;
     for (const auto& p : parts) {
       int64_t row = p.dim(axis) * inner;
@@ -215,7 +227,9 @@ class SequenceMapKernel final : public Kernel {
     body_graph_ = a->g.get();
     body_ = info.compile_subgraph(*a->g);
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<SequenceMapKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<SequenceMapKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     size_t n = seq_input(ctx, 0).size();
     for (size_t i = 1; i < ctx.num_inputs(); ++i) {
@@ -284,6 +298,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_sequence_kernels(Registry& r) { r.add(kDefs); }
+void register_sequence_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -10,8 +10,8 @@ namespace onyx::ops {
 namespace {
 
 // Axes from the attribute (old opsets) or from input `i` (newer ones).
-std::vector<int64_t> axes_from(const KernelContext& ctx, const std::vector<int64_t>& attr, bool from_input,
-                               size_t i) {
+std::vector<int64_t> axes_from(const KernelContext& ctx, const std::vector<int64_t>& attr,
+                               bool from_input, size_t i) {
   if (!from_input) return attr;
   if (!ctx.has_input(i)) return {};
   return ctx.input(i).to_int64s();
@@ -20,9 +20,12 @@ std::vector<int64_t> axes_from(const KernelContext& ctx, const std::vector<int64
 class ReshapeKernel final : public Kernel {
  public:
   explicit ReshapeKernel(const KernelInfo& info)
-      : legacy_(info.opset < 5), allowzero_(info.node.attr_int("allowzero", 0) != 0),
+      : legacy_(info.opset < 5),
+        allowzero_(info.node.attr_int("allowzero", 0) != 0),
         legacy_shape_(info.node.attr_ints("shape")) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<ReshapeKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<ReshapeKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     std::vector<int64_t> spec = legacy_ ? legacy_shape_ : ctx.input(1).to_int64s();
@@ -36,7 +39,8 @@ class ReshapeKernel final : public Kernel {
         continue;
       }
       if (d == 0 && !allowzero_) {
-        if (static_cast<int64_t>(i) >= x.rank()) ctx.fail("shape ", shape_str(spec), " copies dimension ", i, " that the input lacks");
+        if (static_cast<int64_t>(i) >= x.rank())
+          ctx.fail("shape ", shape_str(spec), " copies dimension ", i, " that the input lacks");
         d = x.dim(static_cast<int64_t>(i));
       }
       if (d < 0) ctx.fail("shape ", shape_str(spec), " has an invalid dimension ", d);
@@ -52,7 +56,8 @@ class ReshapeKernel final : public Kernel {
       out[infer] = x.numel() / known;
     }
     if (shape_numel(out) != x.numel()) {
-      ctx.fail("cannot reshape ", shape_str(x.shape()), " (", x.numel(), " elements) to ", shape_str(out));
+      ctx.fail("cannot reshape ", shape_str(x.shape()), " (", x.numel(), " elements) to ",
+               shape_str(out));
     }
     ctx.set_output(0, x.reshape(out));
   }
@@ -65,11 +70,14 @@ class ReshapeKernel final : public Kernel {
 class FlattenKernel final : public Kernel {
  public:
   explicit FlattenKernel(const KernelInfo& info) : axis_(info.node.attr_int("axis", 1)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<FlattenKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<FlattenKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     int64_t axis = axis_ < 0 ? axis_ + x.rank() : axis_;
-    if (axis < 0 || axis > x.rank()) ctx.fail("axis ", axis_, " is out of range for rank ", x.rank());
+    if (axis < 0 || axis > x.rank())
+      ctx.fail("axis ", axis_, " is out of range for rank ", x.rank());
     int64_t outer = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= x.dim(d);
     int64_t inner = outer == 0 ? 0 : x.numel() / std::max<int64_t>(outer, 1);
@@ -88,7 +96,9 @@ class SqueezeKernel final : public Kernel {
  public:
   explicit SqueezeKernel(const KernelInfo& info)
       : from_input_(info.opset >= 13), attr_(info.node.attr_ints("axes")) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<SqueezeKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<SqueezeKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     std::vector<int64_t> axes = axes_from(ctx, attr_, from_input_, 1);
@@ -98,7 +108,8 @@ class SqueezeKernel final : public Kernel {
     }
     for (int64_t a : axes) {
       int64_t ax = normalize_axis(a, x.rank());
-      if (x.dim(ax) != 1) ctx.fail("cannot squeeze axis ", a, " of size ", x.dim(ax), " in ", shape_str(x.shape()));
+      if (x.dim(ax) != 1)
+        ctx.fail("cannot squeeze axis ", a, " of size ", x.dim(ax), " in ", shape_str(x.shape()));
       drop[ax] = true;
     }
     Shape out;
@@ -117,7 +128,9 @@ class UnsqueezeKernel final : public Kernel {
  public:
   explicit UnsqueezeKernel(const KernelInfo& info)
       : from_input_(info.opset >= 13), attr_(info.node.attr_ints("axes")) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<UnsqueezeKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<UnsqueezeKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     std::vector<int64_t> axes = axes_from(ctx, attr_, from_input_, 1);
@@ -143,7 +156,9 @@ class ShapeKernel final : public Kernel {
  public:
   explicit ShapeKernel(const KernelInfo& info)
       : start_(info.node.attr_int("start", 0)), end_(info.node.attr_int("end", INT64_MAX)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<ShapeKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<ShapeKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     int64_t r = x.rank();
@@ -158,7 +173,9 @@ class ShapeKernel final : public Kernel {
   int64_t start_, end_;
 };
 
-void size_kernel(KernelContext& ctx) { ctx.set_output(0, Tensor::scalar<int64_t>(ctx.input(0).numel())); }
+void size_kernel(KernelContext& ctx) {
+  ctx.set_output(0, Tensor::scalar<int64_t>(ctx.input(0).numel()));
+}
 
 class ConstantOfShapeKernel final : public Kernel {
  public:
@@ -167,7 +184,9 @@ class ConstantOfShapeKernel final : public Kernel {
     value_ = a ? a->t : Tensor::scalar<float>(0.0f);
     if (value_.numel() != 1) info.fail(ErrorKind::InvalidModel, "value must hold one element");
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<ConstantOfShapeKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<ConstantOfShapeKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     std::vector<int64_t> shape = ctx.input(0).to_int64s();
     for (int64_t d : shape) {
@@ -188,7 +207,8 @@ void range_kernel(KernelContext& ctx) {
   const Tensor& start = ctx.input(0);
   for (size_t i = 0; i < 3; ++i) {
     if (ctx.input(i).numel() != 1) ctx.fail(ctx.input_name(i), " must be a scalar");
-    if (ctx.input(i).dtype() != start.dtype()) ctx.fail("start, limit and delta must share one type");
+    if (ctx.input(i).dtype() != start.dtype())
+      ctx.fail("start, limit and delta must share one type");
   }
   visit_numeric(start.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -196,9 +216,11 @@ void range_kernel(KernelContext& ctx) {
       ctx.fail("Range does not take bool");
     } else {
       using C = compute_t<T>;
-      C s = C(start.data<T>()[0]), l = C(ctx.input(1).data<T>()[0]), d = C(ctx.input(2).data<T>()[0]);
+      C s = C(start.data<T>()[0]), l = C(ctx.input(1).data<T>()[0]),
+        d = C(ctx.input(2).data<T>()[0]);
       if (d == C(0)) ctx.fail("delta must not be zero");
-      double n = std::ceil((static_cast<double>(l) - static_cast<double>(s)) / static_cast<double>(d));
+      double n =
+          std::ceil((static_cast<double>(l) - static_cast<double>(s)) / static_cast<double>(d));
       int64_t count = n > 0 ? static_cast<int64_t>(n) : 0;
       Tensor& y = ctx.allocate(0, start.dtype(), {count});
       T* out = y.data<T>();
@@ -219,7 +241,9 @@ class EyeLikeKernel final : public Kernel {
       dtype_ = d;
     }
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<EyeLikeKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<EyeLikeKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     if (x.rank() != 2) ctx.fail(ctx.input_name(0), " must be 2-D, got ", shape_str(x.shape()));
@@ -255,6 +279,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_shape_kernels(Registry& r) { r.add(kDefs); }
+void register_shape_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -28,23 +28,29 @@ void dft(const std::vector<cd>& in, int64_t n, int64_t bins, bool inverse, std::
 
 int64_t scalar_int(const KernelContext& ctx, size_t i) {
   const Tensor& t = ctx.input(i);
-  if (t.numel() != 1 || !is_integer(t.dtype())) ctx.fail(ctx.input_name(i), " must be a scalar integer");
+  if (t.numel() != 1 || !is_integer(t.dtype()))
+    ctx.fail(ctx.input_name(i), " must be a scalar integer");
   return t.to_int64s()[0];
 }
 
 class DftKernel final : public Kernel {
  public:
   explicit DftKernel(const KernelInfo& info)
-      : axis_(info.node.attr_int("axis", 1)), inverse_(info.node.attr_int("inverse", 0) != 0),
+      : axis_(info.node.attr_int("axis", 1)),
+        inverse_(info.node.attr_int("inverse", 0) != 0),
         onesided_(info.node.attr_int("onesided", 0) != 0) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<DftKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<DftKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     if (x.rank() < 2 || (x.dim(x.rank() - 1) != 1 && x.dim(x.rank() - 1) != 2)) {
-      ctx.fail(ctx.input_name(0), " must end in a dimension of 1 (real) or 2 (complex), got ", shape_str(x.shape()));
+      ctx.fail(ctx.input_name(0), " must end in a dimension of 1 (real) or 2 (complex), got ",
+               shape_str(x.shape()));
     }
     int64_t axis = axis_ < 0 ? axis_ + x.rank() : axis_;
-    if (axis < 0 || axis >= x.rank() - 1) ctx.fail("axis ", axis_, " is out of range for ", shape_str(x.shape()));
+    if (axis < 0 || axis >= x.rank() - 1)
+      ctx.fail("axis ", axis_, " is out of range for ", shape_str(x.shape()));
     int64_t in_len = x.dim(axis);
     int64_t n = ctx.has_input(1) ? scalar_int(ctx, 1) : in_len;
     if (n < 1) ctx.fail(ctx.input_name(1), " must be positive");
@@ -93,7 +99,9 @@ class DftKernel final : public Kernel {
 class StftKernel final : public Kernel {
  public:
   explicit StftKernel(const KernelInfo& info) : onesided_(info.node.attr_int("onesided", 1) != 0) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<StftKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<StftKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     if (x.rank() != 3 || (x.dim(2) != 1 && x.dim(2) != 2)) {
@@ -128,7 +136,8 @@ class StftKernel final : public Kernel {
           for (int64_t j = 0; j < len; ++j) {
             const T* e = in + (b * signal + f * step + j) * comps;
             double scale = w ? static_cast<double>(static_cast<float>(w[j])) : 1.0;
-            sig[j] = cd(static_cast<float>(e[0]), complex_in ? static_cast<float>(e[1]) : 0.0) * scale;
+            sig[j] =
+                cd(static_cast<float>(e[0]), complex_in ? static_cast<float>(e[1]) : 0.0) * scale;
           }
           dft(sig, len, bins, false, res);
           for (int64_t k = 0; k < bins; ++k) {
@@ -159,7 +168,10 @@ DType output_datatype(const KernelInfo& info) {
 class WindowKernel final : public Kernel {
  public:
   WindowKernel(const KernelInfo& info, double a0, double a1, double a2)
-      : a0_(a0), a1_(a1), a2_(a2), periodic_(info.node.attr_int("periodic", 1) != 0),
+      : a0_(a0),
+        a1_(a1),
+        a2_(a2),
+        periodic_(info.node.attr_int("periodic", 1) != 0),
         dtype_(output_datatype(info)) {}
   void compute(KernelContext& ctx) override {
     int64_t n = scalar_int(ctx, 0);
@@ -183,22 +195,30 @@ class WindowKernel final : public Kernel {
   DType dtype_;
 };
 
-std::unique_ptr<Kernel> hann(const KernelInfo& i) { return std::make_unique<WindowKernel>(i, 0.5, 0.5, 0.0); }
+std::unique_ptr<Kernel> hann(const KernelInfo& i) {
+  return std::make_unique<WindowKernel>(i, 0.5, 0.5, 0.0);
+}
 std::unique_ptr<Kernel> hamming(const KernelInfo& i) {
   return std::make_unique<WindowKernel>(i, 25.0 / 46.0, 21.0 / 46.0, 0.0);
 }
-std::unique_ptr<Kernel> blackman(const KernelInfo& i) { return std::make_unique<WindowKernel>(i, 0.42, 0.5, 0.08); }
+std::unique_ptr<Kernel> blackman(const KernelInfo& i) {
+  return std::make_unique<WindowKernel>(i, 0.42, 0.5, 0.08);
+}
 
 // MelWeightMatrix: [dft_length / 2 + 1, num_mel_bins] triangular filters spaced evenly on
 // the mel scale between the lower and upper edge frequencies.
 class MelWeightMatrixKernel final : public Kernel {
  public:
   explicit MelWeightMatrixKernel(const KernelInfo& info) : dtype_(output_datatype(info)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<MelWeightMatrixKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<MelWeightMatrixKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
-    int64_t mel_bins = scalar_int(ctx, 0), dft_length = scalar_int(ctx, 1), rate = scalar_int(ctx, 2);
+    int64_t mel_bins = scalar_int(ctx, 0), dft_length = scalar_int(ctx, 1),
+            rate = scalar_int(ctx, 2);
     double lo = ctx.input(3).element_as_double(0), hi = ctx.input(4).element_as_double(0);
-    if (mel_bins < 1 || dft_length < 1 || rate < 1) ctx.fail("bins, dft length and sample rate must be positive");
+    if (mel_bins < 1 || dft_length < 1 || rate < 1)
+      ctx.fail("bins, dft length and sample rate must be positive");
     if (!(lo >= 0 && hi > lo && hi <= rate / 2.0 + 1e-9)) {
       ctx.fail("edge frequencies must satisfy 0 <= lower < upper <= sample_rate / 2");
     }
@@ -208,7 +228,8 @@ class MelWeightMatrixKernel final : public Kernel {
     std::vector<int64_t> edge(static_cast<size_t>(mel_bins + 2));
     for (int64_t i = 0; i < mel_bins + 2; ++i) {
       double hz = 700.0 * (std::pow(10.0, (static_cast<double>(i) * step + lo_mel) / 2595.0) - 1.0);
-      edge[i] = static_cast<int64_t>(std::floor(static_cast<double>(dft_length + 1) * hz / static_cast<double>(rate)));
+      edge[i] = static_cast<int64_t>(
+          std::floor(static_cast<double>(dft_length + 1) * hz / static_cast<double>(rate)));
       edge[i] = std::min(std::max<int64_t>(edge[i], 0), spec_bins - 1);
     }
     std::vector<double> w(static_cast<size_t>(spec_bins * mel_bins), 0.0);
@@ -217,14 +238,17 @@ class MelWeightMatrixKernel final : public Kernel {
       if (center == left) {
         w[center * mel_bins + m] = 1.0;
       } else {
-        for (int64_t j = left; j <= center; ++j) w[j * mel_bins + m] = double(j - left) / double(center - left);
+        for (int64_t j = left; j <= center; ++j)
+          w[j * mel_bins + m] = double(j - left) / double(center - left);
       }
-      for (int64_t j = center; j < right; ++j) w[j * mel_bins + m] = double(right - j) / double(right - center);
+      for (int64_t j = center; j < right; ++j)
+        w[j * mel_bins + m] = double(right - j) / double(right - center);
     }
     Tensor& y = ctx.allocate(0, dtype_, {spec_bins, mel_bins});
     visit_numeric(dtype_, [&](auto tag) {
       using T = decltype(tag);
-      for (size_t i = 0; i < w.size(); ++i) y.data<T>()[i] = static_cast<T>(static_cast<compute_t<T>>(w[i]));
+      for (size_t i = 0; i < w.size(); ++i)
+        y.data<T>()[i] = static_cast<T>(static_cast<compute_t<T>>(w[i]));
     });
   }
 
@@ -243,6 +267,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_signal_kernels(Registry& r) { r.add(kDefs); }
+void register_signal_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

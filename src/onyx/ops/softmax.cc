@@ -15,7 +15,9 @@ enum class Kind { Softmax, LogSoftmax, Hardmax };
 class SoftmaxKernel final : public Kernel {
  public:
   SoftmaxKernel(const KernelInfo& info, Kind kind)
-      : kind_(kind), coerce_2d_(info.opset < 13), axis_(info.node.attr_int("axis", info.opset < 13 ? 1 : -1)) {}
+      : kind_(kind),
+        coerce_2d_(info.opset < 13),
+        axis_(info.node.attr_int("axis", info.opset < 13 ? 1 : -1)) {}
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     if (x.rank() == 0) ctx.fail(ctx.input_name(0), " must have rank 1 or more");
@@ -31,34 +33,37 @@ class SoftmaxKernel final : public Kernel {
       const T* in = x.data<T>();
       T* out = y.data<T>();
       Kind kind = kind_;
-      ctx.pool().parallel_for(s.outer * s.inner, std::max<int64_t>(1, 8192 / std::max<int64_t>(s.n, 1)),
-                              [&](int64_t b, int64_t e) {
-        for (int64_t k = b; k < e; ++k) {
-          int64_t o = k / s.inner, i = k % s.inner;
-          const T* row = in + o * s.n * s.inner + i;
-          T* orow = out + o * s.n * s.inner + i;
-          auto at = [&](int64_t j) { return static_cast<float>(row[j * s.inner]); };
-          if (kind == Kind::Hardmax) {
-            int64_t best = 0;
-            for (int64_t j = 1; j < s.n; ++j) {
-              if (at(j) > at(best)) best = j;
+      ctx.pool().parallel_for(
+          s.outer * s.inner, std::max<int64_t>(1, 8192 / std::max<int64_t>(s.n, 1)),
+          [&](int64_t b, int64_t e) {
+            for (int64_t k = b; k < e; ++k) {
+              int64_t o = k / s.inner, i = k % s.inner;
+              const T* row = in + o * s.n * s.inner + i;
+              T* orow = out + o * s.n * s.inner + i;
+              auto at = [&](int64_t j) { return static_cast<float>(row[j * s.inner]); };
+              if (kind == Kind::Hardmax) {
+                int64_t best = 0;
+                for (int64_t j = 1; j < s.n; ++j) {
+                  if (at(j) > at(best)) best = j;
+                }
+                for (int64_t j = 0; j < s.n; ++j)
+                  orow[j * s.inner] = static_cast<T>(j == best ? 1.0f : 0.0f);
+                continue;
+              }
+              float m = -std::numeric_limits<float>::infinity();
+              for (int64_t j = 0; j < s.n; ++j) m = std::max(m, at(j));
+              double sum = 0;
+              for (int64_t j = 0; j < s.n; ++j) sum += std::exp(static_cast<double>(at(j) - m));
+              if (kind == Kind::Softmax) {
+                float inv = static_cast<float>(1.0 / sum);
+                for (int64_t j = 0; j < s.n; ++j)
+                  orow[j * s.inner] = static_cast<T>(std::exp(at(j) - m) * inv);
+              } else {
+                float lse = m + static_cast<float>(std::log(sum));
+                for (int64_t j = 0; j < s.n; ++j) orow[j * s.inner] = static_cast<T>(at(j) - lse);
+              }
             }
-            for (int64_t j = 0; j < s.n; ++j) orow[j * s.inner] = static_cast<T>(j == best ? 1.0f : 0.0f);
-            continue;
-          }
-          float m = -std::numeric_limits<float>::infinity();
-          for (int64_t j = 0; j < s.n; ++j) m = std::max(m, at(j));
-          double sum = 0;
-          for (int64_t j = 0; j < s.n; ++j) sum += std::exp(static_cast<double>(at(j) - m));
-          if (kind == Kind::Softmax) {
-            float inv = static_cast<float>(1.0 / sum);
-            for (int64_t j = 0; j < s.n; ++j) orow[j * s.inner] = static_cast<T>(std::exp(at(j) - m) * inv);
-          } else {
-            float lse = m + static_cast<float>(std::log(sum));
-            for (int64_t j = 0; j < s.n; ++j) orow[j * s.inner] = static_cast<T>(at(j) - lse);
-          }
-        }
-      });
+          });
     });
   }
 
@@ -81,6 +86,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_softmax_kernels(Registry& r) { r.add(kDefs); }
+void register_softmax_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

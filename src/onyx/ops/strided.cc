@@ -46,8 +46,8 @@ void copy_rows(const E* src, int64_t offset, const std::vector<int64_t>& dims,
 
 }  // namespace
 
-void strided_copy(const Tensor& src, int64_t offset, const std::vector<int64_t>& strides, Tensor& dst,
-                  ThreadPool* pool) {
+void strided_copy(const Tensor& src, int64_t offset, const std::vector<int64_t>& strides,
+                  Tensor& dst, ThreadPool* pool) {
   const Shape& shape = dst.shape();
   if (dst.numel() == 0) return;
   // Drop size-1 dims and merge dims that are contiguous with their inner neighbour.
@@ -69,16 +69,22 @@ void strided_copy(const Tensor& src, int64_t offset, const std::vector<int64_t>&
   int64_t rows = dst.numel() / dims.back();
   auto run = [&](auto tag, int64_t b, int64_t e) {
     using E = decltype(tag);
-    copy_rows<E>(static_cast<const E*>(src.raw_data()), offset, dims, st, static_cast<E*>(dst.raw_data()), b, e);
+    copy_rows<E>(static_cast<const E*>(src.raw_data()), offset, dims, st,
+                 static_cast<E*>(dst.raw_data()), b, e);
   };
   auto dispatch = [&](int64_t b, int64_t e) {
     if (src.dtype() == DType::String) return run(std::string{}, b, e);
     switch (dtype_size(src.dtype())) {
-      case 1: return run(uint8_t{}, b, e);
-      case 2: return run(uint16_t{}, b, e);
-      case 4: return run(uint32_t{}, b, e);
-      case 8: return run(uint64_t{}, b, e);
-      case 16: return run(std::complex<double>{}, b, e);
+      case 1:
+        return run(uint8_t{}, b, e);
+      case 2:
+        return run(uint16_t{}, b, e);
+      case 4:
+        return run(uint32_t{}, b, e);
+      case 8:
+        return run(uint64_t{}, b, e);
+      case 16:
+        return run(std::complex<double>{}, b, e);
     }
   };
   if (pool && dst.numel() >= (1 << 16)) {
@@ -98,12 +104,14 @@ void copy_elements(const Tensor& src, int64_t src_at, Tensor& dst, int64_t dst_a
   }
   size_t es = dtype_size(src.dtype());
   std::memcpy(static_cast<char*>(dst.raw_data()) + dst_at * es,
-              static_cast<const char*>(src.raw_data()) + src_at * es, static_cast<size_t>(count) * es);
+              static_cast<const char*>(src.raw_data()) + src_at * es,
+              static_cast<size_t>(count) * es);
 }
 
 void copy_blocks(const Tensor& src, int64_t outer, int64_t src_row, Tensor& dst, int64_t dst_row,
                  int64_t dst_offset) {
-  for (int64_t o = 0; o < outer; ++o) copy_elements(src, o * src_row, dst, o * dst_row + dst_offset, src_row);
+  for (int64_t o = 0; o < outer; ++o)
+    copy_elements(src, o * src_row, dst, o * dst_row + dst_offset, src_row);
 }
 
 }  // namespace onyx::ops

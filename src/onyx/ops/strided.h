@@ -11,8 +11,8 @@
 namespace onyx::ops {
 
 // dst[i0..in] = src[offset + sum(ik * strides[k])], for dst of `shape` (contiguous).
-void strided_copy(const Tensor& src, int64_t offset, const std::vector<int64_t>& strides, Tensor& dst,
-                  ThreadPool* pool = nullptr);
+void strided_copy(const Tensor& src, int64_t offset, const std::vector<int64_t>& strides,
+                  Tensor& dst, ThreadPool* pool = nullptr);
 
 // Copies all of `src` into `dst` at element `dst_offset`, `dst` rows being `dst_row` wide:
 // used by Concat-like ops that place blocks side by side. Shapes are [outer, src_row].

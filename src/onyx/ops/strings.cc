@@ -27,9 +27,12 @@ class StringNormalizerKernel final : public Kernel {
       info.fail(ErrorKind::InvalidModel, "case_change_action must be NONE, LOWER or UPPER");
     }
     case_sensitive_ = n.attr_int("is_case_sensitive", 0) != 0;
-    for (const auto& s : n.attr_strings("stopwords")) stopwords_.insert(case_sensitive_ ? s : lower(s));
+    for (const auto& s : n.attr_strings("stopwords"))
+      stopwords_.insert(case_sensitive_ ? s : lower(s));
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<StringNormalizerKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<StringNormalizerKernel>(i);
+  }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     if (x.dtype() != DType::String) ctx.fail(ctx.input_name(0), " must be a string tensor");
@@ -43,7 +46,8 @@ class StringNormalizerKernel final : public Kernel {
       kept.push_back(action_ == "LOWER" ? lower(s) : action_ == "UPPER" ? upper(s) : s);
     }
     if (kept.empty()) kept.emplace_back();  // the spec keeps one empty string
-    Shape shape = x.rank() == 1 ? Shape{static_cast<int64_t>(kept.size())} : Shape{1, static_cast<int64_t>(kept.size())};
+    Shape shape = x.rank() == 1 ? Shape{static_cast<int64_t>(kept.size())}
+                                : Shape{1, static_cast<int64_t>(kept.size())};
     Tensor& y = ctx.allocate(0, DType::String, shape);
     std::copy(kept.begin(), kept.end(), y.data<std::string>());
   }
@@ -68,13 +72,16 @@ class TfIdfVectorizerKernel final : public Kernel {
     weights_ = n.attr_floats("weights");
     ints_ = n.attr_ints("pool_int64s");
     strings_ = n.attr_strings("pool_strings");
-    if (min_n_ < 1 || max_n_ < min_n_ || max_skip_ < 0) info.fail(ErrorKind::InvalidModel, "bad gram lengths");
-    if (mode_ != "TF" && mode_ != "IDF" && mode_ != "TFIDF") info.fail(ErrorKind::InvalidModel, "bad mode");
+    if (min_n_ < 1 || max_n_ < min_n_ || max_skip_ < 0)
+      info.fail(ErrorKind::InvalidModel, "bad gram lengths");
+    if (mode_ != "TF" && mode_ != "IDF" && mode_ != "TFIDF")
+      info.fail(ErrorKind::InvalidModel, "bad mode");
     if (static_cast<int64_t>(counts_.size()) < max_n_) {
       info.fail(ErrorKind::InvalidModel, "ngram_counts needs an entry per gram length");
     }
     bool use_strings = !strings_.empty();
-    int64_t pool_size = use_strings ? static_cast<int64_t>(strings_.size()) : static_cast<int64_t>(ints_.size());
+    int64_t pool_size =
+        use_strings ? static_cast<int64_t>(strings_.size()) : static_cast<int64_t>(ints_.size());
     // Map each pool n-gram to its output index.
     int64_t gram_id = 0;
     for (int64_t len = 1; len <= static_cast<int64_t>(counts_.size()); ++len) {
@@ -88,7 +95,8 @@ class TfIdfVectorizerKernel final : public Kernel {
           info.fail(ErrorKind::InvalidModel, "ngram_indexes is shorter than the pool");
         }
         std::vector<std::string> key;
-        for (int64_t k = 0; k < len; ++k) key.push_back(use_strings ? strings_[p + k] : std::to_string(ints_[p + k]));
+        for (int64_t k = 0; k < len; ++k)
+          key.push_back(use_strings ? strings_[p + k] : std::to_string(ints_[p + k]));
         grams_[key] = indexes_[gram_id];
       }
     }
@@ -100,7 +108,9 @@ class TfIdfVectorizerKernel final : public Kernel {
       info.fail(ErrorKind::InvalidModel, "weights has fewer entries than output columns");
     }
   }
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) { return std::make_unique<TfIdfVectorizerKernel>(i); }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<TfIdfVectorizerKernel>(i);
+  }
 
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -139,8 +149,10 @@ class TfIdfVectorizerKernel final : public Kernel {
       }
       for (int64_t c = 0; c < out_size_; ++c) {
         float w = weights_.empty() ? 1.0f : weights_[c];
-        if (mode_ == "IDF") o[c] = o[c] > 0 ? w : 0.0f;
-        else if (mode_ == "TFIDF") o[c] *= w;
+        if (mode_ == "IDF")
+          o[c] = o[c] > 0 ? w : 0.0f;
+        else if (mode_ == "TFIDF")
+          o[c] *= w;
       }
     }
   }
@@ -161,6 +173,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_string_kernels(Registry& r) { r.add(kDefs); }
+void register_string_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -8,12 +8,12 @@ namespace onyx::ops {
 
 namespace {
 
-#define ONYX_UNARY(Name, expr)        \
-  struct Name {                       \
-    template <typename T>             \
-    T operator()(T x) const {         \
-      return expr;                    \
-    }                                 \
+#define ONYX_UNARY(Name, expr) \
+  struct Name {                \
+    template <typename T>      \
+    T operator()(T x) const {  \
+      return expr;             \
+    }                          \
   };
 
 ONYX_UNARY(AbsOp, (x < T(0) ? T(-x) : x))
@@ -83,7 +83,9 @@ class IsInfKernel final : public Kernel {
 };
 
 // Identity passes any value through (tensors of any type, sequences, optionals).
-void identity(KernelContext& ctx) { ctx.set_output(0, ctx.input_value(0)); }
+void identity(KernelContext& ctx) {
+  ctx.set_output(0, ctx.input_value(0));
+}
 
 constexpr KernelDef kDefs[] = {
     unary<AbsOp, Types::Numeric>("Abs", 1),
@@ -117,6 +119,8 @@ constexpr KernelDef kDefs[] = {
 
 }  // namespace
 
-void register_unary_kernels(Registry& r) { r.add(kDefs); }
+void register_unary_kernels(Registry& r) {
+  r.add(kDefs);
+}
 
 }  // namespace onyx::ops

@@ -14,9 +14,12 @@ bool constant_scalar(const ir::Graph& g, const std::string& name, float* out) {
     if (in.name == name) return false;
   }
   for (const auto& n : g.nodes) {  // exporters often spell constants as Constant nodes
-    if (n.op_type == "Constant" && n.domain.empty() && n.outputs.size() == 1 && n.outputs[0] == name) {
+    if (n.op_type == "Constant" && n.domain.empty() && n.outputs.size() == 1 &&
+        n.outputs[0] == name) {
       const ir::Attribute* v = n.find_attr("value");
-      if (!v || v->type != ir::AttrType::Tensor || v->t.numel() != 1 || v->t.dtype() != DType::Float32) return false;
+      if (!v || v->type != ir::AttrType::Tensor || v->t.numel() != 1 ||
+          v->t.dtype() != DType::Float32)
+        return false;
       *out = v->t.data<float>()[0];
       return true;
     }
@@ -37,7 +40,8 @@ ir::Attribute float_attr(const std::string& name, float v) {
 
 }  // namespace
 
-std::shared_ptr<const ir::Graph> fuse_activations(std::shared_ptr<const ir::Graph> graph, const ir::Model& model) {
+std::shared_ptr<const ir::Graph> fuse_activations(std::shared_ptr<const ir::Graph> graph,
+                                                  const ir::Model& model) {
   const ir::Graph& g = *graph;
   std::unordered_map<std::string, int> readers;
   for (const auto& n : g.nodes) {
@@ -64,7 +68,8 @@ std::shared_ptr<const ir::Graph> fuse_activations(std::shared_ptr<const ir::Grap
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& act = g.nodes[i];
     if (!act.domain.empty() || act.inputs.empty() || act.outputs.size() != 1) continue;
-    float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity(), alpha = 0;
+    float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity(),
+          alpha = 0;
     std::string kind;
     if (act.op_type == "Relu") {
       kind = "Relu";
@@ -87,7 +92,8 @@ std::shared_ptr<const ir::Graph> fuse_activations(std::shared_ptr<const ir::Grap
     auto p = producer.find(x);
     if (p == producer.end() || readers[x] != 1 || outputs.count(x)) continue;
     ir::Node& conv = out->nodes[p->second];
-    if (conv.op_type != "Conv" || !conv.domain.empty() || conv.has_attr("_onyx_activation")) continue;
+    if (conv.op_type != "Conv" || !conv.domain.empty() || conv.has_attr("_onyx_activation"))
+      continue;
     ir::Attribute a;
     a.name = "_onyx_activation";
     a.type = ir::AttrType::String;

@@ -11,6 +11,7 @@ namespace onyx::runtime {
 // Folds an activation (Relu, LeakyRelu, Clip with constant bounds) that is the only reader
 // of a Conv output into the Conv node, as internal attributes that the Conv kernel applies
 // while its output is still in cache. Returns `graph` itself when nothing changes.
-std::shared_ptr<const ir::Graph> fuse_activations(std::shared_ptr<const ir::Graph> graph, const ir::Model& model);
+std::shared_ptr<const ir::Graph> fuse_activations(std::shared_ptr<const ir::Graph> graph,
+                                                  const ir::Model& model);
 
 }  // namespace onyx::runtime

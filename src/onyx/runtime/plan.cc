@@ -180,7 +180,8 @@ void Plan::execute(Frame& frame) const {
     for (int s : step.inputs) ins.push_back(s < 0 ? nullptr : &frame.slots[s]);
     for (int s : step.outputs) outs.push_back(s < 0 ? nullptr : &frame.slots[s]);
     ops::KernelContext kctx(*step.node, ins, outs, *ctx_.pool, ctx_.buffers, &frame);
-    auto t0 = ctx_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+    auto t0 =
+        ctx_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     try {
       step.kernel->compute(kctx);
     } catch (const Error& e) {

@@ -25,7 +25,8 @@ struct Session::State {
 namespace {
 
 std::string type_of(const Value& v) {
-  if (v.is_tensor()) return std::string(dtype_name(v.tensor().dtype())) + shape_str(v.tensor().shape());
+  if (v.is_tensor())
+    return std::string(dtype_name(v.tensor().dtype())) + shape_str(v.tensor().shape());
   if (v.is_sequence()) return "sequence";
   if (v.is_optional()) return "optional";
   return "nothing";
@@ -70,11 +71,10 @@ Session::Session(ir::Model model, SessionOptions options)
   const std::string& name = model_->path.empty() ? std::string("model") : model_->path;
   try {
     const ir::Model& m = *model_;
-    state_->exec_graph = onnx_io::expand_functions(
-        model_->graph, m, [&m](const ir::Node& n) {
-          int64_t opset = m.opset(n.domain);
-          return opset == 0 || ops::registry().find(n.domain, n.op_type, opset) != nullptr;
-        });
+    state_->exec_graph = onnx_io::expand_functions(model_->graph, m, [&m](const ir::Node& n) {
+      int64_t opset = m.opset(n.domain);
+      return opset == 0 || ops::registry().find(n.domain, n.op_type, opset) != nullptr;
+    });
     state_->exec_graph = fuse_activations(state_->exec_graph, m);
     state_->plan = std::make_unique<Plan>(*state_->exec_graph, ctx, nullptr);
   } catch (const Error& e) {
@@ -91,17 +91,26 @@ Session Session::from_file(const std::string& path, SessionOptions options) {
 Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;
 
-const std::vector<ir::ValueInfo>& Session::inputs() const { return model_->graph->inputs; }
-const std::vector<ir::ValueInfo>& Session::outputs() const { return model_->graph->outputs; }
-int Session::threads() const { return state_->pool->size(); }
+const std::vector<ir::ValueInfo>& Session::inputs() const {
+  return model_->graph->inputs;
+}
+const std::vector<ir::ValueInfo>& Session::outputs() const {
+  return model_->graph->outputs;
+}
+int Session::threads() const {
+  return state_->pool->size();
+}
 std::vector<OpTime> Session::profile() const {
   std::vector<OpTime> out;
   for (const auto& p : state_->profile) out.push_back({p.op_type, p.total_ms, p.calls});
-  std::sort(out.begin(), out.end(), [](const OpTime& a, const OpTime& b) { return a.total_ms > b.total_ms; });
+  std::sort(out.begin(), out.end(),
+            [](const OpTime& a, const OpTime& b) { return a.total_ms > b.total_ms; });
   return out;
 }
 
-size_t Session::pool_allocations() const { return state_->buffers.allocations(); }
+size_t Session::pool_allocations() const {
+  return state_->buffers.allocations();
+}
 
 std::vector<Value> Session::run(const NamedValues& feeds) {
   std::lock_guard<std::mutex> lock(state_->run_mu);

@@ -1,8 +1,8 @@
 #include "onyx/tools/conformance.h"
 
 #include <algorithm>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -129,7 +129,8 @@ std::string compare_values(const Value& expected, const Value& actual, double rt
   if (expected.is_tensor()) return compare_tensors(expected.tensor(), actual.tensor(), rtol, atol);
   if (expected.is_sequence()) {
     if (expected.items().size() != actual.items().size()) {
-      return cat("sequence of ", actual.items().size(), " items, expected ", expected.items().size());
+      return cat("sequence of ", actual.items().size(), " items, expected ",
+                 expected.items().size());
     }
     for (size_t i = 0; i < expected.items().size(); ++i) {
       std::string r = compare_values(expected.items()[i], actual.items()[i], rtol, atol);
@@ -182,7 +183,8 @@ CaseResult run_case(const std::string& case_dir, const ConformanceOptions& optio
       }
       for (size_t i = 0; i < inputs.size() && i < feedable.size(); ++i) {
         feeds.emplace_back(feedable[i]->name,
-                           as_declared(onnx_io::load_value_file(inputs[i], &feedable[i]->type), feedable[i]->type));
+                           as_declared(onnx_io::load_value_file(inputs[i], &feedable[i]->type),
+                                       feedable[i]->type));
       }
       std::vector<Value> outs = session.run(feeds);
       auto expected_files = sorted_files(set, "output_");
@@ -193,11 +195,13 @@ CaseResult run_case(const std::string& case_dir, const ConformanceOptions& optio
         return result;
       }
       for (size_t i = 0; i < outs.size(); ++i) {
-        Value expected = as_declared(onnx_io::load_value_file(expected_files[i], &g.outputs[i].type), g.outputs[i].type);
+        Value expected = as_declared(
+            onnx_io::load_value_file(expected_files[i], &g.outputs[i].type), g.outputs[i].type);
         std::string diff = compare_values(expected, outs[i], options.rtol, options.atol);
         if (!diff.empty()) {
           result.status = CaseResult::Status::Fail;
-          result.reason = cat(set.filename().string(), ": output '", g.outputs[i].name, "': ", diff);
+          result.reason =
+              cat(set.filename().string(), ": output '", g.outputs[i].name, "': ", diff);
           return result;
         }
       }
@@ -223,7 +227,8 @@ std::map<std::string, std::string> read_known_failures(const std::string& path) 
     size_t start = line.find_first_not_of(" \t");
     if (start == std::string::npos || line[start] == '#') continue;
     size_t space = line.find_first_of(" \t", start);
-    std::string name = line.substr(start, space == std::string::npos ? std::string::npos : space - start);
+    std::string name =
+        line.substr(start, space == std::string::npos ? std::string::npos : space - start);
     std::string reason;
     if (space != std::string::npos) {
       size_t r = line.find_first_not_of(" \t", space);
