@@ -255,18 +255,33 @@ class ConvKernel final : public Kernel {
 int32_t zero_point(const KernelContext& ctx, size_t i) {
   if (!ctx.has_input(i)) return 0;
   const Tensor& z = ctx.input(i);
-  if (z.numel() != 1)
-    ctx.fail(ctx.input_name(i), " must be a scalar (per-channel zero points are not supported)");
+  if (z.numel() != 1) ctx.fail(ctx.input_name(i), " must be a scalar zero point");
   return z.dtype() == DType::Int8 ? z.data<int8_t>()[0] : z.data<uint8_t>()[0];
 }
 
-Tensor widen_minus(KernelContext& ctx, const Tensor& t, int32_t zp) {
+// t - zero_point as int32; the zero point is a scalar, or one value per slice of axis 0
+// (per output channel, for weights).
+Tensor widen_minus(KernelContext& ctx, const Tensor& t, size_t zp_input) {
   if (t.dtype() != DType::Int8 && t.dtype() != DType::UInt8)
     ctx.fail("quantized inputs must be int8 or uint8");
+  std::vector<int32_t> zps{0};
+  if (ctx.has_input(zp_input)) {
+    const Tensor& z = ctx.input(zp_input);
+    if (z.dtype() != t.dtype())
+      ctx.fail(ctx.input_name(zp_input), " must have the type of the data it offsets");
+    if (z.numel() != 1 && (t.rank() == 0 || z.numel() != t.dim(0))) {
+      ctx.fail(ctx.input_name(zp_input), " must be a scalar or hold one value per output channel");
+    }
+    zps.clear();
+    for (int64_t k = 0; k < z.numel(); ++k) {
+      zps.push_back(z.dtype() == DType::Int8 ? z.data<int8_t>()[k] : z.data<uint8_t>()[k]);
+    }
+  }
   Tensor out = ctx.scratch(DType::Int32, t.shape());
+  int64_t per = zps.size() > 1 ? t.numel() / t.dim(0) : t.numel();
   for (int64_t i = 0; i < t.numel(); ++i) {
     int32_t v = t.dtype() == DType::Int8 ? t.data<int8_t>()[i] : t.data<uint8_t>()[i];
-    out.data<int32_t>()[i] = v - zp;
+    out.data<int32_t>()[i] = v - zps[zps.size() > 1 ? i / std::max<int64_t>(per, 1) : 0];
   }
   return out;
 }
@@ -287,8 +302,10 @@ class IntegerConvKernel final : public Kernel {
   }
   void compute(KernelContext& ctx) override {
     size_t xi = 0, wi = qlinear_ ? 3 : 1;
-    Tensor x = widen_minus(ctx, ctx.input(xi), zero_point(ctx, qlinear_ ? 2 : 2));
-    Tensor w = widen_minus(ctx, ctx.input(wi), zero_point(ctx, qlinear_ ? 5 : 3));
+    Tensor x = widen_minus(ctx, ctx.input(xi), 2);
+    if (x.numel() && ctx.has_input(2) && ctx.input(2).numel() != 1)
+      ctx.fail(ctx.input_name(2), " must be a scalar");
+    Tensor w = widen_minus(ctx, ctx.input(wi), qlinear_ ? 5 : 3);
     ConvShape s = conv_shape(ctx, attrs_, group_, x, w);
     Shape out{s.N, s.M};
     out.insert(out.end(), s.g.out.begin(), s.g.out.end());

@@ -164,8 +164,78 @@ class ConvTransposeKernel final : public Kernel {
   std::vector<int64_t> output_padding_, output_shape_;
 };
 
+// Col2Im (opset 18): sums columns [N, C * prod(block), L] back into images [N, C, ...],
+// the inverse of im2col's layout.
+class Col2ImKernel final : public Kernel {
+ public:
+  explicit Col2ImKernel(const KernelInfo& info) : attrs_(WindowAttrs::read(info)) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<Col2ImKernel>(i);
+  }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    std::vector<int64_t> image = ctx.input(1).to_int64s(), block = ctx.input(2).to_int64s();
+    size_t n = image.size();
+    if (n == 0 || block.size() != n)
+      ctx.fail("image_shape and block_shape must have the same, non-zero length");
+    if (x.rank() != 3) ctx.fail(ctx.input_name(0), " must be [N, C * prod(block_shape), L]");
+    for (int64_t v : image) {
+      if (v <= 0) ctx.fail(ctx.input_name(1), " must be positive");
+    }
+    WindowGeometry g = window_geometry(ctx, attrs_, image, block);
+    int64_t K = g.kernel_size(), L = g.out_size();
+    if (x.dim(1) % K || x.dim(2) != L) {
+      ctx.fail(ctx.input_name(0), " of shape ", shape_str(x.shape()), " does not fit blocks ",
+               shape_str(block), " over image ", shape_str(image), " (", L, " block positions)");
+    }
+    int64_t N = x.dim(0), C = x.dim(1) / K, I = g.in_size();
+    Shape out{N, C};
+    out.insert(out.end(), image.begin(), image.end());
+    Tensor& y = ctx.allocate(0, x.dtype(), out);
+    visit_float(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      std::vector<double> acc(static_cast<size_t>(I));
+      std::vector<int64_t> k(n), l(n);
+      for (int64_t b = 0; b < N; ++b) {
+        for (int64_t c = 0; c < C; ++c) {
+          std::fill(acc.begin(), acc.end(), 0.0);
+          std::fill(k.begin(), k.end(), 0);
+          for (int64_t kk = 0; kk < K; ++kk) {
+            const T* row = x.data<T>() + ((b * C + c) * K + kk) * L;
+            std::fill(l.begin(), l.end(), 0);
+            for (int64_t ll = 0; ll < L; ++ll) {
+              int64_t off = 0;
+              bool inside = true;
+              for (size_t d = 0; d < n && inside; ++d) {
+                int64_t i = l[d] * g.stride[d] - g.pad_begin[d] + k[d] * g.dilation[d];
+                inside = i >= 0 && i < g.in[d];
+                off = off * g.in[d] + i;
+              }
+              if (inside) acc[off] += static_cast<float>(row[ll]);
+              for (size_t d = n; d-- > 0;) {
+                if (++l[d] < g.out[d]) break;
+                l[d] = 0;
+              }
+            }
+            for (size_t d = n; d-- > 0;) {
+              if (++k[d] < g.kernel[d]) break;
+              k[d] = 0;
+            }
+          }
+          T* o = y.data<T>() + (b * C + c) * I;
+          for (int64_t i = 0; i < I; ++i) o[i] = static_cast<T>(static_cast<float>(acc[i]));
+        }
+      }
+    });
+  }
+
+ private:
+  WindowAttrs attrs_;
+};
+
 constexpr KernelDef kDefs[] = {
     {"", "ConvTranspose", 1, kLatest, &ConvTransposeKernel::make},
+    {"", "Col2Im", 18, kLatest, &Col2ImKernel::make},
 };
 
 }  // namespace
