@@ -28,8 +28,18 @@ Command add_conformance(CLI::App& app) {
     opts.roundtrip = o->roundtrip;
     int passed = 0, failed = 0, known_failed = 0;
     for (const auto& dir : tools::find_cases(o->roots)) {
+      std::string name = tools::case_name(dir);
+      auto it = known.find(name);
+      bool listed = it != known.end();
+      bool random = listed && tools::is_random_case(it->second);
+      opts.compare_values = !random;
       tools::CaseResult r = tools::run_case(dir, opts);
-      bool listed = known.count(r.name) > 0;
+      if (random && r.status == tools::CaseResult::Status::Pass) {
+        std::cout << "SKIP " << name << " known failure (" << it->second
+                  << "): output types and shapes match; values not compared\n";
+        ++known_failed;
+        continue;
+      }
       if (r.status == tools::CaseResult::Status::Pass) {
         if (listed) {
           std::cout << "FAIL " << r.name << " passes but is listed in known failures; remove it\n";
@@ -41,7 +51,7 @@ Command add_conformance(CLI::App& app) {
         continue;
       }
       const char* tag = r.status == tools::CaseResult::Status::Fail ? "FAIL" : "ERROR";
-      if (listed) {
+      if (listed && !random) {
         std::cout << "SKIP " << r.name << " known failure (" << known[r.name] << "): " << r.reason
                   << "\n";
         ++known_failed;

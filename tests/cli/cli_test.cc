@@ -113,5 +113,27 @@ TEST_F(Cli, ConformanceRatchetFailsOnListedPass) {
   EXPECT_NE(r.out.find("2 passed, 0 failed"), std::string::npos) << r.out;
 }
 
+// A case listed as "random" is held to its outputs' types and shapes only, so a chance
+// match of its values does not trip the ratchet, and a wrong shape still fails.
+TEST_F(Cli, ConformanceRandomCasesCompareShapesOnly) {
+  write_file_atomic((dir_ / "known.txt").string(), "node/test_abs random, for the test\n");
+  Result r = onyx_cli("conformance --known-failures " + (dir_ / "known.txt").string() + " " +
+                      kNode + "test_abs");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("values not compared"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0 passed, 0 failed, 1 skipped"), std::string::npos) << r.out;
+
+  // The same case with an output of the wrong shape: a failure despite the listing.
+  fs::create_directories(dir_ / "node");
+  fs::copy(kNode + "test_abs", dir_ / "node" / "test_abs", fs::copy_options::recursive);
+  ir::Model m = onnx_io::load_model((dir_ / "node/test_abs/model.onnx").string());
+  m.graph->nodes[0].op_type = "ReduceSum";
+  onnx_io::save_model(m, (dir_ / "node/test_abs/model.onnx").string());
+  r = onyx_cli("conformance --known-failures " + (dir_ / "known.txt").string() + " " +
+               (dir_ / "node/test_abs").string());
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("FAIL node/test_abs"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace onyx
