@@ -2,6 +2,7 @@
 // (the rows are everything from axis on); from 13 they act along the one axis.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "onyx/ops/reduce_util.h"
 #include "onyx/ops/registry.h"
@@ -30,6 +31,8 @@ class SoftmaxKernel final : public Kernel {
     Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
     visit_float(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
+      // float64 computes in double; the other float types in float.
+      using A = std::conditional_t<std::is_same_v<T, double>, double, float>;
       const T* in = x.data<T>();
       T* out = y.data<T>();
       Kind kind = kind_;
@@ -40,26 +43,26 @@ class SoftmaxKernel final : public Kernel {
               int64_t o = k / s.inner, i = k % s.inner;
               const T* row = in + o * s.n * s.inner + i;
               T* orow = out + o * s.n * s.inner + i;
-              auto at = [&](int64_t j) { return static_cast<float>(row[j * s.inner]); };
+              auto at = [&](int64_t j) { return static_cast<A>(row[j * s.inner]); };
               if (kind == Kind::Hardmax) {
                 int64_t best = 0;
                 for (int64_t j = 1; j < s.n; ++j) {
                   if (at(j) > at(best)) best = j;
                 }
                 for (int64_t j = 0; j < s.n; ++j)
-                  orow[j * s.inner] = static_cast<T>(j == best ? 1.0f : 0.0f);
+                  orow[j * s.inner] = static_cast<T>(j == best ? A(1) : A(0));
                 continue;
               }
-              float m = -std::numeric_limits<float>::infinity();
+              A m = -std::numeric_limits<A>::infinity();
               for (int64_t j = 0; j < s.n; ++j) m = std::max(m, at(j));
               double sum = 0;
               for (int64_t j = 0; j < s.n; ++j) sum += std::exp(static_cast<double>(at(j) - m));
               if (kind == Kind::Softmax) {
-                float inv = static_cast<float>(1.0 / sum);
+                A inv = static_cast<A>(1.0 / sum);
                 for (int64_t j = 0; j < s.n; ++j)
                   orow[j * s.inner] = static_cast<T>(std::exp(at(j) - m) * inv);
               } else {
-                float lse = m + static_cast<float>(std::log(sum));
+                A lse = m + static_cast<A>(std::log(sum));
                 for (int64_t j = 0; j < s.n; ++j) orow[j * s.inner] = static_cast<T>(at(j) - lse);
               }
             }
