@@ -4,6 +4,8 @@
 #include <iostream>
 
 #include "commands.h"
+#include "onyx/autodiff/vjp.h"
+#include "onyx/onnx/model_io.h"
 #include "onyx/onnx/value_files.h"
 #include "onyx/runtime/session.h"
 #include "print_value.h"
@@ -46,7 +48,9 @@ Command add_run(CLI::App& app) {
     runtime::SessionOptions so;
     so.threads = o->threads;
     so.profile = o->profile;
-    runtime::Session session = runtime::Session::from_file(o->model, so);
+    ir::Model model = onnx_io::load_model(o->model);
+    autodiff::lower_gradient_ops(model);  // training-domain Gradient nodes run as subgraphs
+    runtime::Session session(std::move(model), so);
     runtime::NamedValues feeds;
     for (const auto& spec : o->inputs) {
       size_t eq = spec.find('=');

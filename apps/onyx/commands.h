@@ -12,5 +12,6 @@ using Command = std::function<int()>;
 Command add_run(CLI::App& app);
 Command add_check(CLI::App& app);
 Command add_conformance(CLI::App& app);
+Command add_grad(CLI::App& app);
 
 }  // namespace onyx::cli

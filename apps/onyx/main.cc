@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   add(onyx::cli::add_run);
   add(onyx::cli::add_check);
   add(onyx::cli::add_conformance);
+  add(onyx::cli::add_grad);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -5,6 +5,7 @@
 #include "onnx/shape_inference/implementation.h"
 #include "onyx/core/error.h"
 #include "onyx/core/file_util.h"
+#include "onyx/onnx/model_io.h"
 
 namespace onyx::onnx_io {
 
@@ -29,6 +30,32 @@ CheckerResult run_onnx_checker(const std::string& path) {
     r.shape_inference_error = e.what();
   }
   return r;
+}
+
+std::unordered_map<std::string, ir::TypeInfo> infer_value_types(const ir::Model& model) {
+  std::unordered_map<std::string, ir::TypeInfo> types;
+  const ir::Graph& g = *model.graph;
+  for (const auto& init : g.initializers) {
+    std::vector<ir::Dim> dims;
+    for (int64_t d : init.value.shape()) dims.push_back({d, "", ""});
+    types[init.name] = ir::TypeInfo::tensor(init.value.dtype(), dims);
+  }
+  onnx::ModelProto proto;
+  model_to_proto(model, &proto);
+  try {
+    onnx::ShapeInferenceOptions opts{false, 0, true};
+    onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), opts);
+  } catch (const std::exception&) {
+    // Non-strict inference still types what it can; anything it throws leaves the
+    // declared types only.
+  }
+  for (const auto& vi : proto.graph().value_info()) types[vi.name()] = type_from_proto(vi.type());
+  for (const auto* list : {&g.inputs, &g.outputs, &g.value_info}) {
+    for (const auto& vi : *list) {
+      if (vi.type.kind != ir::TypeInfo::Kind::Unknown) types[vi.name] = vi.type;
+    }
+  }
+  return types;
 }
 
 }  // namespace onyx::onnx_io

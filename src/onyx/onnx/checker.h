@@ -2,7 +2,10 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
+
+#include "onyx/ir/graph.h"
 
 namespace onyx::onnx_io {
 
@@ -15,5 +18,14 @@ struct CheckerResult {
 // Runs onnx::checker::check_model (full check when the file is on disk) and strict
 // shape inference on a copy of the model.
 CheckerResult run_onnx_checker(const std::string& path);
+
+}  // namespace onyx::onnx_io
+
+namespace onyx::onnx_io {
+
+// Static types of the model's values, as ONNX shape inference (non-strict, with data
+// propagation) finds them, plus the declared types of inputs, outputs and initializers.
+// Values inference cannot type are absent.
+std::unordered_map<std::string, ir::TypeInfo> infer_value_types(const ir::Model& model);
 
 }  // namespace onyx::onnx_io

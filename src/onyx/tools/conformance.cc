@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "onyx/autodiff/vjp.h"
 #include "onyx/onnx/model_io.h"
 #include "onyx/onnx/value_files.h"
 #include "onyx/runtime/session.h"
@@ -157,6 +158,7 @@ CaseResult run_case(const std::string& case_dir, const ConformanceOptions& optio
   try {
     fs::path dir(case_dir);
     ir::Model model = onnx_io::load_model((dir / "model.onnx").string());
+    autodiff::lower_gradient_ops(model);
     if (options.roundtrip) {
       std::string bytes = onnx_io::serialize_model(model);
       model = onnx_io::load_model_from_bytes(bytes, dir.string(), (dir / "model.onnx").string());

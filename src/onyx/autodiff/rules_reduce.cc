@@ -1,0 +1,160 @@
+// Gradient rules for the reductions and CumSum. Each reduction's gradient is a function
+// of x, the result y and dy with the reduced axes restored as size 1 (yk, dyk), broadcast
+// back over x.
+#include "onyx/autodiff/rules.h"
+
+namespace onyx::autodiff {
+
+namespace {
+
+using ir::attr;
+
+struct Reduced {
+  bool identity = false;                     // empty axes with noop_with_empty_axes: y is x
+  std::string yk, dyk;                       // y and dy with reduced axes kept as size 1
+  std::optional<std::vector<int64_t>> axes;  // empty: all; nullopt: the run-time input
+  std::string axes_name;
+};
+
+Reduced restore_axes(GradContext& g) {
+  const ir::Node& n = g.node();
+  bool keepdims = n.attr_int("keepdims", 1) != 0;
+  bool axes_input = n.op_type == "ReduceSum" ? g.opset() >= 13 : g.opset() >= 18;
+  Reduced r;
+  auto& axes = r.axes;
+  auto& axes_name = r.axes_name;
+  if (!axes_input) {
+    axes = n.attr_ints("axes");
+  } else if (!g.has_x(1)) {
+    axes = std::vector<int64_t>{};
+  } else if (auto t = g.constant_value(g.x(1))) {
+    axes = t->to_int64s();
+  } else {
+    axes_name = g.x(1);
+  }
+  if (axes && axes->empty() && axes_input && n.attr_int("noop_with_empty_axes", 0)) {
+    r.identity = true;
+    return r;
+  }
+  std::string y = g.y(0), dy = g.dy(0);
+  // Reducing over every axis without keepdims leaves a scalar, which broadcasts as is.
+  if (keepdims || (axes && axes->empty())) {
+    r.yk = y;
+    r.dyk = dy;
+  } else if (axes) {
+    r.yk = g.unsqueeze(y, *axes);
+    r.dyk = g.unsqueeze(dy, *axes);
+  } else {
+    if (g.opset() < 13) g.fail("axes must be constant");
+    r.yk = g.op("Unsqueeze", {y, axes_name});
+    r.dyk = g.op("Unsqueeze", {dy, axes_name});
+  }
+  return r;
+}
+
+std::string expand_like_x(GradContext& g, const std::string& v) {
+  return g.op("Expand", {v, g.shape(g.x(0))});
+}
+
+void reduce_sum_rule(GradContext& g) {
+  Reduced r = restore_axes(g);
+  if (r.identity) return g.set_dx(0, g.dy(0));
+  g.set_dx(0, expand_like_x(g, r.dyk));
+}
+
+void reduce_mean_rule(GradContext& g) {
+  Reduced r = restore_axes(g);
+  if (r.identity) return g.set_dx(0, g.dy(0));
+  std::string x = g.x(0);
+  // count = size(x) / size(y), in x's element type
+  auto to_x = [&](const std::string& v) {
+    return g.op("Cast", {v},
+                {attr("to", static_cast<int64_t>(g.dtype(x) == DType::Undefined ? DType::Float32
+                                                                                : g.dtype(x)))});
+  };
+  std::string count = g.div(to_x(g.op("Size", {x})), to_x(g.op("Size", {g.y(0)})));
+  g.set_dx(0, g.div(expand_like_x(g, r.dyk), count));
+}
+
+// Max and Min: shared evenly among the elements equal to the result (torch.amax/amin).
+void reduce_extremum_rule(GradContext& g) {
+  Reduced r = restore_axes(g);
+  if (r.identity) return g.set_dx(0, g.dy(0));
+  std::string x = g.x(0);
+  std::string mask =
+      g.op("Cast", {g.op("Equal", {x, r.yk})}, {attr("to", static_cast<int64_t>(g.dtype(x)))});
+  // The count of ties over the same axes.
+  std::string count = r.axes
+                          ? g.reduce_sum(mask, *r.axes, true)
+                          : g.op("ReduceSum", {mask, r.axes_name}, {attr("keepdims", int64_t{1})});
+  g.set_dx(0, g.mul(mask, g.div(r.dyk, count)));
+}
+
+void reduce_prod_rule(GradContext& g) {  // y / x (inputs with zeros are not supported)
+  Reduced r = restore_axes(g);
+  if (r.identity) return g.set_dx(0, g.dy(0));
+  g.set_dx(0, g.mul(r.dyk, g.div(r.yk, g.x(0))));
+}
+
+void reduce_l1_rule(GradContext& g) {
+  Reduced r = restore_axes(g);
+  if (r.identity) return g.set_dx(0, g.dy(0));
+  g.set_dx(0, g.mul(r.dyk, g.op("Sign", {g.x(0)})));
+}
+
+void reduce_l2_rule(GradContext& g) {  // x / y, and 0 where the norm is 0 (as PyTorch)
+  Reduced r = restore_axes(g);
+  if (r.identity) return g.set_dx(0, g.dy(0));
+  std::string x = g.x(0), zero = g.scalar(0, x);
+  std::string q = g.op("Where", {g.op("Equal", {r.yk, zero}), zero, g.div(x, r.yk)});
+  g.set_dx(0, g.mul(r.dyk, q));
+}
+
+void reduce_sum_square_rule(GradContext& g) {
+  Reduced r = restore_axes(g);
+  if (r.identity) return g.set_dx(0, g.dy(0));
+  std::string x = g.x(0);
+  g.set_dx(0, g.mul(r.dyk, g.mul(x, g.scalar(2, x))));
+}
+
+void reduce_log_sum_exp_rule(GradContext& g) {  // softmax of x over the axes
+  Reduced r = restore_axes(g);
+  if (r.identity) return g.set_dx(0, g.dy(0));
+  g.set_dx(0, g.mul(r.dyk, g.op("Exp", {g.sub(g.x(0), r.yk)})));
+}
+
+void reduce_log_sum_rule(GradContext& g) {  // 1 / sum(x)
+  Reduced r = restore_axes(g);
+  if (r.identity) return g.set_dx(0, g.dy(0));
+  g.set_dx(0, expand_like_x(g, g.div(r.dyk, g.op("Exp", {r.yk}))));
+}
+
+// CumSum: each input element feeds every later (earlier, when reversed) output.
+void cumsum_rule(GradContext& g) {
+  const ir::Node& n = g.node();
+  int64_t reverse = n.attr_int("reverse", 0), exclusive = n.attr_int("exclusive", 0);
+  g.set_dx(0, g.op("CumSum", {g.dy(0), g.x(1)},
+                   {attr("exclusive", exclusive), attr("reverse", 1 - reverse)}));
+}
+
+constexpr GradDef kDefs[] = {
+    {"", "ReduceSum", 1, kLatestOpset, reduce_sum_rule},
+    {"", "ReduceMean", 1, kLatestOpset, reduce_mean_rule},
+    {"", "ReduceMax", 1, kLatestOpset, reduce_extremum_rule},
+    {"", "ReduceMin", 1, kLatestOpset, reduce_extremum_rule},
+    {"", "ReduceProd", 1, kLatestOpset, reduce_prod_rule},
+    {"", "ReduceL1", 1, kLatestOpset, reduce_l1_rule},
+    {"", "ReduceL2", 1, kLatestOpset, reduce_l2_rule},
+    {"", "ReduceSumSquare", 1, kLatestOpset, reduce_sum_square_rule},
+    {"", "ReduceLogSumExp", 1, kLatestOpset, reduce_log_sum_exp_rule},
+    {"", "ReduceLogSum", 1, kLatestOpset, reduce_log_sum_rule},
+    {"", "CumSum", 11, kLatestOpset, cumsum_rule},
+};
+
+}  // namespace
+
+std::span<const GradDef> reduce_rules() {
+  return kDefs;
+}
+
+}  // namespace onyx::autodiff

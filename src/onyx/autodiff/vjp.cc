@@ -1,0 +1,249 @@
+#include "onyx/autodiff/vjp.h"
+
+#include <map>
+#include <set>
+
+#include "onyx/autodiff/grad_context.h"
+#include "onyx/autodiff/rules.h"
+#include "onyx/onnx/checker.h"
+#include "onyx/onnx/version_convert.h"
+
+namespace onyx::autodiff {
+
+namespace {
+
+using ir::attr;
+
+bool maybe_floating(const Types& types, const std::string& v) {
+  auto it = types.find(v);
+  if (it == types.end() || it->second.kind != ir::TypeInfo::Kind::Tensor) return true;
+  return it->second.elem == DType::Undefined || is_floating(it->second.elem);
+}
+
+// Which values depend on wrt (forward) and which ys depend on (backward), in topological
+// order: a node is on a path when it reads the first and writes the second.
+struct Paths {
+  std::vector<size_t> order;
+  std::set<std::string> requires_grad;
+  std::set<std::string> reaches_y;
+  bool on_path(const ir::Node& n) const {
+    bool in = false, out = false;
+    for (const auto& i : n.inputs) in |= !i.empty() && requires_grad.count(i);
+    // Integer outputs (Shape, ArgMax, ...) carry no gradient even when they reach a y.
+    for (const auto& o : n.outputs)
+      out |= !o.empty() && reaches_y.count(o) && requires_grad.count(o);
+    return in && out;
+  }
+};
+
+Paths find_paths(const ir::Graph& g, const Types& types, const std::vector<std::string>& ys,
+                 const std::vector<std::string>& wrt) {
+  Paths p;
+  p.order = g.topological_order();
+  p.requires_grad.insert(wrt.begin(), wrt.end());
+  for (size_t idx : p.order) {
+    const ir::Node& n = g.nodes[idx];
+    bool any = false;
+    for (const auto& i : n.inputs) any |= !i.empty() && p.requires_grad.count(i);
+    if (!any) continue;
+    for (const auto& o : n.outputs) {
+      if (!o.empty() && maybe_floating(types, o)) p.requires_grad.insert(o);
+    }
+  }
+  p.reaches_y.insert(ys.begin(), ys.end());
+  for (auto it = p.order.rbegin(); it != p.order.rend(); ++it) {
+    const ir::Node& n = g.nodes[*it];
+    bool any = false;
+    for (const auto& o : n.outputs) any |= !o.empty() && p.reaches_y.count(o);
+    if (!any) continue;
+    for (const auto& i : n.inputs) {
+      if (!i.empty()) p.reaches_y.insert(i);
+    }
+  }
+  return p;
+}
+
+std::string rule_problem(const ir::Model& model, const ir::Node& n) {
+  int64_t opset = model.opset(n.domain);
+  if (find_rule(n.domain, n.op_type, opset)) return "";
+  if (find_rule(n.domain, n.op_type, kLatestOpset) || find_rule(n.domain, n.op_type, 1)) {
+    return cat("no gradient rule for this op at opset ", opset);
+  }
+  return "no gradient rule for this op";
+}
+
+}  // namespace
+
+std::vector<MissingRule> missing_rules(const ir::Model& model, const std::vector<std::string>& ys,
+                                       const std::vector<std::string>& wrt) {
+  Types types = onnx_io::infer_value_types(model);
+  Paths p = find_paths(*model.graph, types, ys, wrt);
+  std::vector<MissingRule> missing;
+  for (size_t idx : p.order) {
+    const ir::Node& n = model.graph->nodes[idx];
+    if (!p.on_path(n)) continue;
+    std::string why = rule_problem(model, n);
+    if (!why.empty()) missing.push_back({n.describe(), why});
+  }
+  return missing;
+}
+
+void append_vjp(ir::Model& model, const VjpSpec& spec) {
+  ir::Graph& g = *model.graph;
+  Types types = onnx_io::infer_value_types(model);
+  Paths p = find_paths(g, types, spec.ys, spec.wrt);
+  std::string problems;
+  for (size_t idx : p.order) {
+    const ir::Node& n = g.nodes[idx];
+    if (!p.on_path(n)) continue;
+    std::string why = rule_problem(model, n);
+    if (!why.empty()) problems += cat("\n  ", n.describe(), ": ", why);
+  }
+  if (!problems.empty()) {
+    fail(ErrorKind::Unsupported, model.path.empty() ? "model" : model.path,
+         ": cannot differentiate:", problems);
+  }
+
+  ir::GraphBuilder b(g);
+  // Gradient contributions per value, summed when first needed.
+  std::map<std::string, std::vector<std::string>> contributions;
+  for (size_t i = 0; i < spec.ys.size(); ++i) contributions[spec.ys[i]].push_back(spec.seeds[i]);
+  auto total = [&](const std::string& v) -> std::string {
+    auto it = contributions.find(v);
+    if (it == contributions.end() || it->second.empty()) return "";
+    std::vector<std::string>& c = it->second;
+    if (c.size() > 1) c = {b.op("Sum", c)};
+    return c[0];
+  };
+
+  for (auto it = p.order.rbegin(); it != p.order.rend(); ++it) {
+    size_t idx = *it;
+    if (!p.on_path(g.nodes[idx])) continue;
+    std::vector<std::string> dy;
+    bool any = false;
+    for (const auto& o : g.nodes[idx].outputs) {
+      dy.push_back(o.empty() ? "" : total(o));
+      any |= !dy.back().empty();
+    }
+    if (!any) continue;
+    std::vector<bool> needs;
+    for (const auto& i : g.nodes[idx].inputs) {
+      needs.push_back(!i.empty() && p.requires_grad.count(i) && maybe_floating(types, i));
+    }
+    const GradDef* def =
+        find_rule(g.nodes[idx].domain, g.nodes[idx].op_type, model.opset(g.nodes[idx].domain));
+    GradContext ctx(g, b, idx, model.opset(""), types, std::move(dy), std::move(needs));
+    def->rule(ctx);
+    // Copy: the rule may have grown g.nodes, and ctx.node() reads through the index.
+    std::vector<std::string> inputs = g.nodes[idx].inputs;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (!ctx.dx()[i].empty()) contributions[inputs[i]].push_back(ctx.dx()[i]);
+    }
+  }
+
+  for (size_t i = 0; i < spec.wrt.size(); ++i) {
+    std::string t = total(spec.wrt[i]);
+    if (t.empty()) {
+      // No path: the gradient is zero, shaped like the value.
+      Tensor zero = Tensor::from_vector<float>({1}, {0.0f});
+      auto type = types.find(spec.wrt[i]);
+      if (type != types.end() && type->second.elem == DType::Float64) {
+        zero = Tensor::from_vector<double>({1}, {0.0});
+      }
+      t = b.op("ConstantOfShape", {b.op("Shape", {spec.wrt[i]})}, {attr("value", zero)});
+      if (type != types.end() &&
+          (type->second.elem == DType::Float16 || type->second.elem == DType::BFloat16)) {
+        t = b.op("Cast", {t}, {attr("to", static_cast<int64_t>(type->second.elem))});
+      }
+    }
+    ir::Node id;
+    id.name = b.unique(spec.names[i] + "_identity");
+    id.op_type = "Identity";
+    id.inputs = {t};
+    id.outputs = {spec.names[i]};
+    g.nodes.push_back(std::move(id));
+  }
+}
+
+ir::Model build_gradient_model(const ir::Model& source, const GradOptions& options) {
+  ir::Model model = source;
+  model.graph = std::make_shared<ir::Graph>(*source.graph);
+  if (options.opset && options.opset != model.opset("")) {
+    model = onnx_io::convert_opset(model, options.opset);
+  }
+  ir::Graph& g = *model.graph;
+  Types types = onnx_io::infer_value_types(model);
+  VjpSpec spec;
+  spec.wrt = options.wrt;
+  if (spec.wrt.empty()) {
+    for (const auto& init : g.initializers) {
+      if (is_floating(init.value.dtype())) spec.wrt.push_back(init.name);
+    }
+  }
+  std::set<std::string> known;
+  for (const auto& in : g.inputs) known.insert(in.name);
+  for (const auto& init : g.initializers) known.insert(init.name);
+  for (const auto& w : spec.wrt) {
+    if (!known.count(w)) {
+      fail(ErrorKind::InvalidArgument, source.path.empty() ? "model" : source.path, ": '", w,
+           "' is neither an initializer nor a graph input");
+    }
+  }
+  ir::GraphBuilder b(g);
+  std::vector<ir::ValueInfo> outputs = g.outputs;
+  for (const auto& out : outputs) {
+    auto t = types.find(out.name);
+    DType elem = t != types.end() ? t->second.elem : out.type.elem;
+    if (!is_floating(elem)) continue;
+    spec.ys.push_back(out.name);
+    std::string seed = b.unique(out.name + "_grad");
+    g.inputs.push_back({seed, t != types.end() ? t->second : out.type, ""});
+    spec.seeds.push_back(seed);
+  }
+  if (spec.ys.empty()) {
+    fail(ErrorKind::InvalidArgument, source.path.empty() ? "model" : source.path,
+         ": no floating-point output to differentiate");
+  }
+  for (const auto& w : spec.wrt) spec.names.push_back(b.unique(w + "_grad"));
+  append_vjp(model, spec);
+  for (size_t i = 0; i < spec.wrt.size(); ++i) {
+    auto t = types.find(spec.wrt[i]);
+    g.outputs.push_back({spec.names[i], t != types.end() ? t->second : ir::TypeInfo{}, ""});
+  }
+  return model;
+}
+
+bool lower_gradient_ops(ir::Model& model) {
+  ir::Graph& g = *model.graph;
+  bool changed = false;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const ir::Node& n = g.nodes[i];
+    if (n.domain != "ai.onnx.preview.training" || n.op_type != "Gradient") continue;
+    VjpSpec spec;
+    spec.wrt = n.attr_strings("xs");
+    std::string y = n.attr_string("y", "");
+    if (y.empty()) fail(ErrorKind::InvalidModel, n.describe(), ": attribute 'y' is required");
+    if (n.outputs.size() != spec.wrt.size()) {
+      fail(ErrorKind::InvalidModel, n.describe(), ": has ", n.outputs.size(), " outputs for ",
+           spec.wrt.size(), " values in 'xs'");
+    }
+    spec.names = n.outputs;
+    g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+    --i;
+    ir::GraphBuilder b(g);
+    // The Gradient op differentiates y itself: the seed is ones shaped like y.
+    std::string ones = b.op("ConstantOfShape", {b.op("Shape", {y})},
+                            {attr("value", Tensor::from_vector<float>({1}, {1.0f}))});
+    Types types = onnx_io::infer_value_types(model);
+    auto t = types.find(y);
+    DType elem =
+        t != types.end() && t->second.elem != DType::Undefined ? t->second.elem : DType::Float32;
+    spec.ys = {y};
+    spec.seeds = {b.op("Cast", {ones}, {attr("to", static_cast<int64_t>(elem))})};
+    append_vjp(model, spec);
+    changed = true;
+  }
+  return changed;
+}
+
+}  // namespace onyx::autodiff

@@ -1,0 +1,149 @@
+// Every gradient rule against finite differences in float64 (see gradcheck.h).
+#include "gradcheck.h"
+
+#include "onyx/ir/builder.h"
+
+namespace onyx {
+namespace {
+
+using ir::attr;
+using testing::constant;
+using testing::fixed;
+using testing::GradChecker;
+using testing::GradCheckOptions;
+using testing::no_grad;
+using testing::rnd;
+
+Tensor i64(std::vector<int64_t> v) {
+  return Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v);
+}
+
+void check(const std::string& op, std::vector<testing::GradInput> in,
+           std::vector<ir::Attribute> attrs = {}, GradCheckOptions o = {}) {
+  GradChecker c(op, std::move(in), std::move(attrs), o);
+  c.run(op);
+}
+
+TEST(GradCheck, BroadcastingBinaries) {
+  for (const char* op : {"Add", "Sub", "Mul", "Div"}) {
+    check(op, {rnd({2, 3}), rnd({2, 3}, 0.5, 2, 2)});
+    check(op, {rnd({2, 3, 4}), rnd({3, 1}, 0.5, 2, 2)});          // broadcast and leading axes
+    check(op, {rnd({1, 4}, 0.5, 2, 3), rnd({3, 1}, 0.5, 2, 2)});  // both broadcast
+    check(op, {rnd({}), rnd({2, 2}, 0.5, 2, 2)});                 // scalar
+  }
+  check("Pow", {rnd({2, 3}, 0.5, 2), rnd({2, 3}, -1, 2, 2)});
+  check("Pow", {rnd({2, 3}, 0.5, 2), rnd({3}, -1, 2, 2)});
+}
+
+TEST(GradCheck, UnaryMath) {
+  for (const char* op : {"Neg", "Exp", "Sin", "Cos", "Tanh", "Sigmoid", "Erf", "Softsign",
+                         "Softplus", "Identity", "Tan"}) {
+    check(op, {rnd({2, 3}, -1.2, 1.2)});
+  }
+  for (const char* op : {"Sqrt", "Log", "Reciprocal"}) check(op, {rnd({2, 3}, 0.5, 2)});
+  // Kinks away from the sampled points: |x| >= 0.1.
+  Tensor away = Tensor::from_vector<double>({2, 3}, {-1.5, -0.7, -0.1, 0.2, 0.9, 1.6});
+  for (const char* op : {"Abs", "Relu", "Elu", "Selu", "Celu", "LeakyRelu", "HardSwish"}) {
+    check(op, {fixed(away)});
+  }
+  check("LeakyRelu", {fixed(away)}, {attr("alpha", 0.3f)});
+  check("Elu", {fixed(away)}, {attr("alpha", 0.7f)});
+  check("Celu", {fixed(away)}, {attr("alpha", 2.0f)});
+  check("HardSigmoid", {fixed(away)}, {attr("alpha", 0.4f), attr("beta", 0.3f)});
+  check("PRelu", {fixed(away), rnd({3}, 0.1, 0.5, 3)});
+}
+
+TEST(GradCheck, SelectAndClamp) {
+  Tensor x = Tensor::from_vector<double>({2, 3}, {-1.5, -0.7, -0.1, 0.2, 0.9, 1.6});
+  check("Clip",
+        {fixed(x), constant(Tensor::scalar<double>(-0.5)), constant(Tensor::scalar<double>(1.0))});
+  check("Clip", {fixed(x)}, {attr("min", -0.5f)}, {.opset = 6});
+  Tensor cond = Tensor::from_vector<bool>({3}, {true, false, true});
+  check("Where", {no_grad(cond), rnd({2, 3}), rnd({1, 3}, -2, 2, 5)});
+  check("Max", {rnd({2, 3}), rnd({3}, -2, 2, 7), rnd({2, 1}, -2, 2, 9)});
+  check("Min", {rnd({2, 3}), rnd({3}, -2, 2, 7)});
+  check("Sum", {rnd({2, 3}), rnd({3}, -2, 2, 7)});
+  check("Mean", {rnd({2, 3}), rnd({3}, -2, 2, 7)});
+}
+
+TEST(GradCheck, MatMulAndGemm) {
+  check("MatMul", {rnd({3, 4}), rnd({4, 2}, -2, 2, 2)});
+  check("MatMul", {rnd({2, 3, 4}), rnd({4, 5}, -2, 2, 2)});     // broadcast B
+  check("MatMul", {rnd({1, 3, 4}), rnd({2, 4, 5}, -2, 2, 2)});  // broadcast batch of A
+  check("MatMul", {rnd({4}), rnd({2, 4, 3}, -2, 2, 2)});        // 1-D A
+  check("MatMul", {rnd({2, 3, 4}), rnd({4}, -2, 2, 2)});        // 1-D B
+  check("MatMul", {rnd({4}), rnd({4}, -2, 2, 2)});              // dot
+  for (int64_t ta : {0, 1}) {
+    for (int64_t tb : {0, 1}) {
+      Shape a = ta ? Shape{4, 3} : Shape{3, 4}, b = tb ? Shape{5, 4} : Shape{4, 5};
+      check("Gemm", {rnd(a), rnd(b, -2, 2, 2), rnd({5}, -2, 2, 3)},
+            {attr("transA", ta), attr("transB", tb), attr("alpha", 0.7f), attr("beta", 1.3f)});
+    }
+  }
+  check("Einsum", {rnd({2, 3}), rnd({3, 4}, -2, 2, 2)}, {attr("equation", "ij,jk->ik")});
+  check("Einsum", {rnd({2, 3, 4}), rnd({2, 4, 5}, -2, 2, 2)}, {attr("equation", "bij,bjk->bik")});
+  check("Einsum", {rnd({2, 3}), rnd({4}, -2, 2, 2)}, {attr("equation", "ij,k->i")});
+  check("Einsum", {rnd({3, 4})}, {attr("equation", "ij->j")});
+  check("Einsum", {rnd({3, 4}), rnd({3, 4}, -2, 2, 2)}, {attr("equation", "ij,ij")});
+}
+
+TEST(GradCheck, Reductions) {
+  for (const char* op : {"ReduceSum", "ReduceMean", "ReduceL2", "ReduceSumSquare",
+                         "ReduceLogSumExp", "ReduceMax", "ReduceMin", "ReduceL1"}) {
+    bool input_axes = std::string(op) == "ReduceSum";
+    for (int64_t keep : {0, 1}) {
+      std::vector<ir::Attribute> a{attr("keepdims", keep)};
+      if (input_axes) {
+        check(op, {rnd({2, 3, 4}, 0.3, 2), constant(i64({1, -1}))}, a);
+      } else {
+        a.push_back(attr("axes", std::vector<int64_t>{1, -1}));
+        check(op, {rnd({2, 3, 4}, 0.3, 2)}, a);
+      }
+      check(op, {rnd({2, 3}, 0.3, 2)}, {attr("keepdims", keep)});  // all axes
+    }
+  }
+  check("ReduceProd", {rnd({2, 3}, 0.5, 1.5)}, {attr("axes", std::vector<int64_t>{0})});
+  check("ReduceLogSum", {rnd({2, 3}, 0.5, 1.5)}, {attr("axes", std::vector<int64_t>{1})});
+  check("ReduceSum", {rnd({2, 3}), constant(i64({}))}, {attr("noop_with_empty_axes", int64_t{1})});
+  check("ReduceSum", {rnd({2, 3}, -2, 2)}, {attr("axes", std::vector<int64_t>{1})}, {.opset = 11});
+  for (int64_t rev : {0, 1}) {
+    for (int64_t exc : {0, 1}) {
+      check("CumSum", {rnd({3, 4}), constant(Tensor::scalar<int64_t>(1))},
+            {attr("reverse", rev), attr("exclusive", exc)});
+    }
+  }
+}
+
+TEST(GradCheck, Softmax) {
+  for (const char* op : {"Softmax", "LogSoftmax"}) {
+    check(op, {rnd({2, 3, 4})});
+    check(op, {rnd({2, 3, 4})}, {attr("axis", int64_t{1})});
+    check(op, {rnd({2, 3, 4})}, {attr("axis", int64_t{1})}, {.opset = 11});  // 2-D coercion
+  }
+}
+
+TEST(GradCheck, ShapeOps) {
+  check("Reshape", {rnd({2, 3, 4}), constant(i64({4, -1}))});
+  check("Flatten", {rnd({2, 3, 4})}, {attr("axis", int64_t{2})});
+  check("Squeeze", {rnd({2, 1, 3}), constant(i64({1}))});
+  check("Unsqueeze", {rnd({2, 3}), constant(i64({0, 3}))});
+  check("Transpose", {rnd({2, 3, 4})}, {attr("perm", std::vector<int64_t>{1, 2, 0})});
+  check("Transpose", {rnd({2, 3, 4})});
+  check("Concat", {rnd({2, 3}), rnd({2, 1}, -2, 2, 2), rnd({2, 2}, -2, 2, 3)},
+        {attr("axis", int64_t{1})});
+  check("Split", {rnd({2, 6}), constant(i64({1, 2, 3}))}, {attr("axis", int64_t{1})},
+        {.num_outputs = 3});
+  check("Slice", {rnd({4, 5}), constant(i64({1, 4})), constant(i64({3, 0})), constant(i64({0, 1})),
+                  constant(i64({1, -2}))});
+  check("Gather", {rnd({4, 3}), constant(Tensor::from_vector<int64_t>({2, 2}, {0, 3, 3, -1}))});
+  check("Gather", {rnd({4, 3}), constant(i64({2, 0, 2}))}, {attr("axis", int64_t{1})});
+  check("GatherElements",
+        {rnd({3, 3}), constant(Tensor::from_vector<int64_t>({2, 3}, {0, 1, 1, 2, 0, 0}))},
+        {attr("axis", int64_t{0})});
+  check("Expand", {rnd({3, 1}), constant(i64({2, 3, 4}))});
+  check("Tile", {rnd({2, 3}), constant(i64({2, 3}))});
+  check("Pad", {rnd({2, 3}), constant(i64({0, 1, 2, 1})), constant(Tensor::scalar<double>(0.5))});
+}
+
+}  // namespace
+}  // namespace onyx
