@@ -145,5 +145,36 @@ TEST(GradCheck, ShapeOps) {
   check("Pad", {rnd({2, 3}), constant(i64({0, 1, 2, 1})), constant(Tensor::scalar<double>(0.5))});
 }
 
+TEST(GradCheck, Convolution) {
+  using V = std::vector<int64_t>;
+  check("Conv", {rnd({2, 3, 5, 5}), rnd({4, 3, 3, 3}, -1, 1, 2), rnd({4}, -1, 1, 3)});
+  check("Conv", {rnd({1, 2, 7, 6}), rnd({3, 2, 3, 2}, -1, 1, 2)},
+        {attr("strides", V{2, 2}), attr("pads", V{1, 0, 2, 1}), attr("dilations", V{1, 2})});
+  check("Conv", {rnd({2, 4, 5, 5}), rnd({6, 2, 3, 3}, -1, 1, 2)}, {attr("group", int64_t{2})});
+  check("Conv", {rnd({1, 3, 6, 6}), rnd({3, 1, 3, 3}, -1, 1, 2)},
+        {attr("group", int64_t{3}), attr("strides", V{2, 2}), attr("auto_pad", "SAME_UPPER")});
+  check("Conv", {rnd({2, 2, 9}), rnd({3, 2, 4}, -1, 1, 2), rnd({3}, -1, 1, 3)},
+        {attr("strides", V{3})});  // 1-D, input not a whole number of strides
+}
+
+TEST(GradCheck, Pooling) {
+  using V = std::vector<int64_t>;
+  // Distinct values so that no window has a tie.
+  Tensor x = testing::random_tensor({2, 2, 5, 5}, -2, 2, 4);
+  check("MaxPool", {fixed(x)}, {attr("kernel_shape", V{2, 2}), attr("strides", V{2, 2})});
+  check("MaxPool", {fixed(x)},
+        {attr("kernel_shape", V{3, 3}), attr("strides", V{1, 2}), attr("pads", V{1, 1, 1, 1})});
+  check("MaxPool", {fixed(x)},
+        {attr("kernel_shape", V{2, 2}), attr("strides", V{2, 2}), attr("ceil_mode", int64_t{1})});
+  for (int64_t include : {0, 1}) {
+    check("AveragePool", {fixed(x)},
+          {attr("kernel_shape", V{3, 3}), attr("strides", V{2, 2}), attr("pads", V{1, 1, 1, 1}),
+           attr("count_include_pad", include)});
+  }
+  check("AveragePool", {fixed(x)}, {attr("kernel_shape", V{2, 3})});
+  check("GlobalAveragePool", {fixed(x)});
+  check("GlobalMaxPool", {fixed(x)});
+}
+
 }  // namespace
 }  // namespace onyx

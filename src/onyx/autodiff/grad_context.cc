@@ -79,11 +79,15 @@ std::string GradContext::ints(const std::vector<int64_t>& v) {
 }
 
 std::string GradContext::zeros_like(const std::string& v) {
-  // ConstantOfShape's value sets the element type; Mul by 0 would turn inf into NaN.
-  DType t = dtype(v);
-  Tensor zero = t == DType::Float64 ? Tensor::from_vector<double>({1}, {0.0})
-                                    : Tensor::from_vector<float>({1}, {0.0f});
-  std::string z = op("ConstantOfShape", {shape(v)}, {attr("value", zero)});
+  // ConstantOfShape, not Mul by 0, which would turn inf into NaN.
+  return fill(shape(v), 0.0, v);
+}
+
+std::string GradContext::fill(const std::string& shape, double v, const std::string& like) {
+  DType t = dtype(like);
+  Tensor value = t == DType::Float64 ? Tensor::from_vector<double>({1}, {v})
+                                     : Tensor::from_vector<float>({1}, {static_cast<float>(v)});
+  std::string z = op("ConstantOfShape", {shape}, {attr("value", value)});
   if (t == DType::Float16 || t == DType::BFloat16) {
     z = op("Cast", {z}, {attr("to", static_cast<int64_t>(t))});
   }

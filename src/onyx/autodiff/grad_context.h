@@ -61,6 +61,8 @@ class GradContext {
   std::string ints(const std::vector<int64_t>& v);
   std::string shape(const std::string& v) { return op("Shape", {v}); }
   std::string zeros_like(const std::string& v);
+  // A tensor of shape `shape` (an int64 value) filled with `v`, in `like`'s element type.
+  std::string fill(const std::string& shape, double v, const std::string& like);
   // Opset-aware forms of the ops whose axes moved from attribute to input.
   std::string reduce_sum(const std::string& v, const std::vector<int64_t>& axes, bool keepdims);
   std::string reduce(const std::string& op_type, const std::string& v,

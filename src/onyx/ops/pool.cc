@@ -219,7 +219,7 @@ class GlobalPoolKernel final : public Kernel {
               const T* xp = in + pl * I;
               double acc = kind_ == Pool::Max ? -std::numeric_limits<double>::infinity() : 0.0;
               for (int64_t i = 0; i < I; ++i) {
-                double v = static_cast<float>(xp[i]);
+                double v = static_cast<double>(xp[i]);
                 if (kind_ == Pool::Max)
                   acc = std::max(acc, v);
                 else if (kind_ == Pool::Average)
@@ -229,7 +229,7 @@ class GlobalPoolKernel final : public Kernel {
               }
               if (kind_ == Pool::Average) acc /= static_cast<double>(I);
               if (kind_ == Pool::Lp) acc = std::pow(acc, 1.0 / static_cast<double>(p_));
-              o[pl] = static_cast<T>(static_cast<float>(acc));
+              o[pl] = static_cast<T>(acc);
             }
           });
     });

@@ -1,0 +1,230 @@
+// Gradient rules for convolution and pooling. Window geometry (auto_pad, ceil_mode) is
+// resolved from static spatial sizes; the batch dimension may stay symbolic.
+#include <algorithm>
+#include <numeric>
+
+#include "onyx/autodiff/rules.h"
+
+namespace onyx::autodiff {
+
+namespace {
+
+using ir::attr;
+
+// Explicit geometry of a windowed op over n spatial dims.
+struct Window {
+  std::vector<int64_t> in, out, kernel, strides, dilations, pad_begin, pad_end;
+  size_t n() const { return in.size(); }
+  // ConvTranspose output_padding (and extra end padding where the forward windows ran
+  // past the padded input, as ceil_mode allows) so that its output has size `in`.
+  void transpose_fit(std::vector<int64_t>* output_padding, std::vector<int64_t>* end) const {
+    output_padding->assign(n(), 0);
+    *end = pad_end;
+    for (size_t i = 0; i < n(); ++i) {
+      int64_t covered = strides[i] * (out[i] - 1) + dilations[i] * (kernel[i] - 1) + 1;
+      int64_t want = in[i] + pad_begin[i] + pad_end[i];
+      if (covered <= want) {
+        (*output_padding)[i] = want - covered;
+      } else {
+        (*end)[i] += covered - want;
+      }
+    }
+  }
+  std::vector<int64_t> pads(const std::vector<int64_t>& end) const {
+    std::vector<int64_t> p = pad_begin;
+    p.insert(p.end(), end.begin(), end.end());
+    return p;
+  }
+};
+
+std::vector<int64_t> static_spatial(GradContext& g, const std::string& v) {
+  auto d = g.dims(v);
+  if (!d || d->size() < 3) g.fail("the rank of '", v, "' must be known and at least 3");
+  std::vector<int64_t> s(d->begin() + 2, d->end());
+  for (int64_t x : s) {
+    if (x < 0) g.fail("the spatial dimensions of '", v, "' must be known statically");
+  }
+  return s;
+}
+
+Window window(GradContext& g, const std::vector<int64_t>& kernel) {
+  const ir::Node& node = g.node();
+  Window w;
+  w.in = static_spatial(g, g.x(0));
+  w.out = static_spatial(g, g.y(0));
+  size_t n = w.in.size();
+  w.kernel = kernel;
+  w.strides = node.attr_ints("strides", std::vector<int64_t>(n, 1));
+  w.dilations = node.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
+  std::vector<int64_t> pads = node.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
+  if (w.kernel.size() != n || w.strides.size() != n || w.dilations.size() != n ||
+      pads.size() != 2 * n) {
+    g.fail("window attributes do not match the input's rank");
+  }
+  w.pad_begin.assign(pads.begin(), pads.begin() + static_cast<long>(n));
+  w.pad_end.assign(pads.begin() + static_cast<long>(n), pads.end());
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    for (size_t i = 0; i < n; ++i) {
+      int64_t total = std::max<int64_t>(
+          0, (w.out[i] - 1) * w.strides[i] + w.dilations[i] * (w.kernel[i] - 1) + 1 - w.in[i]);
+      w.pad_begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      w.pad_end[i] = total - w.pad_begin[i];
+    }
+  } else if (auto_pad == "VALID") {
+    std::fill(w.pad_begin.begin(), w.pad_begin.end(), 0);
+    std::fill(w.pad_end.begin(), w.pad_end.end(), 0);
+  }
+  return w;
+}
+
+std::vector<int64_t> iota_from(int64_t first, int64_t count) {
+  std::vector<int64_t> v(static_cast<size_t>(count));
+  std::iota(v.begin(), v.end(), first);
+  return v;
+}
+
+// Conv: dX is the transposed convolution of dY with W; dW is a convolution of X with dY
+// in which batch and channels trade places (stride and dilation swap roles); dB sums dY.
+void conv_rule(GradContext& g) {
+  std::string x = g.x(0), w = g.x(1), dy = g.dy(0);
+  auto wd = g.dims(w);
+  if (!wd || std::any_of(wd->begin(), wd->end(), [](int64_t d) { return d < 0; })) {
+    g.fail("the weight's shape must be known statically");
+  }
+  int64_t group = g.node().attr_int("group", 1);
+  std::vector<int64_t> kernel(wd->begin() + 2, wd->end());
+  Window win = window(g, kernel);
+  size_t n = win.n();
+  if (g.needs(0)) {
+    std::vector<int64_t> op, end;
+    win.transpose_fit(&op, &end);
+    g.set_dx(0, g.op("ConvTranspose", {dy, w},
+                     {attr("strides", win.strides), attr("dilations", win.dilations),
+                      attr("pads", win.pads(end)), attr("output_padding", op), attr("group", group),
+                      attr("kernel_shape", kernel)}));
+  }
+  if (g.needs(1)) {
+    int64_t cg = (*wd)[1];
+    // X [N, G*Cg, S...] -> [Cg, G*N, S...]: each group's channels become the batch.
+    std::vector<int64_t> spatial = win.in;
+    std::string xr = g.op("Reshape", {x, g.ints({0, group, cg, -1})});
+    xr = g.op("Transpose", {xr}, {attr("perm", std::vector<int64_t>{2, 1, 0, 3})});
+    std::vector<int64_t> shape{cg, -1};
+    shape.insert(shape.end(), spatial.begin(), spatial.end());
+    xr = g.op("Reshape", {xr, g.ints(shape)});
+    std::vector<int64_t> perm = iota_from(0, static_cast<int64_t>(n) + 2);
+    std::swap(perm[0], perm[1]);
+    std::string dyt = g.op("Transpose", {dy}, {attr("perm", perm)});  // [M, N, O...]
+    std::string c = g.op("Conv", {xr, dyt},
+                         {attr("strides", win.dilations), attr("dilations", win.strides),
+                          attr("pads", win.pads(win.pad_end)), attr("group", group)});
+    // [Cg, M, K'...] where K' >= K: keep the first K, then swap to [M, Cg, K...].
+    std::vector<int64_t> zeros(n, 0), axes = iota_from(2, static_cast<int64_t>(n));
+    c = g.op("Slice", {c, g.ints(zeros), g.ints(kernel), g.ints(axes)});
+    g.set_dx(1, g.op("Transpose", {c}, {attr("perm", perm)}));
+  }
+  if (g.has_x(2) && g.needs(2)) {
+    std::vector<int64_t> axes{0};
+    for (int64_t a : iota_from(2, static_cast<int64_t>(n))) axes.push_back(a);
+    g.set_dx(2, g.reduce_sum(dy, axes, false));
+  }
+}
+
+// MaxPool: dy goes to the argmax of each window (the Indices output, flat over the whole
+// input), summed where windows overlap; without overlap no index repeats.
+void max_pool_rule(GradContext& g) {
+  if (g.node().attr_int("storage_order", 0) != 0) g.fail("storage_order 1 is not supported");
+  std::vector<int64_t> kernel = g.node().attr_ints("kernel_shape");
+  std::vector<int64_t> strides =
+      g.node().attr_ints("strides", std::vector<int64_t>(kernel.size(), 1));
+  std::vector<int64_t> dil =
+      g.node().attr_ints("dilations", std::vector<int64_t>(kernel.size(), 1));
+  bool overlap = false;
+  for (size_t i = 0; i < kernel.size(); ++i) overlap |= dil[i] * (kernel[i] - 1) + 1 > strides[i];
+  g.set_dx(0, g.scatter_add_flat(g.y(1), g.dy(0), g.x(0), !overlap));
+}
+
+// AveragePool: every input position receives dy / divisor from each window holding it,
+// which is a transposed convolution with a kernel of ones, per channel.
+void average_pool_rule(GradContext& g) {
+  std::vector<int64_t> kernel = g.node().attr_ints("kernel_shape");
+  Window win = window(g, kernel);
+  size_t n = win.n();
+  bool include_pad = g.node().attr_int("count_include_pad", 0) != 0;
+  std::string x = g.x(0), dy = g.dy(0);
+  double kprod = 1;
+  for (int64_t k : kernel) kprod *= static_cast<double>(k);
+  std::string scaled;
+  bool padded =
+      std::any_of(win.pad_begin.begin(), win.pad_begin.end(), [](int64_t p) { return p; }) ||
+      std::any_of(win.pad_end.begin(), win.pad_end.end(), [](int64_t p) { return p; });
+  if (include_pad || !padded) {
+    scaled = g.div(dy, g.scalar(kprod, x));
+  } else {
+    // The divisor counts the window's positions inside the input: an average with pads
+    // counted, of ones, times the window size.
+    ir::Node pool = g.node();
+    std::vector<ir::Attribute> attrs = pool.attributes;
+    bool found = false;
+    for (auto& a : attrs) {
+      if (a.name == "count_include_pad") a.i = 1, found = true;
+    }
+    if (!found) attrs.push_back(attr("count_include_pad", int64_t{1}));
+    std::string ones = g.fill(g.shape(x), 1.0, x);
+    std::string frac = g.op("AveragePool", {ones}, attrs);
+    scaled = g.div(dy, g.mul(frac, g.scalar(kprod, x)));
+  }
+  // Channels into the batch: [N*C, 1, O...], a [1, 1, K...] kernel of ones.
+  std::vector<int64_t> flat{-1, 1};
+  flat.insert(flat.end(), win.out.begin(), win.out.end());
+  std::string s = g.op("Reshape", {scaled, g.ints(flat)});
+  std::vector<int64_t> kshape{1, 1};
+  kshape.insert(kshape.end(), kernel.begin(), kernel.end());
+  std::string ones_k = g.fill(g.ints(kshape), 1.0, x);
+  std::vector<int64_t> op, end;
+  win.transpose_fit(&op, &end);
+  std::string t =
+      g.op("ConvTranspose", {s, ones_k},
+           {attr("strides", win.strides), attr("dilations", win.dilations),
+            attr("pads", win.pads(end)), attr("output_padding", op), attr("kernel_shape", kernel)});
+  g.set_dx(0, g.op("Reshape", {t, g.shape(x)}));
+  (void)n;
+}
+
+void global_average_pool_rule(GradContext& g) {
+  std::string x = g.x(0);
+  DType t = g.dtype(x) == DType::Undefined ? DType::Float32 : g.dtype(x);
+  auto cast = [&](const std::string& v) {
+    return g.op("Cast", {v}, {attr("to", static_cast<int64_t>(t))});
+  };
+  std::string count = g.div(cast(g.op("Size", {x})), cast(g.op("Size", {g.y(0)})));
+  g.set_dx(0, g.op("Expand", {g.div(g.dy(0), count), g.shape(x)}));
+}
+
+void global_max_pool_rule(GradContext& g) {  // shared among ties, as ReduceMax
+  std::string x = g.x(0);
+  auto r = g.rank(x);
+  if (!r) g.fail("the rank of the input must be known");
+  DType t = g.dtype(x) == DType::Undefined ? DType::Float32 : g.dtype(x);
+  std::string mask =
+      g.op("Cast", {g.op("Equal", {x, g.y(0)})}, {attr("to", static_cast<int64_t>(t))});
+  std::string count = g.reduce_sum(mask, iota_from(2, *r - 2), true);
+  g.set_dx(0, g.mul(mask, g.div(g.dy(0), count)));
+}
+
+constexpr GradDef kDefs[] = {
+    {"", "Conv", 1, kLatestOpset, conv_rule},
+    {"", "MaxPool", 8, kLatestOpset, max_pool_rule},
+    {"", "AveragePool", 7, kLatestOpset, average_pool_rule},
+    {"", "GlobalAveragePool", 1, kLatestOpset, global_average_pool_rule},
+    {"", "GlobalMaxPool", 1, kLatestOpset, global_max_pool_rule},
+};
+
+}  // namespace
+
+std::span<const GradDef> conv_rules() {
+  return kDefs;
+}
+
+}  // namespace onyx::autodiff
