@@ -176,5 +176,48 @@ TEST(GradCheck, Pooling) {
   check("GlobalMaxPool", {fixed(x)});
 }
 
+TEST(GradCheck, Normalization) {
+  Tensor x = testing::random_tensor({3, 2, 2, 2}, -2, 2, 4);
+  auto params = [](uint32_t s) { return rnd({2}, 0.5, 1.5, s); };
+  // Training mode: batch statistics.
+  check("BatchNormalization",
+        {fixed(x), params(5), params(6), no_grad(Tensor::from_vector<double>({2}, {0.1, -0.2})),
+         no_grad(Tensor::from_vector<double>({2}, {1.5, 0.7}))},
+        {attr("training_mode", int64_t{1})}, {.num_outputs = 3, .seeded_outputs = 1});
+  // Inference mode: running statistics.
+  check("BatchNormalization",
+        {fixed(x), params(5), params(6), no_grad(Tensor::from_vector<double>({2}, {0.1, -0.2})),
+         no_grad(Tensor::from_vector<double>({2}, {1.5, 0.7}))});
+  check("InstanceNormalization", {fixed(x), params(5), params(6)});
+  check("LayerNormalization", {fixed(x), rnd({2, 2}, 0.5, 1.5, 5), rnd({2}, -1, 1, 6)},
+        {attr("axis", int64_t{-2})});
+  check("LayerNormalization", {fixed(x), rnd({2}, 0.5, 1.5, 5)});
+}
+
+TEST(GradCheck, Losses) {
+  Tensor labels = Tensor::from_vector<int64_t>({4}, {0, 2, 1, 2});
+  Tensor weights = Tensor::from_vector<double>({3}, {0.5, 1.0, 2.0});
+  for (const char* reduction : {"mean", "sum", "none"}) {
+    check("SoftmaxCrossEntropyLoss", {rnd({4, 3}), constant(labels)},
+          {attr("reduction", reduction)});
+    check("SoftmaxCrossEntropyLoss", {rnd({4, 3}), constant(labels), constant(weights)},
+          {attr("reduction", reduction), attr("ignore_index", int64_t{1})});
+    check("NegativeLogLikelihoodLoss", {rnd({4, 3}), constant(labels), constant(weights)},
+          {attr("reduction", reduction)});
+  }
+  // Extra dimensions, and the log_prob output used too.
+  Tensor labels2 = Tensor::from_vector<int64_t>({2, 2}, {0, 2, 1, -100});
+  check("SoftmaxCrossEntropyLoss", {rnd({2, 3, 2}), constant(labels2)},
+        {attr("ignore_index", int64_t{-100})}, {.num_outputs = 2});
+}
+
+TEST(GradCheck, Dropout) {
+  // Inference mode is the identity; training mode passes the kept elements, scaled.
+  check("Dropout", {rnd({2, 3}), constant(Tensor::scalar<double>(0.3))});
+  check("Dropout",
+        {rnd({2, 3}), constant(Tensor::scalar<double>(0.0)), constant(Tensor::scalar<bool>(true))},
+        {}, {.num_outputs = 2});
+}
+
 }  // namespace
 }  // namespace onyx

@@ -1,5 +1,7 @@
 // Gradient rules for neural-network layers: convolution, pooling, normalization, dropout
 // and the loss ops.
+#include <vector>
+
 #include "onyx/autodiff/rules.h"
 
 namespace onyx::autodiff {
@@ -26,8 +28,153 @@ void dropout_rule(GradContext& g) {
   (void)n;
 }
 
+std::vector<int64_t> range(int64_t first, int64_t last) {  // [first, last)
+  std::vector<int64_t> v;
+  for (int64_t i = first; i < last; ++i) v.push_back(i);
+  return v;
+}
+
+// Normalization over `axes` given xhat = (x - mean) * invstd:
+// dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)).
+std::string normalized_dx(GradContext& g, const std::string& dxhat, const std::string& xhat,
+                          const std::string& invstd, const std::vector<int64_t>& axes) {
+  std::string m1 = g.reduce("ReduceMean", dxhat, axes, true);
+  std::string m2 = g.reduce("ReduceMean", g.mul(dxhat, xhat), axes, true);
+  return g.mul(invstd, g.sub(g.sub(dxhat, m1), g.mul(xhat, m2)));
+}
+
+struct Stats {
+  std::string xhat, invstd;
+};
+
+// Recomputes the batch statistics over `axes` (biased variance, as the forward pass).
+Stats batch_stats(GradContext& g, const std::string& x, const std::vector<int64_t>& axes,
+                  float epsilon) {
+  std::string mean = g.reduce("ReduceMean", x, axes, true);
+  std::string xc = g.sub(x, mean);
+  std::string var = g.reduce("ReduceMean", g.mul(xc, xc), axes, true);
+  std::string invstd = g.op("Reciprocal", {g.op("Sqrt", {g.add(var, g.scalar(epsilon, x))})});
+  return {g.mul(xc, invstd), invstd};
+}
+
+// BatchNormalization: per channel (axis 1). In training mode (training_mode=1 from opset
+// 14; extra outputs before) the statistics are the batch's; otherwise the running ones,
+// which are constants.
+void batch_norm_rule(GradContext& g) {
+  const ir::Node& n = g.node();
+  std::string x = g.x(0), scale = g.x(1), dy = g.dy(0);
+  auto r = g.rank(x);
+  if (!r) g.fail("the rank of the input must be known");
+  float eps = n.attr_float("epsilon", 1e-5f);
+  bool training = g.opset() >= 14 ? n.attr_int("training_mode", 0) != 0
+                                  : n.outputs.size() > 1 && !n.outputs[1].empty();
+  std::vector<int64_t> reduce_axes{0}, param_axes = range(1, *r - 1);
+  for (int64_t a = 2; a < *r; ++a) reduce_axes.push_back(a);
+  auto per_channel = [&](const std::string& v) { return g.unsqueeze(v, param_axes); };
+  Stats st;
+  if (training) {
+    st = batch_stats(g, x, reduce_axes, eps);
+  } else {
+    std::string var = per_channel(g.x(4));
+    st.invstd = g.op("Reciprocal", {g.op("Sqrt", {g.add(var, g.scalar(eps, x))})});
+    st.xhat = g.mul(g.sub(x, per_channel(g.x(3))), st.invstd);
+  }
+  if (g.needs(0)) {
+    std::string dxhat = g.mul(dy, per_channel(scale));
+    g.set_dx(0, training ? normalized_dx(g, dxhat, st.xhat, st.invstd, reduce_axes)
+                         : g.mul(dxhat, st.invstd));
+  }
+  if (g.needs(1)) g.set_dx(1, g.reduce_sum(g.mul(dy, st.xhat), reduce_axes, false));
+  if (g.needs(2)) g.set_dx(2, g.reduce_sum(dy, reduce_axes, false));
+}
+
+// InstanceNormalization: statistics per (sample, channel) over the spatial axes.
+void instance_norm_rule(GradContext& g) {
+  std::string x = g.x(0), dy = g.dy(0);
+  auto r = g.rank(x);
+  if (!r) g.fail("the rank of the input must be known");
+  std::vector<int64_t> spatial = range(2, *r), param_axes = range(1, *r - 1);
+  Stats st = batch_stats(g, x, spatial, g.node().attr_float("epsilon", 1e-5f));
+  std::string scale = g.unsqueeze(g.x(1), param_axes);
+  if (g.needs(0)) g.set_dx(0, normalized_dx(g, g.mul(dy, scale), st.xhat, st.invstd, spatial));
+  std::vector<int64_t> outer{0};
+  for (int64_t a : spatial) outer.push_back(a);
+  if (g.needs(1)) g.set_dx(1, g.reduce_sum(g.mul(dy, st.xhat), outer, false));
+  if (g.needs(2)) g.set_dx(2, g.reduce_sum(dy, outer, false));
+}
+
+// LayerNormalization (opset 17): statistics over the axes from `axis` on; Scale and B
+// broadcast over the leading axes, so their gradients are summed there.
+void layer_norm_rule(GradContext& g) {
+  std::string x = g.x(0), dy = g.dy(0);
+  auto r = g.rank(x);
+  if (!r) g.fail("the rank of the input must be known");
+  int64_t axis = g.node().attr_int("axis", -1);
+  if (axis < 0) axis += *r;
+  std::vector<int64_t> axes = range(axis, *r);
+  Stats st = batch_stats(g, x, axes, g.node().attr_float("epsilon", 1e-5f));
+  if (g.needs(0)) g.set_dx(0, normalized_dx(g, g.mul(dy, g.x(1)), st.xhat, st.invstd, axes));
+  if (g.needs(1)) g.set_dx(1, g.reduce_to(g.mul(dy, st.xhat), g.dims(x), g.x(1)));
+  if (g.has_x(2) && g.needs(2)) g.set_dx(2, g.reduce_to(dy, g.dims(x), g.x(2)));
+}
+
+// The negative log-likelihood's gradient with respect to its log-probabilities
+// [N, C, d...]: -weight[label] * one_hot(label) * dloss, with ignored labels getting none
+// and 'mean' dividing by the total weight of the counted samples.
+std::string nll_grad(GradContext& g, const std::string& logp, const std::string& labels,
+                     const std::string& weights, const std::string& dloss) {
+  const ir::Node& n = g.node();
+  const std::string& like = g.x(0);  // for element types: log_prob may be a new value
+  std::string reduction = n.attr_string("reduction", "mean");
+  std::string depth = g.op("Gather", {g.shape(logp), g.ints({1})});
+  std::string labels_safe = labels, counted;
+  if (n.has_attr("ignore_index")) {
+    DType lt = g.dtype(labels) == DType::Undefined ? DType::Int64 : g.dtype(labels);
+    auto as_labels = [&](int64_t v) {
+      return g.op("Cast", {g.ints({v})}, {attr("to", static_cast<int64_t>(lt))});
+    };
+    std::string is_ignored = g.op("Equal", {labels, as_labels(n.attr_int("ignore_index", 0))});
+    labels_safe = g.op("Where", {is_ignored, as_labels(0), labels});
+    counted = g.op("Cast", {g.op("Not", {is_ignored})},
+                   {attr("to", static_cast<int64_t>(g.dtype(like)))});
+  }
+  // Per-sample weight, shaped like labels.
+  std::string w =
+      weights.empty() ? g.fill(g.shape(labels), 1.0, like) : g.op("Gather", {weights, labels_safe});
+  if (!counted.empty()) w = g.mul(w, counted);
+  std::string per_sample = g.mul(w, dloss);  // dloss: [N, d...] or a scalar
+  if (reduction == "mean") per_sample = g.div(per_sample, g.reduce_sum(w, {}, false));
+  DType ft = g.dtype(like) == DType::Undefined ? DType::Float32 : g.dtype(like);
+  std::string one_hot_values =
+      g.op("Cast", {g.ints({0, -1})}, {attr("to", static_cast<int64_t>(ft))});  // off, on
+  std::string one_hot =
+      g.op("OneHot", {labels_safe, depth, one_hot_values}, {attr("axis", int64_t{1})});
+  return g.mul(one_hot, g.unsqueeze(per_sample, {1}));
+}
+
+void nll_loss_rule(GradContext& g) {
+  if (!g.needs(0)) return;
+  g.set_dx(0, nll_grad(g, g.x(0), g.x(1), g.has_x(2) ? g.x(2) : "", g.dy(0)));
+}
+
+// SoftmaxCrossEntropyLoss: NLL of the log-softmax (output 1), then the LogSoftmax rule
+// over axis 1; a gradient arriving at the log_prob output joins in before it.
+void softmax_cross_entropy_rule(GradContext& g) {
+  if (!g.needs(0)) return;
+  std::string logp = g.y(1);
+  std::string dlogp = nll_grad(g, logp, g.x(1), g.has_x(2) ? g.x(2) : "", g.dy(0));
+  if (g.has_dy(1)) dlogp = g.add(dlogp, g.dy(1));
+  std::string sum = g.reduce_sum(dlogp, {1}, true);
+  g.set_dx(0, g.sub(dlogp, g.mul(g.op("Exp", {logp}), sum)));
+}
+
 constexpr GradDef kDefs[] = {
     {"", "Dropout", 1, kLatestOpset, dropout_rule},
+    {"", "BatchNormalization", 9, kLatestOpset, batch_norm_rule},
+    {"", "InstanceNormalization", 6, kLatestOpset, instance_norm_rule},
+    {"", "LayerNormalization", 17, kLatestOpset, layer_norm_rule},
+    {"", "NegativeLogLikelihoodLoss", 13, kLatestOpset, nll_loss_rule},
+    {"", "SoftmaxCrossEntropyLoss", 13, kLatestOpset, softmax_cross_entropy_rule},
 };
 
 }  // namespace

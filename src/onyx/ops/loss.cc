@@ -54,7 +54,7 @@ class LossKernel final : public Kernel {
       using T = decltype(tag);
       // Log-probabilities: the input itself (NLL) or its log-softmax over axis 1.
       std::vector<double> logp(static_cast<size_t>(x.numel()));
-      for (int64_t i = 0; i < x.numel(); ++i) logp[i] = static_cast<float>(x.data<T>()[i]);
+      for (int64_t i = 0; i < x.numel(); ++i) logp[i] = static_cast<double>(x.data<T>()[i]);
       if (softmax_) {
         for (int64_t n = 0; n < N; ++n) {
           for (int64_t d = 0; d < D; ++d) {
@@ -67,8 +67,7 @@ class LossKernel final : public Kernel {
         }
         if (ctx.needs_output(1)) {
           Tensor& lp = ctx.allocate(1, x.dtype(), x.shape());
-          for (int64_t i = 0; i < x.numel(); ++i)
-            lp.data<T>()[i] = static_cast<T>(static_cast<float>(logp[i]));
+          for (int64_t i = 0; i < x.numel(); ++i) lp.data<T>()[i] = static_cast<T>(logp[i]);
         }
       }
       std::vector<double> loss(static_cast<size_t>(N * D), 0.0);
@@ -86,11 +85,10 @@ class LossKernel final : public Kernel {
       }
       if (reduction_ == "none") {
         Tensor& y = ctx.allocate(0, x.dtype(), tshape);
-        for (size_t i = 0; i < loss.size(); ++i)
-          y.data<T>()[i] = static_cast<T>(static_cast<float>(loss[i]));
+        for (size_t i = 0; i < loss.size(); ++i) y.data<T>()[i] = static_cast<T>(loss[i]);
       } else {
         double v = reduction_ == "sum" ? loss_sum : loss_sum / weight_sum;
-        ctx.allocate(0, x.dtype(), {}).data<T>()[0] = static_cast<T>(static_cast<float>(v));
+        ctx.allocate(0, x.dtype(), {}).data<T>()[0] = static_cast<T>(v);
       }
     });
   }

@@ -2,12 +2,17 @@
 // LayerNormalization, LRN and Dropout. Statistics are accumulated in double.
 #include <cmath>
 #include <random>
+#include <type_traits>
 
 #include "onyx/ops/registry.h"
 
 namespace onyx::ops {
 
 namespace {
+
+// Arithmetic type: float64 computes in double, the other float types in float.
+template <typename T>
+using Acc = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
 // Reads a per-channel parameter of C values as doubles.
 std::vector<double> channel_param(const KernelContext& ctx, size_t i, int64_t c) {
@@ -49,7 +54,7 @@ class BatchNormKernel final : public Kernel {
           for (int64_t n = 0; n < N; ++n) {
             const T* p = x.data<T>() + (n * groups + c) * inner;
             for (int64_t i = 0; i < inner; ++i) {
-              double v = static_cast<float>(p[i]);
+              double v = static_cast<Acc<T>>(p[i]);
               s += v;
               sq += v * v;
             }
@@ -70,13 +75,13 @@ class BatchNormKernel final : public Kernel {
                               [&](int64_t b, int64_t e) {
                                 for (int64_t k = b; k < e; ++k) {
                                   int64_t c = k % groups;
-                                  float a =
-                                      static_cast<float>(scale[c] / std::sqrt(use_var[c] + eps_));
-                                  float sh = static_cast<float>(bias[c] - use_mean[c] * a);
+                                  Acc<T> a =
+                                      static_cast<Acc<T>>(scale[c] / std::sqrt(use_var[c] + eps_));
+                                  Acc<T> sh = static_cast<Acc<T>>(bias[c] - use_mean[c] * a);
                                   const T* p = in + k * inner;
                                   T* q = out + k * inner;
                                   for (int64_t i = 0; i < inner; ++i)
-                                    q[i] = static_cast<T>(static_cast<float>(p[i]) * a + sh);
+                                    q[i] = static_cast<T>(static_cast<Acc<T>>(p[i]) * a + sh);
                                 }
                               });
     });
@@ -91,8 +96,8 @@ class BatchNormKernel final : public Kernel {
         visit_float(ref.dtype(), [&](auto tag) {
           using T = decltype(tag);
           for (int64_t c = 0; c < groups; ++c) {
-            r.data<T>()[c] =
-                static_cast<T>(static_cast<float>(old[c] * momentum_ + cur[c] * (1.0 - momentum_)));
+            r.data<T>()[c] = static_cast<T>(
+                static_cast<Acc<T>>(old[c] * momentum_ + cur[c] * (1.0 - momentum_)));
           }
         });
       }
@@ -125,17 +130,17 @@ class InstanceNormKernel final : public Kernel {
           const T* p = x.data<T>() + k * S;
           T* q = y.data<T>() + k * S;
           double s = 0, sq = 0;
-          for (int64_t i = 0; i < S; ++i) s += static_cast<float>(p[i]);
+          for (int64_t i = 0; i < S; ++i) s += static_cast<Acc<T>>(p[i]);
           double m = S ? s / S : 0;
           for (int64_t i = 0; i < S; ++i) {
-            double d = static_cast<float>(p[i]) - m;
+            double d = static_cast<Acc<T>>(p[i]) - m;
             sq += d * d;
           }
           double inv = 1.0 / std::sqrt((S ? sq / S : 0) + eps_);
           int64_t c = k % C;
           for (int64_t i = 0; i < S; ++i) {
             q[i] = static_cast<T>(
-                static_cast<float>((static_cast<float>(p[i]) - m) * inv * scale[c] + bias[c]));
+                static_cast<Acc<T>>((static_cast<Acc<T>>(p[i]) - m) * inv * scale[c] + bias[c]));
           }
         }
       });
@@ -202,19 +207,19 @@ class LayerNormKernel final : public Kernel {
                                   const T* p = x.data<T>() + r * D;
                                   T* q = y.data<T>() + r * D;
                                   double s = 0, sq = 0;
-                                  for (int64_t i = 0; i < D; ++i) s += static_cast<float>(p[i]);
+                                  for (int64_t i = 0; i < D; ++i) s += static_cast<Acc<T>>(p[i]);
                                   double m = s / static_cast<double>(D);
                                   for (int64_t i = 0; i < D; ++i) {
-                                    double d = static_cast<float>(p[i]) - m;
+                                    double d = static_cast<Acc<T>>(p[i]) - m;
                                     sq += d * d;
                                   }
                                   double inv = 1.0 / std::sqrt(sq / static_cast<double>(D) + eps_);
                                   for (int64_t i = 0; i < D; ++i) {
-                                    double v = (static_cast<float>(p[i]) - m) * inv;
+                                    double v = (static_cast<Acc<T>>(p[i]) - m) * inv;
                                     if (scale.defined())
-                                      v *= static_cast<float>(scale.data<T>()[i]);
-                                    if (bias.defined()) v += static_cast<float>(bias.data<T>()[i]);
-                                    q[i] = static_cast<T>(static_cast<float>(v));
+                                      v *= static_cast<Acc<T>>(scale.data<T>()[i]);
+                                    if (bias.defined()) v += static_cast<Acc<T>>(bias.data<T>()[i]);
+                                    q[i] = static_cast<T>(static_cast<Acc<T>>(v));
                                   }
                                   if (mean_out) mean_out->data<float>()[r] = static_cast<float>(m);
                                   if (inv_out) inv_out->data<float>()[r] = static_cast<float>(inv);
@@ -253,13 +258,13 @@ class LrnKernel final : public Kernel {
           for (int64_t s = 0; s < S; ++s) {
             double sq = 0;
             for (int64_t j = std::max<int64_t>(0, c - lo); j <= std::min(C - 1, c + hi); ++j) {
-              double v = static_cast<float>(x.data<T>()[(n * C + j) * S + s]);
+              double v = static_cast<Acc<T>>(x.data<T>()[(n * C + j) * S + s]);
               sq += v * v;
             }
             int64_t at = (n * C + c) * S + s;
-            double v = static_cast<float>(x.data<T>()[at]);
+            double v = static_cast<Acc<T>>(x.data<T>()[at]);
             y.data<T>()[at] = static_cast<T>(
-                static_cast<float>(v / std::pow(bias_ + alpha_ / size_ * sq, beta_)));
+                static_cast<Acc<T>>(v / std::pow(bias_ + alpha_ / size_ * sq, beta_)));
           }
         }
       }
@@ -304,12 +309,13 @@ class DropoutKernel final : public Kernel {
     }
     Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
     std::bernoulli_distribution keep(1.0 - ratio);
-    float scale = static_cast<float>(1.0 / (1.0 - ratio));
     visit_float(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       for (int64_t i = 0; i < x.numel(); ++i) {
         bool k = keep(engine_);
-        y.data<T>()[i] = static_cast<T>(k ? static_cast<float>(x.data<T>()[i]) * scale : 0.0f);
+        y.data<T>()[i] = static_cast<T>(k ? static_cast<Acc<T>>(x.data<T>()[i]) *
+                                                static_cast<Acc<T>>(1.0 / (1.0 - ratio))
+                                          : Acc<T>(0));
         if (mask) mask->data<bool>()[i] = k;
       }
     });
