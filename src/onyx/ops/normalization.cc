@@ -2,17 +2,12 @@
 // LayerNormalization, LRN and Dropout. Statistics are accumulated in double.
 #include <cmath>
 #include <random>
-#include <type_traits>
 
 #include "onyx/ops/registry.h"
 
 namespace onyx::ops {
 
 namespace {
-
-// Arithmetic type: float64 computes in double, the other float types in float.
-template <typename T>
-using Acc = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
 // Reads a per-channel parameter of C values as doubles.
 std::vector<double> channel_param(const KernelContext& ctx, size_t i, int64_t c) {
@@ -54,7 +49,7 @@ class BatchNormKernel final : public Kernel {
           for (int64_t n = 0; n < N; ++n) {
             const T* p = x.data<T>() + (n * groups + c) * inner;
             for (int64_t i = 0; i < inner; ++i) {
-              double v = static_cast<Acc<T>>(p[i]);
+              double v = static_cast<compute_t<T>>(p[i]);
               s += v;
               sq += v * v;
             }
@@ -71,19 +66,19 @@ class BatchNormKernel final : public Kernel {
       using T = decltype(tag);
       const T* in = x.data<T>();
       T* out = y.data<T>();
-      ctx.pool().parallel_for(N * groups, std::max<int64_t>(1, 8192 / std::max<int64_t>(inner, 1)),
-                              [&](int64_t b, int64_t e) {
-                                for (int64_t k = b; k < e; ++k) {
-                                  int64_t c = k % groups;
-                                  Acc<T> a =
-                                      static_cast<Acc<T>>(scale[c] / std::sqrt(use_var[c] + eps_));
-                                  Acc<T> sh = static_cast<Acc<T>>(bias[c] - use_mean[c] * a);
-                                  const T* p = in + k * inner;
-                                  T* q = out + k * inner;
-                                  for (int64_t i = 0; i < inner; ++i)
-                                    q[i] = static_cast<T>(static_cast<Acc<T>>(p[i]) * a + sh);
-                                }
-                              });
+      ctx.pool().parallel_for(
+          N * groups, std::max<int64_t>(1, 8192 / std::max<int64_t>(inner, 1)),
+          [&](int64_t b, int64_t e) {
+            for (int64_t k = b; k < e; ++k) {
+              int64_t c = k % groups;
+              compute_t<T> a = static_cast<compute_t<T>>(scale[c] / std::sqrt(use_var[c] + eps_));
+              compute_t<T> sh = static_cast<compute_t<T>>(bias[c] - use_mean[c] * a);
+              const T* p = in + k * inner;
+              T* q = out + k * inner;
+              for (int64_t i = 0; i < inner; ++i)
+                q[i] = static_cast<T>(static_cast<compute_t<T>>(p[i]) * a + sh);
+            }
+          });
     });
     if (training_) {
       // Running statistics: input * momentum + batch * (1 - momentum).
@@ -97,7 +92,7 @@ class BatchNormKernel final : public Kernel {
           using T = decltype(tag);
           for (int64_t c = 0; c < groups; ++c) {
             r.data<T>()[c] = static_cast<T>(
-                static_cast<Acc<T>>(old[c] * momentum_ + cur[c] * (1.0 - momentum_)));
+                static_cast<compute_t<T>>(old[c] * momentum_ + cur[c] * (1.0 - momentum_)));
           }
         });
       }
@@ -130,17 +125,17 @@ class InstanceNormKernel final : public Kernel {
           const T* p = x.data<T>() + k * S;
           T* q = y.data<T>() + k * S;
           double s = 0, sq = 0;
-          for (int64_t i = 0; i < S; ++i) s += static_cast<Acc<T>>(p[i]);
+          for (int64_t i = 0; i < S; ++i) s += static_cast<compute_t<T>>(p[i]);
           double m = S ? s / S : 0;
           for (int64_t i = 0; i < S; ++i) {
-            double d = static_cast<Acc<T>>(p[i]) - m;
+            double d = static_cast<compute_t<T>>(p[i]) - m;
             sq += d * d;
           }
           double inv = 1.0 / std::sqrt((S ? sq / S : 0) + eps_);
           int64_t c = k % C;
           for (int64_t i = 0; i < S; ++i) {
-            q[i] = static_cast<T>(
-                static_cast<Acc<T>>((static_cast<Acc<T>>(p[i]) - m) * inv * scale[c] + bias[c]));
+            q[i] = static_cast<T>(static_cast<compute_t<T>>(
+                (static_cast<compute_t<T>>(p[i]) - m) * inv * scale[c] + bias[c]));
           }
         }
       });
@@ -207,19 +202,21 @@ class LayerNormKernel final : public Kernel {
                                   const T* p = x.data<T>() + r * D;
                                   T* q = y.data<T>() + r * D;
                                   double s = 0, sq = 0;
-                                  for (int64_t i = 0; i < D; ++i) s += static_cast<Acc<T>>(p[i]);
+                                  for (int64_t i = 0; i < D; ++i)
+                                    s += static_cast<compute_t<T>>(p[i]);
                                   double m = s / static_cast<double>(D);
                                   for (int64_t i = 0; i < D; ++i) {
-                                    double d = static_cast<Acc<T>>(p[i]) - m;
+                                    double d = static_cast<compute_t<T>>(p[i]) - m;
                                     sq += d * d;
                                   }
                                   double inv = 1.0 / std::sqrt(sq / static_cast<double>(D) + eps_);
                                   for (int64_t i = 0; i < D; ++i) {
-                                    double v = (static_cast<Acc<T>>(p[i]) - m) * inv;
+                                    double v = (static_cast<compute_t<T>>(p[i]) - m) * inv;
                                     if (scale.defined())
-                                      v *= static_cast<Acc<T>>(scale.data<T>()[i]);
-                                    if (bias.defined()) v += static_cast<Acc<T>>(bias.data<T>()[i]);
-                                    q[i] = static_cast<T>(static_cast<Acc<T>>(v));
+                                      v *= static_cast<compute_t<T>>(scale.data<T>()[i]);
+                                    if (bias.defined())
+                                      v += static_cast<compute_t<T>>(bias.data<T>()[i]);
+                                    q[i] = static_cast<T>(static_cast<compute_t<T>>(v));
                                   }
                                   if (mean_out) mean_out->data<float>()[r] = static_cast<float>(m);
                                   if (inv_out) inv_out->data<float>()[r] = static_cast<float>(inv);
@@ -258,13 +255,13 @@ class LrnKernel final : public Kernel {
           for (int64_t s = 0; s < S; ++s) {
             double sq = 0;
             for (int64_t j = std::max<int64_t>(0, c - lo); j <= std::min(C - 1, c + hi); ++j) {
-              double v = static_cast<Acc<T>>(x.data<T>()[(n * C + j) * S + s]);
+              double v = static_cast<compute_t<T>>(x.data<T>()[(n * C + j) * S + s]);
               sq += v * v;
             }
             int64_t at = (n * C + c) * S + s;
-            double v = static_cast<Acc<T>>(x.data<T>()[at]);
+            double v = static_cast<compute_t<T>>(x.data<T>()[at]);
             y.data<T>()[at] = static_cast<T>(
-                static_cast<Acc<T>>(v / std::pow(bias_ + alpha_ / size_ * sq, beta_)));
+                static_cast<compute_t<T>>(v / std::pow(bias_ + alpha_ / size_ * sq, beta_)));
           }
         }
       }
@@ -313,9 +310,9 @@ class DropoutKernel final : public Kernel {
       using T = decltype(tag);
       for (int64_t i = 0; i < x.numel(); ++i) {
         bool k = keep(engine_);
-        y.data<T>()[i] = static_cast<T>(k ? static_cast<Acc<T>>(x.data<T>()[i]) *
-                                                static_cast<Acc<T>>(1.0 / (1.0 - ratio))
-                                          : Acc<T>(0));
+        y.data<T>()[i] = static_cast<T>(k ? static_cast<compute_t<T>>(x.data<T>()[i]) *
+                                                static_cast<compute_t<T>>(1.0 / (1.0 - ratio))
+                                          : compute_t<T>(0));
         if (mask) mask->data<bool>()[i] = k;
       }
     });

@@ -2,7 +2,6 @@
 // (the rows are everything from axis on); from 13 they act along the one axis.
 #include <cmath>
 #include <limits>
-#include <type_traits>
 
 #include "onyx/ops/reduce_util.h"
 #include "onyx/ops/registry.h"
@@ -31,8 +30,7 @@ class SoftmaxKernel final : public Kernel {
     Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
     visit_float(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      // float64 computes in double; the other float types in float.
-      using A = std::conditional_t<std::is_same_v<T, double>, double, float>;
+      using A = compute_t<T>;  // double for float64, float for the others
       const T* in = x.data<T>();
       T* out = y.data<T>();
       Kind kind = kind_;
