@@ -78,20 +78,29 @@ std::string GradContext::ints(const std::vector<int64_t>& v) {
   return b_.constant("c", Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v));
 }
 
+std::string fill(ir::GraphBuilder& b, const std::string& shape, double v, DType t) {
+  Tensor value = t == DType::Float64 ? Tensor::from_vector<double>({1}, {v})
+                                     : Tensor::from_vector<float>({1}, {static_cast<float>(v)});
+  std::string z = b.op("ConstantOfShape", {shape}, {attr("value", value)});
+  if (t == DType::Float16 || t == DType::BFloat16) {
+    z = b.op("Cast", {z}, {attr("to", static_cast<int64_t>(t))});
+  }
+  return z;
+}
+
+std::vector<int64_t> axes_range(int64_t first, int64_t last) {
+  std::vector<int64_t> v;
+  for (int64_t i = first; i < last; ++i) v.push_back(i);
+  return v;
+}
+
 std::string GradContext::zeros_like(const std::string& v) {
-  // ConstantOfShape, not Mul by 0, which would turn inf into NaN.
   return fill(shape(v), 0.0, v);
 }
 
-std::string GradContext::fill(const std::string& shape, double v, const std::string& like) {
-  DType t = dtype(like);
-  Tensor value = t == DType::Float64 ? Tensor::from_vector<double>({1}, {v})
-                                     : Tensor::from_vector<float>({1}, {static_cast<float>(v)});
-  std::string z = op("ConstantOfShape", {shape}, {attr("value", value)});
-  if (t == DType::Float16 || t == DType::BFloat16) {
-    z = op("Cast", {z}, {attr("to", static_cast<int64_t>(t))});
-  }
-  return z;
+std::string GradContext::as_type_of(const std::string& v, const std::string& like, DType fallback) {
+  DType t = dtype(like) == DType::Undefined ? fallback : dtype(like);
+  return op("Cast", {v}, {attr("to", static_cast<int64_t>(t))});
 }
 
 std::string GradContext::reduce(const std::string& op_type, const std::string& v,

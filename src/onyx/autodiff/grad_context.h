@@ -18,6 +18,13 @@ namespace onyx::autodiff {
 
 using Types = std::unordered_map<std::string, ir::TypeInfo>;
 
+// A tensor of shape `shape` (an int64 value) filled with `v`, of element type `t` (float
+// when Undefined). ConstantOfShape, not Mul by 0, which would turn inf into NaN.
+std::string fill(ir::GraphBuilder& b, const std::string& shape, double v, DType t);
+
+// first, first + 1, ..., last - 1: axis lists.
+std::vector<int64_t> axes_range(int64_t first, int64_t last);
+
 class GradContext {
  public:
   GradContext(ir::Graph& graph, ir::GraphBuilder& builder, size_t node_index, int64_t opset,
@@ -62,7 +69,12 @@ class GradContext {
   std::string shape(const std::string& v) { return op("Shape", {v}); }
   std::string zeros_like(const std::string& v);
   // A tensor of shape `shape` (an int64 value) filled with `v`, in `like`'s element type.
-  std::string fill(const std::string& shape, double v, const std::string& like);
+  std::string fill(const std::string& shape, double v, const std::string& like) {
+    return autodiff::fill(b_, shape, v, dtype(like));
+  }
+  // `v` cast to `like`'s element type (`fallback` when inference could not type `like`).
+  std::string as_type_of(const std::string& v, const std::string& like,
+                         DType fallback = DType::Float32);
   // Opset-aware forms of the ops whose axes moved from attribute to input.
   std::string reduce_sum(const std::string& v, const std::vector<int64_t>& axes, bool keepdims);
   std::string reduce(const std::string& op_type, const std::string& v,

@@ -78,12 +78,6 @@ Window window(GradContext& g, const std::vector<int64_t>& kernel) {
   return w;
 }
 
-std::vector<int64_t> iota_from(int64_t first, int64_t count) {
-  std::vector<int64_t> v(static_cast<size_t>(count));
-  std::iota(v.begin(), v.end(), first);
-  return v;
-}
-
 // Conv: dX is the transposed convolution of dY with W; dW is a convolution of X with dY
 // in which batch and channels trade places (stride and dilation swap roles); dB sums dY.
 void conv_rule(GradContext& g) {
@@ -113,20 +107,20 @@ void conv_rule(GradContext& g) {
     std::vector<int64_t> shape{cg, -1};
     shape.insert(shape.end(), spatial.begin(), spatial.end());
     xr = g.op("Reshape", {xr, g.ints(shape)});
-    std::vector<int64_t> perm = iota_from(0, static_cast<int64_t>(n) + 2);
+    std::vector<int64_t> perm = axes_range(0, static_cast<int64_t>(n) + 2);
     std::swap(perm[0], perm[1]);
     std::string dyt = g.op("Transpose", {dy}, {attr("perm", perm)});  // [M, N, O...]
     std::string c = g.op("Conv", {xr, dyt},
                          {attr("strides", win.dilations), attr("dilations", win.strides),
                           attr("pads", win.pads(win.pad_end)), attr("group", group)});
     // [Cg, M, K'...] where K' >= K: keep the first K, then swap to [M, Cg, K...].
-    std::vector<int64_t> zeros(n, 0), axes = iota_from(2, static_cast<int64_t>(n));
+    std::vector<int64_t> zeros(n, 0), axes = axes_range(2, static_cast<int64_t>(n) + 2);
     c = g.op("Slice", {c, g.ints(zeros), g.ints(kernel), g.ints(axes)});
     g.set_dx(1, g.op("Transpose", {c}, {attr("perm", perm)}));
   }
   if (g.has_x(2) && g.needs(2)) {
     std::vector<int64_t> axes{0};
-    for (int64_t a : iota_from(2, static_cast<int64_t>(n))) axes.push_back(a);
+    for (int64_t a : axes_range(2, static_cast<int64_t>(n) + 2)) axes.push_back(a);
     g.set_dx(2, g.reduce_sum(dy, axes, false));
   }
 }
@@ -150,7 +144,6 @@ void max_pool_rule(GradContext& g) {
 void average_pool_rule(GradContext& g) {
   std::vector<int64_t> kernel = g.node().attr_ints("kernel_shape");
   Window win = window(g, kernel);
-  size_t n = win.n();
   bool include_pad = g.node().attr_int("count_include_pad", 0) != 0;
   std::string x = g.x(0), dy = g.dy(0);
   double kprod = 1;
@@ -164,8 +157,7 @@ void average_pool_rule(GradContext& g) {
   } else {
     // The divisor counts the window's positions inside the input: an average with pads
     // counted, of ones, times the window size.
-    ir::Node pool = g.node();
-    std::vector<ir::Attribute> attrs = pool.attributes;
+    std::vector<ir::Attribute> attrs = g.node().attributes;
     bool found = false;
     for (auto& a : attrs) {
       if (a.name == "count_include_pad") a.i = 1, found = true;
@@ -189,15 +181,11 @@ void average_pool_rule(GradContext& g) {
            {attr("strides", win.strides), attr("dilations", win.dilations),
             attr("pads", win.pads(end)), attr("output_padding", op), attr("kernel_shape", kernel)});
   g.set_dx(0, g.op("Reshape", {t, g.shape(x)}));
-  (void)n;
 }
 
 void global_average_pool_rule(GradContext& g) {
   std::string x = g.x(0);
-  DType t = g.dtype(x) == DType::Undefined ? DType::Float32 : g.dtype(x);
-  auto cast = [&](const std::string& v) {
-    return g.op("Cast", {v}, {attr("to", static_cast<int64_t>(t))});
-  };
+  auto cast = [&](const std::string& v) { return g.as_type_of(v, x); };
   std::string count = g.div(cast(g.op("Size", {x})), cast(g.op("Size", {g.y(0)})));
   g.set_dx(0, g.op("Expand", {g.div(g.dy(0), count), g.shape(x)}));
 }
@@ -206,10 +194,8 @@ void global_max_pool_rule(GradContext& g) {  // shared among ties, as ReduceMax
   std::string x = g.x(0);
   auto r = g.rank(x);
   if (!r) g.fail("the rank of the input must be known");
-  DType t = g.dtype(x) == DType::Undefined ? DType::Float32 : g.dtype(x);
-  std::string mask =
-      g.op("Cast", {g.op("Equal", {x, g.y(0)})}, {attr("to", static_cast<int64_t>(t))});
-  std::string count = g.reduce_sum(mask, iota_from(2, *r - 2), true);
+  std::string mask = g.as_type_of(g.op("Equal", {x, g.y(0)}), x);
+  std::string count = g.reduce_sum(mask, axes_range(2, *r), true);
   g.set_dx(0, g.mul(mask, g.div(g.dy(0), count)));
 }
 

@@ -35,7 +35,7 @@ void pow_rule(GradContext& g) {
   std::string a = g.x(0), b = g.x(1);
   // The exponent may have another element type (Pow-12 and later); compute in the base's.
   if (g.dtype(b) != g.dtype(a) && g.dtype(a) != DType::Undefined) {
-    b = g.op("Cast", {b}, {attr("to", static_cast<int64_t>(g.dtype(a)))});
+    b = g.as_type_of(b, a);
   }
   if (g.needs(0)) {
     std::string p = g.op("Pow", {a, g.sub(b, g.scalar(1, a))});
@@ -95,10 +95,7 @@ void minmax_rule(GradContext& g) {
   std::vector<std::string> masks(n);
   std::string count;
   for (size_t i = 0; i < n; ++i) {
-    masks[i] = g.op(
-        "Cast", {g.op("Equal", {g.x(i), g.y(0)})},
-        {attr("to", static_cast<int64_t>(g.dtype(g.y(0)) == DType::Undefined ? DType::Float32
-                                                                             : g.dtype(g.y(0))))});
+    masks[i] = g.as_type_of(g.op("Equal", {g.x(i), g.y(0)}), g.y(0));
     count = count.empty() ? masks[i] : g.add(count, masks[i]);
   }
   std::string share = g.div(g.dy(0), count);
@@ -143,8 +140,7 @@ void clip_rule(GradContext& g) {
   }
   if (mask.empty()) return g.set_dx(0, g.dy(0));
   if (g.opset() < 9) {  // no Where yet: multiply by the mask
-    DType t = g.dtype(x) == DType::Undefined ? DType::Float32 : g.dtype(x);
-    return g.set_dx(0, g.mul(g.dy(0), g.op("Cast", {mask}, {attr("to", static_cast<int64_t>(t))})));
+    return g.set_dx(0, g.mul(g.dy(0), g.as_type_of(mask, x)));
   }
   g.set_dx(0, g.op("Where", {mask, g.dy(0), g.scalar(0, x)}));
 }

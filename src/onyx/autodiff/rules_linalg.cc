@@ -149,11 +149,7 @@ void einsum_rule(GradContext& g) {
       // Labels only this operand has: multiply by ones of the operand's shape, which
       // brings them back as a broadcast.
       lhs_terms += "," + terms[i];
-      std::string ones = g.op("ConstantOfShape", {g.shape(g.x(i))},
-                              {attr("value", Tensor::from_vector<float>({1}, {1.0f}))});
-      if (g.dtype(g.x(i)) != DType::Float32 && g.dtype(g.x(i)) != DType::Undefined) {
-        ones = g.op("Cast", {ones}, {attr("to", static_cast<int64_t>(g.dtype(g.x(i))))});
-      }
+      std::string ones = g.fill(g.shape(g.x(i)), 1.0, g.x(i));
       inputs.push_back(ones);
     }
     std::string d = g.op("Einsum", inputs, {attr("equation", lhs_terms + "->" + terms[i])});

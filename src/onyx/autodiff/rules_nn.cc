@@ -13,25 +13,17 @@ using ir::attr;
 // Dropout: the kept elements' gradient, scaled like the forward pass; in inference mode
 // (no training_mode, or a constant false) Dropout is the identity.
 void dropout_rule(GradContext& g) {
-  const ir::Node& n = g.node();
   bool training_input = g.opset() >= 12 && g.has_x(2);
   if (!training_input) return g.set_dx(0, g.dy(0));
   if (auto t = g.constant_value(g.x(2)); t && t->numel() == 1 && t->element_as_double(0) == 0) {
     return g.set_dx(0, g.dy(0));
   }
   std::string x = g.x(0);
-  std::string ratio = g.has_x(1) ? g.op("CastLike", {g.x(1), x}) : g.scalar(0.5, x);
+  std::string ratio = g.has_x(1) ? g.as_type_of(g.x(1), x) : g.scalar(0.5, x);
   std::string scale = g.div(g.scalar(1, x), g.sub(g.scalar(1, x), ratio));
-  std::string mask = g.op("Cast", {g.y(1)}, {attr("to", static_cast<int64_t>(g.dtype(x)))});
+  std::string mask = g.as_type_of(g.y(1), x);
   std::string kept = g.mul(g.dy(0), g.mul(mask, scale));
   g.set_dx(0, g.op("Where", {g.x(2), kept, g.dy(0)}));
-  (void)n;
-}
-
-std::vector<int64_t> range(int64_t first, int64_t last) {  // [first, last)
-  std::vector<int64_t> v;
-  for (int64_t i = first; i < last; ++i) v.push_back(i);
-  return v;
 }
 
 // Normalization over `axes` given xhat = (x - mean) * invstd:
@@ -68,7 +60,7 @@ void batch_norm_rule(GradContext& g) {
   float eps = n.attr_float("epsilon", 1e-5f);
   bool training = g.opset() >= 14 ? n.attr_int("training_mode", 0) != 0
                                   : n.outputs.size() > 1 && !n.outputs[1].empty();
-  std::vector<int64_t> reduce_axes{0}, param_axes = range(1, *r - 1);
+  std::vector<int64_t> reduce_axes{0}, param_axes = axes_range(1, *r - 1);
   for (int64_t a = 2; a < *r; ++a) reduce_axes.push_back(a);
   auto per_channel = [&](const std::string& v) { return g.unsqueeze(v, param_axes); };
   Stats st;
@@ -93,7 +85,7 @@ void instance_norm_rule(GradContext& g) {
   std::string x = g.x(0), dy = g.dy(0);
   auto r = g.rank(x);
   if (!r) g.fail("the rank of the input must be known");
-  std::vector<int64_t> spatial = range(2, *r), param_axes = range(1, *r - 1);
+  std::vector<int64_t> spatial = axes_range(2, *r), param_axes = axes_range(1, *r - 1);
   Stats st = batch_stats(g, x, spatial, g.node().attr_float("epsilon", 1e-5f));
   std::string scale = g.unsqueeze(g.x(1), param_axes);
   if (g.needs(0)) g.set_dx(0, normalized_dx(g, g.mul(dy, scale), st.xhat, st.invstd, spatial));
@@ -111,7 +103,7 @@ void layer_norm_rule(GradContext& g) {
   if (!r) g.fail("the rank of the input must be known");
   int64_t axis = g.node().attr_int("axis", -1);
   if (axis < 0) axis += *r;
-  std::vector<int64_t> axes = range(axis, *r);
+  std::vector<int64_t> axes = axes_range(axis, *r);
   Stats st = batch_stats(g, x, axes, g.node().attr_float("epsilon", 1e-5f));
   if (g.needs(0)) g.set_dx(0, normalized_dx(g, g.mul(dy, g.x(1)), st.xhat, st.invstd, axes));
   if (g.needs(1)) g.set_dx(1, g.reduce_to(g.mul(dy, st.xhat), g.dims(x), g.x(1)));
@@ -129,14 +121,10 @@ std::string nll_grad(GradContext& g, const std::string& logp, const std::string&
   std::string depth = g.op("Gather", {g.shape(logp), g.ints({1})});
   std::string labels_safe = labels, counted;
   if (n.has_attr("ignore_index")) {
-    DType lt = g.dtype(labels) == DType::Undefined ? DType::Int64 : g.dtype(labels);
-    auto as_labels = [&](int64_t v) {
-      return g.op("Cast", {g.ints({v})}, {attr("to", static_cast<int64_t>(lt))});
-    };
+    auto as_labels = [&](int64_t v) { return g.as_type_of(g.ints({v}), labels, DType::Int64); };
     std::string is_ignored = g.op("Equal", {labels, as_labels(n.attr_int("ignore_index", 0))});
     labels_safe = g.op("Where", {is_ignored, as_labels(0), labels});
-    counted = g.op("Cast", {g.op("Not", {is_ignored})},
-                   {attr("to", static_cast<int64_t>(g.dtype(like)))});
+    counted = g.as_type_of(g.op("Not", {is_ignored}), like);
   }
   // Per-sample weight, shaped like labels.
   std::string w =
@@ -144,9 +132,7 @@ std::string nll_grad(GradContext& g, const std::string& logp, const std::string&
   if (!counted.empty()) w = g.mul(w, counted);
   std::string per_sample = g.mul(w, dloss);  // dloss: [N, d...] or a scalar
   if (reduction == "mean") per_sample = g.div(per_sample, g.reduce_sum(w, {}, false));
-  DType ft = g.dtype(like) == DType::Undefined ? DType::Float32 : g.dtype(like);
-  std::string one_hot_values =
-      g.op("Cast", {g.ints({0, -1})}, {attr("to", static_cast<int64_t>(ft))});  // off, on
+  std::string one_hot_values = g.as_type_of(g.ints({0, -1}), like);  // off, on
   std::string one_hot =
       g.op("OneHot", {labels_safe, depth, one_hot_values}, {attr("axis", int64_t{1})});
   return g.mul(one_hot, g.unsqueeze(per_sample, {1}));

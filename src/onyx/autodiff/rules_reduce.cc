@@ -67,11 +67,7 @@ void reduce_mean_rule(GradContext& g) {
   if (r.identity) return g.set_dx(0, g.dy(0));
   std::string x = g.x(0);
   // count = size(x) / size(y), in x's element type
-  auto to_x = [&](const std::string& v) {
-    return g.op("Cast", {v},
-                {attr("to", static_cast<int64_t>(g.dtype(x) == DType::Undefined ? DType::Float32
-                                                                                : g.dtype(x)))});
-  };
+  auto to_x = [&](const std::string& v) { return g.as_type_of(v, x); };
   std::string count = g.div(to_x(g.op("Size", {x})), to_x(g.op("Size", {g.y(0)})));
   g.set_dx(0, g.div(expand_like_x(g, r.dyk), count));
 }
@@ -81,8 +77,7 @@ void reduce_extremum_rule(GradContext& g) {
   Reduced r = restore_axes(g);
   if (r.identity) return g.set_dx(0, g.dy(0));
   std::string x = g.x(0);
-  std::string mask =
-      g.op("Cast", {g.op("Equal", {x, r.yk})}, {attr("to", static_cast<int64_t>(g.dtype(x)))});
+  std::string mask = g.as_type_of(g.op("Equal", {x, r.yk}), x);
   // The count of ties over the same axes.
   std::string count = r.axes
                           ? g.reduce_sum(mask, *r.axes, true)

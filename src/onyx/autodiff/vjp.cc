@@ -72,12 +72,8 @@ std::string rule_problem(const ir::Model& model, const ir::Node& n) {
   return "no gradient rule for this op";
 }
 
-}  // namespace
-
-std::vector<MissingRule> missing_rules(const ir::Model& model, const std::vector<std::string>& ys,
-                                       const std::vector<std::string>& wrt) {
-  Types types = onnx_io::infer_value_types(model);
-  Paths p = find_paths(*model.graph, types, ys, wrt);
+// Every node on a path without a rule at the model's opset.
+std::vector<MissingRule> missing_on_paths(const ir::Model& model, const Paths& p) {
   std::vector<MissingRule> missing;
   for (size_t idx : p.order) {
     const ir::Node& n = model.graph->nodes[idx];
@@ -88,16 +84,13 @@ std::vector<MissingRule> missing_rules(const ir::Model& model, const std::vector
   return missing;
 }
 
-void append_vjp(ir::Model& model, const VjpSpec& spec) {
+// append_vjp with the value types already inferred.
+void append_vjp_typed(ir::Model& model, const VjpSpec& spec, const Types& types) {
   ir::Graph& g = *model.graph;
-  Types types = onnx_io::infer_value_types(model);
   Paths p = find_paths(g, types, spec.ys, spec.wrt);
   std::string problems;
-  for (size_t idx : p.order) {
-    const ir::Node& n = g.nodes[idx];
-    if (!p.on_path(n)) continue;
-    std::string why = rule_problem(model, n);
-    if (!why.empty()) problems += cat("\n  ", n.describe(), ": ", why);
+  for (const MissingRule& m : missing_on_paths(model, p)) {
+    problems += cat("\n  ", m.node, ": ", m.reason);
   }
   if (!problems.empty()) {
     fail(ErrorKind::Unsupported, model.path.empty() ? "model" : model.path,
@@ -145,16 +138,9 @@ void append_vjp(ir::Model& model, const VjpSpec& spec) {
     std::string t = total(spec.wrt[i]);
     if (t.empty()) {
       // No path: the gradient is zero, shaped like the value.
-      Tensor zero = Tensor::from_vector<float>({1}, {0.0f});
       auto type = types.find(spec.wrt[i]);
-      if (type != types.end() && type->second.elem == DType::Float64) {
-        zero = Tensor::from_vector<double>({1}, {0.0});
-      }
-      t = b.op("ConstantOfShape", {b.op("Shape", {spec.wrt[i]})}, {attr("value", zero)});
-      if (type != types.end() &&
-          (type->second.elem == DType::Float16 || type->second.elem == DType::BFloat16)) {
-        t = b.op("Cast", {t}, {attr("to", static_cast<int64_t>(type->second.elem))});
-      }
+      t = fill(b, b.op("Shape", {spec.wrt[i]}), 0.0,
+               type != types.end() ? type->second.elem : DType::Undefined);
     }
     ir::Node id;
     id.name = b.unique(spec.names[i] + "_identity");
@@ -163,6 +149,18 @@ void append_vjp(ir::Model& model, const VjpSpec& spec) {
     id.outputs = {spec.names[i]};
     g.nodes.push_back(std::move(id));
   }
+}
+
+}  // namespace
+
+std::vector<MissingRule> missing_rules(const ir::Model& model, const std::vector<std::string>& ys,
+                                       const std::vector<std::string>& wrt) {
+  Types types = onnx_io::infer_value_types(model);
+  return missing_on_paths(model, find_paths(*model.graph, types, ys, wrt));
+}
+
+void append_vjp(ir::Model& model, const VjpSpec& spec) {
+  append_vjp_typed(model, spec, onnx_io::infer_value_types(model));
 }
 
 ir::Model build_gradient_model(const ir::Model& source, const GradOptions& options) {
@@ -198,6 +196,7 @@ ir::Model build_gradient_model(const ir::Model& source, const GradOptions& optio
     spec.ys.push_back(out.name);
     std::string seed = b.unique(out.name + "_grad");
     g.inputs.push_back({seed, t != types.end() ? t->second : out.type, ""});
+    types[seed] = g.inputs.back().type;
     spec.seeds.push_back(seed);
   }
   if (spec.ys.empty()) {
@@ -205,7 +204,7 @@ ir::Model build_gradient_model(const ir::Model& source, const GradOptions& optio
          ": no floating-point output to differentiate");
   }
   for (const auto& w : spec.wrt) spec.names.push_back(b.unique(w + "_grad"));
-  append_vjp(model, spec);
+  append_vjp_typed(model, spec, types);
   for (size_t i = 0; i < spec.wrt.size(); ++i) {
     auto t = types.find(spec.wrt[i]);
     g.outputs.push_back({spec.names[i], t != types.end() ? t->second : ir::TypeInfo{}, ""});
@@ -230,17 +229,14 @@ bool lower_gradient_ops(ir::Model& model) {
     spec.names = n.outputs;
     g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
     --i;
+    Types types = onnx_io::infer_value_types(model);
     ir::GraphBuilder b(g);
     // The Gradient op differentiates y itself: the seed is ones shaped like y.
-    std::string ones = b.op("ConstantOfShape", {b.op("Shape", {y})},
-                            {attr("value", Tensor::from_vector<float>({1}, {1.0f}))});
-    Types types = onnx_io::infer_value_types(model);
     auto t = types.find(y);
-    DType elem =
-        t != types.end() && t->second.elem != DType::Undefined ? t->second.elem : DType::Float32;
     spec.ys = {y};
-    spec.seeds = {b.op("Cast", {ones}, {attr("to", static_cast<int64_t>(elem))})};
-    append_vjp(model, spec);
+    spec.seeds = {
+        fill(b, b.op("Shape", {y}), 1.0, t != types.end() ? t->second.elem : DType::Undefined)};
+    append_vjp_typed(model, spec, types);
     changed = true;
   }
   return changed;
