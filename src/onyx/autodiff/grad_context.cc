@@ -132,25 +132,33 @@ std::string GradContext::reduce_to(const std::string& g,
                                    const std::optional<std::vector<int64_t>>& gd,
                                    const std::string& like) {
   auto ld = dims(like);
-  if (gd && ld) {
+  if (gd && ld && gd->size() >= ld->size()) {
     // Static: sum the leading axes like lacks and the axes where like has 1 and g does not.
-    bool known = true;
-    for (int64_t d : *gd) known = known && d >= 0;
-    for (int64_t d : *ld) known = known && d >= 0;
-    if (known && gd->size() >= ld->size()) {
-      size_t lead = gd->size() - ld->size();
-      std::vector<int64_t> axes;
-      for (size_t a = 0; a < gd->size(); ++a) {
-        if (a < lead || ((*ld)[a - lead] == 1 && (*gd)[a] != 1))
-          axes.push_back(static_cast<int64_t>(a));
+    // An axis whose size in like is unknown (and not g's own symbol) may be 1 at run time:
+    // then only the dynamic form is right.
+    size_t lead = gd->size() - ld->size();
+    std::vector<int64_t> axes;
+    bool decided = true, like_known = true;
+    for (size_t a = 0; a < gd->size(); ++a) {
+      if (a < lead) {
+        axes.push_back(static_cast<int64_t>(a));
+        continue;
       }
+      int64_t l = (*ld)[a - lead], d = (*gd)[a];
+      like_known = like_known && l >= 0;
+      if (l == 1) {
+        if (d != 1) axes.push_back(static_cast<int64_t>(a));
+      } else if (l < 0 && (l == -1 || l != d)) {
+        decided = false;
+      }
+    }
+    if (decided) {
       if (axes.empty()) return g;
       std::string r = reduce_sum(g, axes, true);
-      if (lead) r = op("Reshape", {r, ints(*ld)});
+      if (lead) r = op("Reshape", {r, like_known ? ints(*ld) : shape(like)});
       return r;
     }
   }
-  if (gd && ld && *gd == *ld) return g;
   // Dynamic: pad like's shape with leading ones to g's rank, sum every axis where it is 1
   // (summing an axis that is 1 in g too is harmless), then reshape to like's shape.
   std::string sg = shape(g), sl = shape(like);
@@ -236,7 +244,16 @@ std::optional<std::vector<int64_t>> GradContext::dims(const std::string& v) cons
   auto it = types_.find(v);
   if (it == types_.end() || !it->second.shape) return std::nullopt;
   std::vector<int64_t> d;
-  for (const auto& dim : *it->second.shape) d.push_back(dim.value ? *dim.value : -1);
+  for (const auto& dim : *it->second.shape) {
+    if (dim.value) {
+      d.push_back(*dim.value);
+    } else if (dim.param.empty()) {
+      d.push_back(-1);
+    } else {
+      auto [code, added] = symbols_.emplace(dim.param, -2 - static_cast<int64_t>(symbols_.size()));
+      d.push_back(code->second);
+    }
+  }
   return d;
 }
 

@@ -105,7 +105,9 @@ class GradContext {
   // Static facts from shape inference; nullopt when unknown.
   DType dtype(const std::string& v) const;
   std::optional<int64_t> rank(const std::string& v) const;
-  // Dimensions; a dimension inference could not fix is -1.
+  // Dimensions. One inference could not fix is negative: -1 when anonymous, and the same
+  // value below -1 for every dimension named by the same symbol ("batch"), so that equal
+  // values mean equal sizes.
   std::optional<std::vector<int64_t>> dims(const std::string& v) const;
 
   // An error about this node, prefixed with its description.
@@ -122,6 +124,7 @@ class GradContext {
   std::vector<std::string> dy_;
   std::vector<bool> needs_;
   std::vector<std::string> dx_;
+  mutable std::unordered_map<std::string, int64_t> symbols_;  // dim_param -> code < -1
 };
 
 template <typename... Args>
