@@ -52,7 +52,7 @@ Command add_conformance(CLI::App& app) {
       }
       const char* tag = r.status == tools::CaseResult::Status::Fail ? "FAIL" : "ERROR";
       if (listed && !random) {
-        std::cout << "SKIP " << r.name << " known failure (" << known[r.name] << "): " << r.reason
+        std::cout << "SKIP " << r.name << " known failure (" << it->second << "): " << r.reason
                   << "\n";
         ++known_failed;
       } else {

@@ -120,6 +120,7 @@ class GradChecker {
       size_t i = std::stoul(wrt_[w].substr(2));
       const Tensor& analytic = outs[ys.size() + w].tensor();
       ASSERT_EQ(analytic.shape(), inputs_[i].value.shape()) << "gradient of " << wrt_[w];
+      // Shares the input's buffer: perturbing x perturbs what feeds() passes in.
       Tensor x = inputs_[i].value;
       for (int64_t e = 0; e < x.numel(); ++e) {
         double saved = x.data<double>()[e];

@@ -7,7 +7,7 @@ namespace {
 
 using ir::attr;
 
-// dy where `cond`, else dy * `otherwise_factor` (or 0 when the factor is empty).
+// dy where `cond`, else `otherwise` (a value the rule computed, or 0).
 std::string select(GradContext& g, const std::string& cond, const std::string& otherwise) {
   return g.op("Where", {cond, g.dy(0), otherwise});
 }
