@@ -157,6 +157,43 @@ TEST(GradCheck, Convolution) {
         {attr("strides", V{3})});  // 1-D, input not a whole number of strides
 }
 
+TEST(GradCheck, ConvTranspose) {
+  using V = std::vector<int64_t>;
+  check("ConvTranspose", {rnd({2, 3, 4, 4}), rnd({3, 2, 3, 3}, -1, 1, 2), rnd({2}, -1, 1, 3)});
+  check("ConvTranspose", {rnd({1, 2, 3, 4}), rnd({2, 3, 3, 2}, -1, 1, 2)},
+        {attr("strides", V{2, 3}), attr("pads", V{1, 0, 0, 1}), attr("output_padding", V{1, 2}),
+         attr("dilations", V{1, 2})});
+  check("ConvTranspose", {rnd({2, 4, 3, 3}), rnd({4, 1, 2, 2}, -1, 1, 2)},
+        {attr("group", int64_t{2}), attr("strides", V{2, 2})});
+  check("ConvTranspose", {rnd({1, 2, 3, 3}), rnd({2, 2, 3, 3}, -1, 1, 2)},
+        {attr("strides", V{2, 2}), attr("auto_pad", "SAME_UPPER")});
+  check("ConvTranspose", {rnd({1, 2, 3, 3}), rnd({2, 2, 3, 3}, -1, 1, 2)},
+        {attr("strides", V{2, 2}), attr("output_shape", V{6, 5})});
+  check("ConvTranspose", {rnd({2, 2, 5}), rnd({2, 3, 4}, -1, 1, 2), rnd({3}, -1, 1, 3)},
+        {attr("strides", V{3})});  // 1-D
+}
+
+TEST(GradCheck, Resize) {
+  auto floats = [](std::vector<float> v) {
+    return constant(Tensor::from_vector<float>({static_cast<int64_t>(v.size())}, v));
+  };
+  Tensor x = testing::random_tensor({2, 1, 3, 4}, -2, 2, 4);
+  testing::GradInput none{Tensor(), false, false};
+  check("Resize", {fixed(x), none, floats({1, 1, 2, 2})}, {attr("mode", "nearest")});
+  check("Resize", {fixed(x), none, floats({1, 1, 1.7f, 0.6f})},
+        {attr("mode", "nearest"), attr("nearest_mode", "round_prefer_ceil")});
+  check("Resize", {fixed(x), none, floats({1, 1, 1.5f, 2.5f})}, {attr("mode", "linear")});
+  check("Resize", {fixed(x), none, none, constant(i64({2, 1, 5, 3}))},
+        {attr("mode", "linear"), attr("coordinate_transformation_mode", "align_corners")});
+  check("Resize", {fixed(x), none, floats({1, 1, 2, 1.5f})},
+        {attr("mode", "cubic"), attr("coordinate_transformation_mode", "asymmetric")});
+  check("Resize", {fixed(x), none, floats({1, 1, 2, 2})},
+        {attr("mode", "linear"), attr("coordinate_transformation_mode", "pytorch_half_pixel")});
+  check("Resize", {fixed(x), floats({}), none, constant(i64({2, 1, 6, 8}))},
+        {attr("mode", "linear")}, {.opset = 11});
+  check("Resize", {fixed(x), floats({1, 1, 2, 2})}, {attr("mode", "nearest")}, {.opset = 10});
+}
+
 TEST(GradCheck, Pooling) {
   using V = std::vector<int64_t>;
   // Distinct values so that no window has a tie.

@@ -78,6 +78,10 @@ std::string GradContext::ints(const std::vector<int64_t>& v) {
   return b_.constant("c", Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v));
 }
 
+std::string GradContext::floats(const std::vector<float>& v) {
+  return b_.constant("c", Tensor::from_vector<float>({static_cast<int64_t>(v.size())}, v));
+}
+
 std::string fill(ir::GraphBuilder& b, const std::string& shape, double v, DType t) {
   Tensor value = t == DType::Float64 ? Tensor::from_vector<double>({1}, {v})
                                      : Tensor::from_vector<float>({1}, {static_cast<float>(v)});

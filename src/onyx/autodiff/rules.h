@@ -36,6 +36,7 @@ std::span<const GradDef> linalg_rules();
 std::span<const GradDef> reduce_rules();
 std::span<const GradDef> shape_rules();
 std::span<const GradDef> conv_rules();
+std::span<const GradDef> resize_rules();
 std::span<const GradDef> nn_rules();
 
 }  // namespace onyx::autodiff

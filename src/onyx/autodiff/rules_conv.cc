@@ -78,51 +78,108 @@ Window window(GradContext& g, const std::vector<int64_t>& kernel) {
   return w;
 }
 
-// Conv: dX is the transposed convolution of dY with W; dW is a convolution of X with dY
-// in which batch and channels trade places (stride and dilation swap roles); dB sums dY.
-void conv_rule(GradContext& g) {
-  std::string x = g.x(0), w = g.x(1), dy = g.dy(0);
-  auto wd = g.dims(w);
+std::vector<int64_t> static_weight_dims(GradContext& g) {
+  auto wd = g.dims(g.x(1));
   if (!wd || std::any_of(wd->begin(), wd->end(), [](int64_t d) { return d < 0; })) {
     g.fail("the weight's shape must be known statically");
   }
-  int64_t group = g.node().attr_int("group", 1);
-  std::vector<int64_t> kernel(wd->begin() + 2, wd->end());
-  Window win = window(g, kernel);
+  return *wd;
+}
+
+// The weight gradient of Conv(A, W) over window `win`, given dZ, the gradient of its
+// output: a convolution of A with dZ in which batch and channels trade places (stride and
+// dilation swap roles). `cg` is W's dimension 1, A's channels per group.
+std::string conv_weight_grad(GradContext& g, const std::string& a, const std::string& dz,
+                             const Window& win, int64_t group, int64_t cg) {
   size_t n = win.n();
+  // A [N, G*Cg, S...] -> [Cg, G*N, S...]: each group's channels become the batch.
+  std::string ar = g.op("Reshape", {a, g.ints({0, group, cg, -1})});
+  ar = g.op("Transpose", {ar}, {attr("perm", std::vector<int64_t>{2, 1, 0, 3})});
+  std::vector<int64_t> shape{cg, -1};
+  shape.insert(shape.end(), win.in.begin(), win.in.end());
+  ar = g.op("Reshape", {ar, g.ints(shape)});
+  std::vector<int64_t> perm = axes_range(0, static_cast<int64_t>(n) + 2);
+  std::swap(perm[0], perm[1]);
+  std::string dzt = g.op("Transpose", {dz}, {attr("perm", perm)});  // [M, N, O...]
+  std::string c = g.op("Conv", {ar, dzt},
+                       {attr("strides", win.dilations), attr("dilations", win.strides),
+                        attr("pads", win.pads(win.pad_end)), attr("group", group)});
+  // [Cg, M, K'...] where K' >= K: keep the first K, then swap to [M, Cg, K...].
+  std::vector<int64_t> zeros(n, 0), axes = axes_range(2, static_cast<int64_t>(n) + 2);
+  c = g.op("Slice", {c, g.ints(zeros), g.ints(win.kernel), g.ints(axes)});
+  return g.op("Transpose", {c}, {attr("perm", perm)});
+}
+
+// The bias gradient of a convolution: dY summed over every axis but the channels.
+void set_bias_grad(GradContext& g, size_t n) {
+  if (!g.has_x(2) || !g.needs(2)) return;
+  std::vector<int64_t> axes{0};
+  for (int64_t a : axes_range(2, static_cast<int64_t>(n) + 2)) axes.push_back(a);
+  g.set_dx(2, g.reduce_sum(g.dy(0), axes, false));
+}
+
+// Conv: dX is the transposed convolution of dY with W; dW as conv_weight_grad; dB sums dY.
+void conv_rule(GradContext& g) {
+  std::vector<int64_t> wd = static_weight_dims(g);
+  int64_t group = g.node().attr_int("group", 1);
+  std::vector<int64_t> kernel(wd.begin() + 2, wd.end());
+  Window win = window(g, kernel);
   if (g.needs(0)) {
     std::vector<int64_t> op, end;
     win.transpose_fit(&op, &end);
-    g.set_dx(0, g.op("ConvTranspose", {dy, w},
+    g.set_dx(0, g.op("ConvTranspose", {g.dy(0), g.x(1)},
                      {attr("strides", win.strides), attr("dilations", win.dilations),
                       attr("pads", win.pads(end)), attr("output_padding", op), attr("group", group),
                       attr("kernel_shape", kernel)}));
   }
-  if (g.needs(1)) {
-    int64_t cg = (*wd)[1];
-    // X [N, G*Cg, S...] -> [Cg, G*N, S...]: each group's channels become the batch.
-    std::vector<int64_t> spatial = win.in;
-    std::string xr = g.op("Reshape", {x, g.ints({0, group, cg, -1})});
-    xr = g.op("Transpose", {xr}, {attr("perm", std::vector<int64_t>{2, 1, 0, 3})});
-    std::vector<int64_t> shape{cg, -1};
-    shape.insert(shape.end(), spatial.begin(), spatial.end());
-    xr = g.op("Reshape", {xr, g.ints(shape)});
-    std::vector<int64_t> perm = axes_range(0, static_cast<int64_t>(n) + 2);
-    std::swap(perm[0], perm[1]);
-    std::string dyt = g.op("Transpose", {dy}, {attr("perm", perm)});  // [M, N, O...]
-    std::string c = g.op("Conv", {xr, dyt},
-                         {attr("strides", win.dilations), attr("dilations", win.strides),
-                          attr("pads", win.pads(win.pad_end)), attr("group", group)});
-    // [Cg, M, K'...] where K' >= K: keep the first K, then swap to [M, Cg, K...].
-    std::vector<int64_t> zeros(n, 0), axes = axes_range(2, static_cast<int64_t>(n) + 2);
-    c = g.op("Slice", {c, g.ints(zeros), g.ints(kernel), g.ints(axes)});
-    g.set_dx(1, g.op("Transpose", {c}, {attr("perm", perm)}));
+  if (g.needs(1)) g.set_dx(1, conv_weight_grad(g, g.x(0), g.dy(0), win, group, wd[1]));
+  set_bias_grad(g, win.n());
+}
+
+// ConvTranspose(X, W) is the adjoint of Conv(., W) over the same window, seen from the
+// output: Y plays the convolution's input and X its output. So dX = Conv(dY, W) and dW is
+// the convolution weight gradient with dY as input and X as output gradient.
+void conv_transpose_rule(GradContext& g) {
+  std::vector<int64_t> wd = static_weight_dims(g);
+  const ir::Node& node = g.node();
+  int64_t group = node.attr_int("group", 1);
+  std::vector<int64_t> kernel(wd.begin() + 2, wd.end());
+  Window win;  // the convolution's view: `in` is Y's spatial size, `out` X's
+  win.in = static_spatial(g, g.y(0));
+  win.out = static_spatial(g, g.x(0));
+  size_t n = win.n();
+  win.kernel = kernel;
+  win.strides = node.attr_ints("strides", std::vector<int64_t>(n, 1));
+  win.dilations = node.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  std::vector<int64_t> pads = node.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
+  std::vector<int64_t> out_pad = node.attr_ints("output_padding", std::vector<int64_t>(n, 0));
+  if (kernel.size() != n || win.strides.size() != n || win.dilations.size() != n ||
+      pads.size() != 2 * n || out_pad.size() != n) {
+    g.fail("window attributes do not match the input's rank");
   }
-  if (g.has_x(2) && g.needs(2)) {
-    std::vector<int64_t> axes{0};
-    for (int64_t a : axes_range(2, static_cast<int64_t>(n) + 2)) axes.push_back(a);
-    g.set_dx(2, g.reduce_sum(dy, axes, false));
+  win.pad_begin.assign(pads.begin(), pads.begin() + static_cast<long>(n));
+  win.pad_end.assign(pads.begin() + static_cast<long>(n), pads.end());
+  std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
+  bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+  if (same || node.find_attr("output_shape")) {
+    // The spec's split of the total padding that makes the output the size it is.
+    for (size_t i = 0; i < n; ++i) {
+      int64_t full = win.strides[i] * (win.out[i] - 1) + out_pad[i] +
+                     win.dilations[i] * (kernel[i] - 1) + 1;
+      int64_t total = full - win.in[i];
+      if (total < 0) g.fail("an output_shape beyond the full output is not supported");
+      win.pad_begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      win.pad_end[i] = total - win.pad_begin[i];
+    }
   }
+  if (g.needs(0)) {
+    g.set_dx(0, g.op("Conv", {g.dy(0), g.x(1)},
+                     {attr("strides", win.strides), attr("dilations", win.dilations),
+                      attr("pads", win.pads(win.pad_end)), attr("group", group),
+                      attr("kernel_shape", kernel)}));
+  }
+  if (g.needs(1)) g.set_dx(1, conv_weight_grad(g, g.dy(0), g.x(0), win, group, wd[1]));
+  set_bias_grad(g, n);
 }
 
 // MaxPool: dy goes to the argmax of each window (the Indices output, flat over the whole
@@ -201,6 +258,7 @@ void global_max_pool_rule(GradContext& g) {  // shared among ties, as ReduceMax
 
 constexpr GradDef kDefs[] = {
     {"", "Conv", 1, kLatestOpset, conv_rule},
+    {"", "ConvTranspose", 1, kLatestOpset, conv_transpose_rule},
     {"", "MaxPool", 8, kLatestOpset, max_pool_rule},
     {"", "AveragePool", 7, kLatestOpset, average_pool_rule},
     {"", "GlobalAveragePool", 1, kLatestOpset, global_average_pool_rule},
