@@ -13,5 +13,6 @@ Command add_run(CLI::App& app);
 Command add_check(CLI::App& app);
 Command add_conformance(CLI::App& app);
 Command add_grad(CLI::App& app);
+Command add_make_training(CLI::App& app);
 
 }  // namespace onyx::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   add(onyx::cli::add_check);
   add(onyx::cli::add_conformance);
   add(onyx::cli::add_grad);
+  add(onyx::cli::add_make_training);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

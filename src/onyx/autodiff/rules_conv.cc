@@ -164,8 +164,8 @@ void conv_transpose_rule(GradContext& g) {
   if (same || node.find_attr("output_shape")) {
     // The spec's split of the total padding that makes the output the size it is.
     for (size_t i = 0; i < n; ++i) {
-      int64_t full = win.strides[i] * (win.out[i] - 1) + out_pad[i] +
-                     win.dilations[i] * (kernel[i] - 1) + 1;
+      int64_t full =
+          win.strides[i] * (win.out[i] - 1) + out_pad[i] + win.dilations[i] * (kernel[i] - 1) + 1;
       int64_t total = full - win.in[i];
       if (total < 0) g.fail("an output_shape beyond the full output is not supported");
       win.pad_begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;

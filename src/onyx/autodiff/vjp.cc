@@ -85,7 +85,7 @@ std::vector<MissingRule> missing_on_paths(const ir::Model& model, const Paths& p
 }
 
 // append_vjp with the value types already inferred.
-void append_vjp_typed(ir::Model& model, const VjpSpec& spec, const Types& types) {
+std::vector<bool> append_vjp_typed(ir::Model& model, const VjpSpec& spec, const Types& types) {
   ir::Graph& g = *model.graph;
   Paths p = find_paths(g, types, spec.ys, spec.wrt);
   std::string problems;
@@ -134,8 +134,10 @@ void append_vjp_typed(ir::Model& model, const VjpSpec& spec, const Types& types)
     }
   }
 
+  std::vector<bool> reached(spec.wrt.size(), false);
   for (size_t i = 0; i < spec.wrt.size(); ++i) {
     std::string t = total(spec.wrt[i]);
+    reached[i] = !t.empty();
     if (t.empty()) {
       // No path: the gradient is zero, shaped like the value.
       auto type = types.find(spec.wrt[i]);
@@ -149,6 +151,7 @@ void append_vjp_typed(ir::Model& model, const VjpSpec& spec, const Types& types)
     id.outputs = {spec.names[i]};
     g.nodes.push_back(std::move(id));
   }
+  return reached;
 }
 
 }  // namespace
@@ -159,8 +162,8 @@ std::vector<MissingRule> missing_rules(const ir::Model& model, const std::vector
   return missing_on_paths(model, find_paths(*model.graph, types, ys, wrt));
 }
 
-void append_vjp(ir::Model& model, const VjpSpec& spec) {
-  append_vjp_typed(model, spec, onnx_io::infer_value_types(model));
+std::vector<bool> append_vjp(ir::Model& model, const VjpSpec& spec) {
+  return append_vjp_typed(model, spec, onnx_io::infer_value_types(model));
 }
 
 ir::Model build_gradient_model(const ir::Model& source, const GradOptions& options) {

@@ -18,9 +18,10 @@ struct VjpSpec {
 };
 
 // Appends the backward nodes to model.graph; each names[i] becomes a value in the graph
-// (zeros when no path leads from wrt[i] to a y). Throws Unsupported naming every node on
-// a path that has no gradient rule.
-void append_vjp(ir::Model& model, const VjpSpec& spec);
+// (zeros when no path leads from wrt[i] to a y). Returns, per wrt value, whether any
+// gradient reached it. Throws Unsupported naming every node on a path that has no
+// gradient rule.
+std::vector<bool> append_vjp(ir::Model& model, const VjpSpec& spec);
 
 // A node that lies on a differentiation path and has no gradient rule at the model's opset.
 struct MissingRule {

@@ -61,6 +61,31 @@ std::vector<std::string> Graph::free_variables() const {
   return free;
 }
 
+size_t Graph::remove_unused() {
+  std::unordered_set<std::string> needed;
+  for (const auto& out : outputs) needed.insert(out.name);
+  std::vector<size_t> order = topological_order();
+  std::vector<bool> keep(nodes.size(), false);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const Node& n = nodes[*it];
+    bool live = false;
+    for (const auto& o : n.outputs) live |= !o.empty() && needed.count(o);
+    if (!live) continue;
+    keep[*it] = true;
+    for (auto& v : node_reads(n)) needed.insert(std::move(v));
+  }
+  std::vector<Node> kept;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (keep[i]) kept.push_back(std::move(nodes[i]));
+  }
+  size_t removed = nodes.size() - kept.size();
+  nodes = std::move(kept);
+  std::erase_if(initializers, [&](const Initializer& init) {
+    return !needed.count(init.name) && !find_input(init.name);
+  });
+  return removed;
+}
+
 std::vector<size_t> Graph::topological_order(const std::vector<std::string>& outer_scope) const {
   std::unordered_map<std::string, size_t> producer;
   for (size_t i = 0; i < nodes.size(); ++i) {

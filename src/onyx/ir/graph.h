@@ -38,6 +38,9 @@ struct Graph {
   std::vector<size_t> topological_order(const std::vector<std::string>& outer_scope = {}) const;
   // Names this graph (and its subgraphs) read but do not define: outer-scope references.
   std::vector<std::string> free_variables() const;
+  // Drops nodes none of whose outputs the graph outputs need, then initializers nothing
+  // reads (graph inputs stay: they are the graph's interface). Returns the nodes removed.
+  size_t remove_unused();
 };
 
 struct OpsetId {

@@ -20,6 +20,11 @@ struct Session::State {
   std::mutex run_mu;
   std::unordered_map<std::string, size_t> input_index;
   std::vector<OpProfile> profile;
+  struct Bound {
+    size_t input, output;
+    Value value;  // empty until a run produced it
+  };
+  std::vector<Bound> bound;
 };
 
 namespace {
@@ -134,6 +139,12 @@ std::vector<Value> Session::run(const NamedValues& feeds) {
     frame.slots[plan.input_slots()[it->second]] = value;
     fed[it->second] = true;
   }
+  for (const auto& b : state_->bound) {
+    if (!fed[b.input] && b.value.is_tensor()) {
+      frame.slots[plan.input_slots()[b.input]] = b.value;
+      fed[b.input] = true;
+    }
+  }
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     if (!fed[i] && !g.find_initializer(g.inputs[i].name)) {
       fail(ErrorKind::InvalidArgument, name, ": missing input '", g.inputs[i].name, "' (",
@@ -149,10 +160,45 @@ std::vector<Value> Session::run(const NamedValues& feeds) {
   std::vector<Value> out;
   out.reserve(plan.output_slots().size());
   for (int s : plan.output_slots()) out.push_back(frame.slots[s]);
+  for (auto& b : state_->bound) b.value = out[b.output];
   // Drop the frame's references so that outputs the caller keeps are not shared with
   // the next run and pooled buffers return.
   for (auto& v : frame.slots) v = Value();
   return out;
+}
+
+void Session::bind(const std::vector<std::pair<std::string, std::string>>& input_output) {
+  std::lock_guard<std::mutex> lock(state_->run_mu);
+  const std::string& name = model_->path.empty() ? std::string("model") : model_->path;
+  const ir::Graph& g = *model_->graph;
+  std::vector<State::Bound> bound;
+  for (const auto& [in, out] : input_output) {
+    auto i = state_->input_index.find(in);
+    if (i == state_->input_index.end()) {
+      fail(ErrorKind::InvalidArgument, name, ": cannot bind '", in, "': not an input");
+    }
+    auto o = std::find_if(g.outputs.begin(), g.outputs.end(),
+                          [&](const ir::ValueInfo& v) { return v.name == out; });
+    if (o == g.outputs.end()) {
+      fail(ErrorKind::InvalidArgument, name, ": cannot bind '", in, "' to '", out,
+           "': not an output");
+    }
+    bound.push_back({i->second, static_cast<size_t>(o - g.outputs.begin()), Value()});
+  }
+  state_->bound = std::move(bound);
+}
+
+Value Session::bound_value(const std::string& input) const {
+  std::lock_guard<std::mutex> lock(state_->run_mu);
+  auto i = state_->input_index.find(input);
+  for (const auto& b : state_->bound) {
+    if (i != state_->input_index.end() && b.input == i->second) {
+      if (b.value.is_tensor()) return b.value;
+      if (const ir::Initializer* init = model_->graph->find_initializer(input)) return init->value;
+      return Value();
+    }
+  }
+  fail(ErrorKind::InvalidArgument, "'", input, "' is not a bound input");
 }
 
 }  // namespace onyx::runtime

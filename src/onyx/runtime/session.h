@@ -46,6 +46,13 @@ class Session {
   // types and known dimensions of the inputs.
   std::vector<Value> run(const NamedValues& feeds);
 
+  // Carries state from run to run (a training step's parameters and optimizer state):
+  // after each run, output `output` becomes the value of input `input` for the next run,
+  // unless that run feeds it. The tensors move; nothing is copied.
+  void bind(const std::vector<std::pair<std::string, std::string>>& input_output);
+  // The value a bound input holds now (its initializer until the first run).
+  Value bound_value(const std::string& input) const;
+
   // Time per op type over all runs so far, slowest first (empty unless options.profile).
   std::vector<OpTime> profile() const;
 

@@ -1,0 +1,54 @@
+// Optimizer updates as ONNX nodes, following PyTorch's definitions of SGD (with momentum,
+// Nesterov), Adagrad, Adam and AdamW, so that a step matches torch.optim's.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "onyx/autodiff/training.h"
+#include "onyx/ir/builder.h"
+
+namespace onyx::autodiff {
+
+// Adds state inputs (with zero initializers) to the graph as updates need them and
+// records how each is carried to the next step.
+class UpdateBuilder {
+ public:
+  // `lr` is a float scalar value of the graph, `step` the int64 step count after this step.
+  UpdateBuilder(ir::Graph& graph, ir::GraphBuilder& builder, const TrainingOptions& options,
+                std::string lr, std::string step);
+
+  // Emits the update of `param` (current value `value`) by gradient `grad`; returns the
+  // parameter's new value.
+  std::string update(const std::string& param, const Tensor& value, const std::string& grad);
+
+  // The optimizer state, in the order it was created.
+  const std::vector<Binding>& state() const { return state_; }
+
+  // Names `v` (the output of the graph's last node, else through an Identity) `name`.
+  static std::string rename_last(ir::Graph& g, ir::GraphBuilder& b, const std::string& v,
+                                 const std::string& name);
+
+ private:
+  std::string op(const std::string& op_type, const std::vector<std::string>& inputs,
+                 std::vector<ir::Attribute> attrs = {}) {
+    return b_.op(op_type, inputs, std::move(attrs));
+  }
+  std::string scalar(double v, DType t);
+  std::string lr(DType t);
+  // A state tensor of the parameter, zeros to start with, and its next value.
+  std::string state(const std::string& param, const std::string& what, const Tensor& like);
+  void carry(const std::string& state, const std::string& next);
+  // 1 - beta^step, per element type.
+  std::string bias_correction(double beta, DType t);
+
+  ir::Graph& g_;
+  ir::GraphBuilder& b_;
+  TrainingOptions o_;
+  std::string lr_, step_;
+  std::vector<Binding> state_;
+  std::map<std::pair<double, DType>, std::string> corrections_;
+};
+
+}  // namespace onyx::autodiff
