@@ -2,6 +2,7 @@
 // from the same weights and batches (references from scripts/make_training_refs.py).
 #include "onyx/autodiff/training.h"
 
+#include "gradcheck.h"
 #include "onyx/runtime/session.h"
 #include "training_refs.h"
 
@@ -91,6 +92,117 @@ INSTANTIATE_TEST_SUITE_P(Optimizers, TrainingSteps,
                          [](const auto& info) {
                            return info.param.model + "_" + info.param.optimizer;
                          });
+
+}  // namespace
+}  // namespace onyx
+
+namespace onyx {
+namespace {
+
+using testing::TrainingRefs;
+
+// The losses onyx appends, against their definitions computed here from the prediction.
+TEST(TrainingLoss, MseL1AndNllFollowTheirDefinitions) {
+  TrainingRefs refs("mlp");
+  Tensor x = TrainingRefs::row(refs.get("x"), 0),
+         classes = TrainingRefs::row(refs.get("labels"), 0);
+  Tensor pred = runtime::Session(refs.model()).run({{"x", x}})[0].tensor();
+  Tensor target = testing::random_tensor(pred.shape(), -1, 1, 3);
+  Tensor target32 = Tensor::empty(DType::Float32, pred.shape());
+  for (int64_t i = 0; i < pred.numel(); ++i) target32.data<float>()[i] = target.data<double>()[i];
+  double mse = 0, l1 = 0, nll = 0;
+  for (int64_t i = 0; i < pred.numel(); ++i) {
+    double d = pred.data<float>()[i] - target32.data<float>()[i];
+    mse += d * d / static_cast<double>(pred.numel());
+    l1 += std::abs(d) / static_cast<double>(pred.numel());
+  }
+  for (int64_t n = 0; n < pred.dim(0); ++n) {
+    nll -= pred.data<float>()[n * pred.dim(1) + classes.data<int64_t>()[n]] /
+           static_cast<double>(pred.dim(0));
+  }
+  auto loss = [&](const std::string& kind, const Tensor& labels) {
+    autodiff::TrainingOptions o;
+    o.loss = kind;
+    runtime::Session s(autodiff::build_loss_gradient(refs.model(), o));
+    return s.run({{"x", x}, {"labels", labels}})[0].tensor().element_as_double(0);
+  };
+  EXPECT_NEAR(loss("mse", target32), mse, 1e-6 * mse);
+  EXPECT_NEAR(loss("l1", target32), l1, 1e-6 * l1);
+  EXPECT_NEAR(loss("nll", classes), nll, 1e-6 * std::abs(nll));
+}
+
+TEST(TrainingStep, EvalModeKeepsRunningStatistics) {
+  TrainingRefs refs("cnn_bn");
+  autodiff::TrainingOptions o;
+  o.train_mode = false;
+  autodiff::TrainingStep step = autodiff::build_training_step(refs.model(), o);
+  size_t bn = 0;
+  for (const auto& n : step.model.graph->nodes) {
+    if (n.op_type != "BatchNormalization") continue;
+    ++bn;
+    EXPECT_EQ(n.attr_int("training_mode", -1), 0);
+    EXPECT_EQ(n.outputs.size(), 1u);
+  }
+  EXPECT_EQ(bn, 2u);
+  // Parameters and the step count only: SGD keeps no state.
+  EXPECT_EQ(step.bindings.size(), step.params.size() + 1);
+  autodiff::TrainingStep train = autodiff::build_training_step(refs.model(), {});
+  EXPECT_EQ(train.bindings.size(), train.params.size() + 2 * bn + 1);
+  EXPECT_EQ(train.bindings[train.params.size()].output,
+            train.bindings[train.params.size()].input + "_new");
+}
+
+TEST(TrainingStep, InterfaceFollowsTheConventions) {
+  TrainingRefs refs("mlp");
+  autodiff::TrainingOptions o;
+  o.optimizer = "adam";
+  autodiff::TrainingStep step = autodiff::build_training_step(refs.model(), o);
+  const ir::Graph& g = *step.model.graph;
+  ASSERT_GE(g.inputs.size(), 4u);
+  EXPECT_EQ(g.inputs[0].name, "x");
+  EXPECT_EQ(g.inputs[1].name, "labels");
+  EXPECT_EQ(g.inputs[1].type.elem, DType::Int64);
+  EXPECT_EQ(g.inputs.back().name, "step");
+  EXPECT_EQ(g.inputs[g.inputs.size() - 2].name, "lr");
+  EXPECT_EQ(g.outputs[0].name, "loss");
+  EXPECT_EQ(step.params.size(), 6u);
+  // Each parameter, its two Adam moments, the step count; each an input with its value.
+  EXPECT_EQ(step.bindings.size(), 6u * 3 + 1);
+  for (size_t i = 0; i < step.bindings.size(); ++i) {
+    EXPECT_EQ(step.bindings[i].output, step.bindings[i].input + "_new");
+    EXPECT_EQ(g.outputs[i + 1].name, step.bindings[i].output);
+    EXPECT_TRUE(g.find_initializer(step.bindings[i].input)) << step.bindings[i].input;
+    EXPECT_TRUE(g.find_input(step.bindings[i].input)) << step.bindings[i].input;
+  }
+}
+
+TEST(TrainingStep, ClearErrors) {
+  TrainingRefs refs("mlp");
+  auto message = [&](autodiff::TrainingOptions o) {
+    try {
+      autodiff::build_training_step(refs.model(), o);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  autodiff::TrainingOptions o;
+  o.label = "x";
+  EXPECT_NE(message(o).find("already has a value named 'x'"), std::string::npos) << message(o);
+  o = {};
+  o.loss = "hinge";
+  EXPECT_NE(message(o).find("unknown loss 'hinge'"), std::string::npos) << message(o);
+  o = {};
+  o.optimizer = "lbfgs";
+  EXPECT_NE(message(o).find("unknown optimizer 'lbfgs'"), std::string::npos) << message(o);
+  o = {};
+  o.params = {"nope"};
+  EXPECT_NE(message(o).find("parameter 'nope' is not an initializer"), std::string::npos)
+      << message(o);
+  o = {};
+  o.output = "nope";
+  EXPECT_NE(message(o).find("'nope' is not an output"), std::string::npos) << message(o);
+}
 
 }  // namespace
 }  // namespace onyx

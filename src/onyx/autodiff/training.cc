@@ -27,6 +27,14 @@ ir::TypeInfo type_of(const Tensor& t) {
   return ir::TypeInfo::tensor(t.dtype(), dims);
 }
 
+// Every read of value `from` (node inputs, graph outputs) now reads `to`.
+void rename_uses(ir::Graph& g, const std::string& from, const std::string& to) {
+  for (auto& node : g.nodes) std::replace(node.inputs.begin(), node.inputs.end(), from, to);
+  for (auto& out : g.outputs) {
+    if (out.name == from) out.name = to;
+  }
+}
+
 // BatchNormalization and Dropout in training or inference mode, as PyTorch's
 // model.train() and model.eval(). Returns, for training mode, the running statistics each
 // BatchNormalization now updates.
@@ -43,8 +51,11 @@ std::vector<Binding> set_mode(ir::Model& m, ir::GraphBuilder& b, bool train) {
       n.attributes.push_back(attr("training_mode", int64_t{train}));
       n.outputs.resize(train ? 3 : 1);
       for (size_t k = 1; train && k < 3; ++k) {
-        if (n.outputs[k].empty()) n.outputs[k] = b.unique(n.input(k + 2) + "_new");
-        running.push_back({n.input(k + 2), n.outputs[k]});
+        // Named "<statistic>_new" like every carried value, whatever the exporter called it.
+        std::string old = n.outputs[k], name = b.unique(n.input(k + 2) + "_new");
+        n.outputs[k] = name;
+        if (!old.empty()) rename_uses(g, old, name);
+        running.push_back({g.nodes[i].input(k + 2), name});
       }
     } else if (n.op_type == "Dropout" && opset >= 12) {
       if (flag.empty()) flag = b.constant("training_mode", Tensor::scalar<bool>(train));
