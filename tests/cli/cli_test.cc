@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "onyx/core/file_util.h"
+#include "onyx/ir/builder.h"
 #include "onyx/onnx/model_io.h"
 #include "onyx/onnx/value_files.h"
 
@@ -133,6 +134,62 @@ TEST_F(Cli, ConformanceRandomCasesCompareShapesOnly) {
                (dir_ / "node/test_abs").string());
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("FAIL node/test_abs"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace onyx
+
+namespace onyx {
+namespace {
+
+class CliTraining : public Cli {};
+
+TEST_F(CliTraining, CheckTrainingListsEveryMissingRule) {
+  ir::Model m;
+  m.set_opset("", 17);
+  ir::GraphBuilder b(*m.graph);
+  std::string x = b.input(
+      "x", ir::TypeInfo::tensor(DType::Float32, std::vector<ir::Dim>{{2, "", ""}, {4, "", ""}}));
+  std::string w = b.constant("w", Tensor::zeros(DType::Float32, {4, 4}));
+  std::string h = b.op("LpNormalization", {b.op("MatMul", {x, w})});
+  std::string y = b.op("Hardmax", {b.op("MatMul", {h, w})});
+  b.output(y);
+  m.graph->nodes[1].name = "norm";
+  m.graph->nodes[3].name = "argmax_like";
+  onnx_io::save_model(m, (dir_ / "m.onnx").string());
+  Result r = onyx_cli("check --training " + (dir_ / "m.onnx").string());
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("2 node(s) have no gradient rule"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("node 'norm' (LpNormalization)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("node 'argmax_like' (Hardmax)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not trainable"), std::string::npos) << r.out;
+
+  r = onyx_cli("check --training " + std::string(ONYX_MODELS_DIR) + "/mlp_op13.onnx");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("opset: 13, converts to 17"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("valid, runnable and trainable"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTraining, MakeTrainingWritesARunnableStep) {
+  std::string step = (dir_ / "step.onnx").string();
+  Result r = onyx_cli("make-training " + std::string(ONYX_MODELS_DIR) +
+                      "/training/cnn_bn.onnx -o " + step + " --optimizer adamw --lr 0.001");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("10 parameters"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("feed: x labels"), std::string::npos) << r.out;
+  ir::Model m = onnx_io::load_model(step);
+  const ir::Initializer* lr = m.graph->find_initializer("lr");
+  ASSERT_TRUE(lr);
+  EXPECT_FLOAT_EQ(lr->value.data<float>()[0], 0.001f);
+  r = onyx_cli("check " + step);
+  EXPECT_EQ(r.status, 0) << r.out;
+
+  r = onyx_cli("make-training " + std::string(ONYX_MODELS_DIR) + "/training/cnn_bn.onnx -o " +
+               step + " --loss hinge");
+  EXPECT_EQ(r.status, 2) << r.out;
+  r = onyx_cli("make-training " + (dir_ / "missing.onnx").string() + " -o " + step);
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("missing.onnx"), std::string::npos) << r.out;
 }
 
 }  // namespace
