@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
-#include "onyx/autodiff/training.h"
+#include "onyx/autodiff/embedded_training.h"
 #include "onyx/onnx/model_io.h"
 
 namespace onyx::cli {
@@ -13,7 +13,7 @@ Command add_make_training(CLI::App& app) {
     std::string model, out;
     autodiff::TrainingOptions training;
     double momentum = -1, epsilon = -1;
-    bool eval = false;
+    bool eval = false, embed = false;
   };
   auto o = std::make_shared<Opts>();
   autodiff::TrainingOptions& t = o->training;
@@ -43,6 +43,9 @@ Command add_make_training(CLI::App& app) {
   cmd->add_option("--params", t.params,
                   "parameters to train (default: every float initializer the loss depends on)")
       ->delimiter(',');
+  cmd->add_flag("--training-info", o->embed,
+                "write the model itself with the step as its TrainingInfoProto (run it with "
+                "onyx train-step)");
   cmd->add_option("--opset", t.opset, "convert models of lower opsets up to this one")
       ->capture_default_str();
   return [o]() {
@@ -51,6 +54,13 @@ Command add_make_training(CLI::App& app) {
     if (o->epsilon >= 0) options.epsilon = o->epsilon;
     options.train_mode = !o->eval;
     ir::Model model = onnx_io::load_model(o->model);
+    if (o->embed) {
+      ir::Model embedded = autodiff::embed_training_step(model, options);
+      onnx_io::save_model(embedded, o->out);
+      std::cout << "wrote " << o->out
+                << ": the model with its training step as TrainingInfoProto\n";
+      return 0;
+    }
     autodiff::TrainingStep step = autodiff::build_training_step(model, options);
     onnx_io::save_model(step.model, o->out);
     const ir::Graph& g = *step.model.graph;

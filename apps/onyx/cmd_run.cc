@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "feeds.h"
 #include "onyx/autodiff/vjp.h"
 #include "onyx/onnx/model_io.h"
 #include "onyx/onnx/value_files.h"
@@ -51,19 +52,7 @@ Command add_run(CLI::App& app) {
     ir::Model model = onnx_io::load_model(o->model);
     autodiff::lower_gradient_ops(model);  // training-domain Gradient nodes run as subgraphs
     runtime::Session session(std::move(model), so);
-    runtime::NamedValues feeds;
-    for (const auto& spec : o->inputs) {
-      size_t eq = spec.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        fail(ErrorKind::InvalidArgument, "--input '", spec, "' must be NAME=FILE");
-      }
-      std::string name = spec.substr(0, eq);
-      const ir::TypeInfo* hint = nullptr;
-      for (const auto& in : session.inputs()) {
-        if (in.name == name) hint = &in.type;
-      }
-      feeds.emplace_back(name, onnx_io::load_value_file(spec.substr(eq + 1), hint));
-    }
+    runtime::NamedValues feeds = load_feeds(o->inputs, session);
     std::vector<Value> outs;
     for (int i = 0; i < o->repeat; ++i) outs = session.run(feeds);
     if (!o->output_dir.empty()) std::filesystem::create_directories(o->output_dir);

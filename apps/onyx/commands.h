@@ -14,5 +14,6 @@ Command add_check(CLI::App& app);
 Command add_conformance(CLI::App& app);
 Command add_grad(CLI::App& app);
 Command add_make_training(CLI::App& app);
+Command add_train_step(CLI::App& app);
 
 }  // namespace onyx::cli

@@ -2,6 +2,9 @@
 // from the same weights and batches (references from scripts/make_training_refs.py).
 #include "onyx/autodiff/training.h"
 
+#include "onyx/autodiff/embedded_training.h"
+#include "onyx/onnx/training_info.h"
+
 #include "gradcheck.h"
 #include "onyx/runtime/session.h"
 #include "training_refs.h"
@@ -202,6 +205,84 @@ TEST(TrainingStep, ClearErrors) {
   o = {};
   o.output = "nope";
   EXPECT_NE(message(o).find("'nope' is not an output"), std::string::npos) << message(o);
+}
+
+}  // namespace
+}  // namespace onyx
+
+namespace onyx {
+namespace {
+
+using testing::TrainingRefs;
+
+// Runs `steps` steps of `step` on the reference batches from `first`; returns the losses
+// and leaves the session's state in `state`.
+std::vector<double> run_steps(const autodiff::TrainingStep& step, const TrainingRefs& refs,
+                              int64_t first, int64_t steps,
+                              std::vector<std::pair<std::string, Tensor>>* state = nullptr) {
+  runtime::Session session(step.model);
+  std::vector<std::pair<std::string, std::string>> bindings;
+  for (const auto& b : step.bindings) bindings.push_back({b.input, b.output});
+  session.bind(bindings);
+  Tensor xs = refs.get("x"), labels = refs.get("labels");
+  std::vector<double> losses;
+  for (int64_t s = first; s < first + steps; ++s) {
+    std::vector<Value> out =
+        session.run({{"x", TrainingRefs::row(xs, s)}, {"labels", TrainingRefs::row(labels, s)}});
+    losses.push_back(out[0].tensor().element_as_double(0));
+  }
+  if (state) {
+    for (const auto& b : step.bindings) {
+      state->emplace_back(b.input, session.bound_value(b.input).tensor());
+    }
+  }
+  return losses;
+}
+
+TEST(EmbeddedTraining, RunsLikeTheStepFileAndResumesFromTheSavedFile) {
+  TrainingRefs refs("cnn_bn");
+  autodiff::TrainingOptions o;
+  o.optimizer = "adam";
+  std::vector<double> direct =
+      run_steps(autodiff::build_training_step(refs.model(), o), refs, 0, 3);
+
+  ir::Model embedded = autodiff::embed_training_step(refs.model(), o);
+  // The inference graph is the model's own; the step lives in training_info.
+  EXPECT_EQ(embedded.graph->nodes.size(), refs.model().graph->nodes.size());
+  ASSERT_EQ(onnx_io::training_infos(embedded).size(), 1u);
+  // Saved and loaded: the TrainingInfoProto survives the file.
+  std::string path = ::testing::TempDir() + "/embedded_training.onnx";
+  onnx_io::save_model(embedded, path);
+  ir::Model loaded = onnx_io::load_model(path);
+  std::vector<std::pair<std::string, Tensor>> state;
+  std::vector<double> first = run_steps(autodiff::training_step_of(loaded), refs, 0, 2, &state);
+  autodiff::store_state(loaded, state);
+  onnx_io::save_model(loaded, path);
+  std::vector<double> rest =
+      run_steps(autodiff::training_step_of(onnx_io::load_model(path)), refs, 2, 1);
+  ASSERT_EQ(first.size() + rest.size(), direct.size());
+  first.insert(first.end(), rest.begin(), rest.end());
+  for (size_t s = 0; s < direct.size(); ++s) {
+    EXPECT_NEAR(first[s], direct[s], 1e-6 * direct[s]) << "step " << s;
+  }
+  EXPECT_GT(direct[0], direct[2]) << "the loss falls";
+
+  // The initialization graph resets the optimizer state and the step count to zeros.
+  std::vector<std::pair<std::string, Tensor>> init = autodiff::initial_state(loaded);
+  EXPECT_EQ(init.size(), 2 * 10 + 1u);  // two Adam moments per parameter, the step count
+  for (const auto& [name, value] : init) {
+    for (int64_t i = 0; i < value.numel(); ++i) ASSERT_EQ(value.element_as_double(i), 0) << name;
+  }
+}
+
+TEST(EmbeddedTraining, AModelWithoutAStepSaysSo) {
+  TrainingRefs refs("mlp");
+  try {
+    autodiff::training_step_of(refs.model());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a training step"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "../autodiff/training_refs.h"
 #include "onyx/core/file_util.h"
 #include "onyx/ir/builder.h"
 #include "onyx/onnx/model_io.h"
@@ -190,6 +191,35 @@ TEST_F(CliTraining, MakeTrainingWritesARunnableStep) {
   r = onyx_cli("make-training " + (dir_ / "missing.onnx").string() + " -o " + step);
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_NE(r.out.find("missing.onnx"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTraining, TrainStepRunsTheEmbeddedStepAndSavesItsState) {
+  std::string models = std::string(ONYX_MODELS_DIR) + "/training/";
+  std::string embedded = (dir_ / "embedded.onnx").string(), out = (dir_ / "out.onnx").string();
+  Result r = onyx_cli("make-training " + models + "mlp.onnx -o " + embedded +
+                      " --training-info --optimizer momentum");
+  ASSERT_EQ(r.status, 0) << r.out;
+  testing::TrainingRefs refs("mlp");
+  Tensor x = refs.get("x"), labels = refs.get("labels");
+  // All 20 batches as one.
+  Tensor x0 = x.reshape({x.dim(0) * x.dim(1), x.dim(2)}), l0 = labels.reshape({labels.numel()});
+  onnx_io::save_npy(x0, (dir_ / "x.npy").string());
+  onnx_io::save_npy(l0, (dir_ / "labels.npy").string());
+  std::string feeds =
+      " -i x=" + (dir_ / "x.npy").string() + " -i labels=" + (dir_ / "labels.npy").string();
+  r = onyx_cli("train-step " + embedded + feeds + " --steps 3 -o " + out);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("step 3: loss"), std::string::npos) << r.out;
+  // The saved model resumes: its first loss is below the first run's first.
+  Result again = onyx_cli("train-step " + out + feeds);
+  ASSERT_EQ(again.status, 0) << again.out;
+  double first = std::stod(r.out.substr(r.out.find("step 1: loss ") + 13));
+  double resumed = std::stod(again.out.substr(again.out.find("step 1: loss ") + 13));
+  EXPECT_LT(resumed, first) << r.out << again.out;
+
+  r = onyx_cli("train-step " + models + "mlp.onnx" + feeds);
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("not a training step"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "onyx/core/error.h"
@@ -59,6 +60,11 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     ::unlink(tmp.c_str());
     fail(ErrorKind::Io, "cannot rename onto '", path, "': ", std::strerror(err));
   }
+}
+
+std::string directory_of(const std::string& path) {
+  std::string d = std::filesystem::path(path).parent_path().string();
+  return d.empty() ? "." : d;
 }
 
 }  // namespace onyx

@@ -8,5 +8,7 @@ namespace onyx {
 
 std::string read_file(const std::string& path, size_t max_bytes = size_t{4} << 30);
 void write_file_atomic(const std::string& path, const std::string& bytes);
+// The directory holding `path` ("." for a bare file name).
+std::string directory_of(const std::string& path);
 
 }  // namespace onyx

@@ -14,12 +14,6 @@ namespace onyx::onnx_io {
 
 namespace {
 
-std::string dir_of(const std::string& path) {
-  std::filesystem::path p(path);
-  std::string d = p.parent_path().string();
-  return d.empty() ? "." : d;
-}
-
 ir::Attribute attribute_from_proto(const onnx::AttributeProto& a, const std::string& base_dir,
                                    const std::string& context);
 
@@ -421,7 +415,7 @@ ir::Model load_model_from_bytes(const std::string& bytes, const std::string& bas
 
 ir::Model load_model(const std::string& path) {
   std::string bytes = read_file(path, size_t{2} << 30);
-  return load_model_from_bytes(bytes, dir_of(path), path);
+  return load_model_from_bytes(bytes, directory_of(path), path);
 }
 
 std::string serialize_model(const ir::Model& model) {
