@@ -41,12 +41,21 @@ TEST(GradCheck, UnaryMath) {
     check(op, {rnd({2, 3}, -1.2, 1.2)});
   }
   for (const char* op : {"Sqrt", "Log", "Reciprocal"}) check(op, {rnd({2, 3}, 0.5, 2)});
+  for (const char* op : {"Asin", "Acos", "Atanh"}) check(op, {rnd({2, 3}, -0.8, 0.8)});
+  for (const char* op : {"Atan", "Sinh", "Cosh", "Asinh"}) check(op, {rnd({2, 3}, -1.5, 1.5)});
+  check("Acosh", {rnd({2, 3}, 1.2, 3)});
+  // Quotients away from integers, where trunc(a / b) jumps.
+  check("Mod", {fixed(Tensor::from_vector<double>({4}, {2.5, -2.5, 7.3, -0.4})),
+                fixed(Tensor::from_vector<double>({4}, {0.7, 0.9, -2.2, 1.1}))},
+        {attr("fmod", int64_t{1})});
   // Kinks away from the sampled points: |x| >= 0.1.
   Tensor away = Tensor::from_vector<double>({2, 3}, {-1.5, -0.7, -0.1, 0.2, 0.9, 1.6});
   for (const char* op : {"Abs", "Relu", "Elu", "Selu", "Celu", "LeakyRelu", "HardSwish"}) {
     check(op, {fixed(away)});
   }
   check("LeakyRelu", {fixed(away)}, {attr("alpha", 0.3f)});
+  check("ThresholdedRelu", {fixed(away)}, {attr("alpha", 0.5f)});
+  check("Shrink", {fixed(away)}, {attr("lambd", 0.5f), attr("bias", 0.2f)});
   check("Elu", {fixed(away)}, {attr("alpha", 0.7f)});
   check("Celu", {fixed(away)}, {attr("alpha", 2.0f)});
   check("HardSigmoid", {fixed(away)}, {attr("alpha", 0.4f), attr("beta", 0.3f)});

@@ -117,6 +117,20 @@ void softmax_family_rule(GradContext& g) {
   g.set_dx(0, dx);
 }
 
+void thresholded_relu_rule(GradContext& g) {
+  float alpha = g.node().attr_float("alpha", 1.0f);
+  std::string x = g.x(0);
+  g.set_dx(0, select(g, g.op("Greater", {x, g.scalar(alpha, x)}), g.scalar(0, x)));
+}
+
+// Shrink: slope 1 outside [-lambd, lambd], 0 inside.
+void shrink_rule(GradContext& g) {
+  float lambd = g.node().attr_float("lambd", 0.5f);
+  std::string x = g.x(0);
+  std::string outside = g.op("Greater", {g.op("Abs", {x}), g.scalar(lambd, x)});
+  g.set_dx(0, select(g, outside, g.scalar(0, x)));
+}
+
 constexpr GradDef kDefs[] = {
     {"", "Relu", 1, kLatestOpset, relu_rule},
     {"", "LeakyRelu", 1, kLatestOpset, leaky_relu_rule},
@@ -130,6 +144,9 @@ constexpr GradDef kDefs[] = {
     {"", "Softsign", 1, kLatestOpset, softsign_rule},
     {"", "HardSigmoid", 1, kLatestOpset, hard_sigmoid_rule},
     {"", "HardSwish", 14, kLatestOpset, hard_swish_rule},
+    {"", "ThresholdedRelu", 10, kLatestOpset, thresholded_relu_rule},
+    {"", "Shrink", 9, kLatestOpset, shrink_rule},
+    {"", "Hardmax", 1, kLatestOpset, no_gradient},  // piecewise constant
     {"", "Softmax", 1, kLatestOpset, softmax_family_rule<false>},
     {"", "LogSoftmax", 1, kLatestOpset, softmax_family_rule<true>},
 };

@@ -1,5 +1,6 @@
-// Gradient rules for elementwise arithmetic and math: broadcasting binaries, unary math,
-// Min/Max/Sum/Mean, Where, Clip, Cast, Identity.
+// Gradient rules for elementwise arithmetic and math: broadcasting binaries, unary math
+// (trigonometric and hyperbolic included), Mod, Min/Max/Sum/Mean, Where, Clip, Cast,
+// Identity.
 #include <cmath>
 
 #include "onyx/autodiff/rules.h"
@@ -87,6 +88,49 @@ void erf_rule(GradContext& g) {  // 2/sqrt(pi) * exp(-x^2)
   g.set_dx(0, g.mul(g.dy(0), g.mul(e, g.scalar(2.0 / std::sqrt(M_PI), x))));
 }
 
+// 1 / sqrt(v): the derivatives of the inverse trigonometric and hyperbolic functions.
+std::string rsqrt(GradContext& g, const std::string& v) {
+  return g.op("Reciprocal", {g.op("Sqrt", {v})});
+}
+std::string squared(GradContext& g) {
+  return g.mul(g.x(0), g.x(0));
+}
+void asin_rule(GradContext& g) {  // 1 / sqrt(1 - x^2)
+  g.set_dx(0, g.mul(g.dy(0), rsqrt(g, g.sub(g.scalar(1, g.x(0)), squared(g)))));
+}
+void acos_rule(GradContext& g) {  // -1 / sqrt(1 - x^2)
+  g.set_dx(0, g.neg(g.mul(g.dy(0), rsqrt(g, g.sub(g.scalar(1, g.x(0)), squared(g))))));
+}
+void atan_rule(GradContext& g) {  // 1 / (1 + x^2)
+  g.set_dx(0, g.div(g.dy(0), g.add(g.scalar(1, g.x(0)), squared(g))));
+}
+void sinh_rule(GradContext& g) {
+  g.set_dx(0, g.mul(g.dy(0), g.op("Cosh", {g.x(0)})));
+}
+void cosh_rule(GradContext& g) {
+  g.set_dx(0, g.mul(g.dy(0), g.op("Sinh", {g.x(0)})));
+}
+void asinh_rule(GradContext& g) {  // 1 / sqrt(x^2 + 1)
+  g.set_dx(0, g.mul(g.dy(0), rsqrt(g, g.add(squared(g), g.scalar(1, g.x(0))))));
+}
+void acosh_rule(GradContext& g) {  // 1 / sqrt(x^2 - 1)
+  g.set_dx(0, g.mul(g.dy(0), rsqrt(g, g.sub(squared(g), g.scalar(1, g.x(0))))));
+}
+void atanh_rule(GradContext& g) {  // 1 / (1 - x^2)
+  g.set_dx(0, g.div(g.dy(0), g.sub(g.scalar(1, g.x(0)), squared(g))));
+}
+
+// Mod with fmod=1 (required for floats): a - b * trunc(a / b), so da = 1 and
+// db = -trunc(a / b), trunc being sign * floor(abs).
+void mod_rule(GradContext& g) {
+  if (g.needs(0)) g.set_dx_broadcast(0, g.dy(0));
+  if (g.needs(1)) {
+    std::string q = g.div(g.x(0), g.x(1));
+    std::string t = g.mul(g.op("Sign", {q}), g.op("Floor", {g.op("Abs", {q})}));
+    g.set_dx_broadcast(1, g.neg(g.mul(g.dy(0), t)));
+  }
+}
+
 // Min and Max: the gradient goes to the inputs equal to the result, shared evenly among
 // ties (for two inputs this is PyTorch's maximum/minimum: half each on a tie).
 void minmax_rule(GradContext& g) {
@@ -171,6 +215,15 @@ constexpr GradDef kDefs[] = {
     {"", "Cos", 1, kLatestOpset, cos_rule},
     {"", "Tan", 1, kLatestOpset, tan_rule},
     {"", "Erf", 1, kLatestOpset, erf_rule},
+    {"", "Asin", 7, kLatestOpset, asin_rule},
+    {"", "Acos", 7, kLatestOpset, acos_rule},
+    {"", "Atan", 7, kLatestOpset, atan_rule},
+    {"", "Sinh", 9, kLatestOpset, sinh_rule},
+    {"", "Cosh", 9, kLatestOpset, cosh_rule},
+    {"", "Asinh", 9, kLatestOpset, asinh_rule},
+    {"", "Acosh", 9, kLatestOpset, acosh_rule},
+    {"", "Atanh", 9, kLatestOpset, atanh_rule},
+    {"", "Mod", 10, kLatestOpset, mod_rule},
     {"", "Min", 1, kLatestOpset, minmax_rule},
     {"", "Max", 1, kLatestOpset, minmax_rule},
     {"", "Sum", 1, kLatestOpset, sum_rule},
@@ -185,6 +238,12 @@ constexpr GradDef kDefs[] = {
     {"", "Floor", 1, kLatestOpset, no_gradient},
     {"", "Ceil", 1, kLatestOpset, no_gradient},
     {"", "Round", 11, kLatestOpset, no_gradient},
+    // Float outputs that do not depend smoothly on float inputs (shapes, random draws).
+    {"", "EyeLike", 9, kLatestOpset, no_gradient},
+    {"", "Range", 11, kLatestOpset, no_gradient},
+    {"", "RandomNormalLike", 1, kLatestOpset, no_gradient},
+    {"", "RandomUniformLike", 1, kLatestOpset, no_gradient},
+    {"", "Bernoulli", 15, kLatestOpset, no_gradient},
 };
 
 }  // namespace
