@@ -112,6 +112,10 @@ TEST(GradCheck, Reductions) {
     }
   }
   check("ReduceProd", {rnd({2, 3}, 0.5, 1.5)}, {attr("axes", std::vector<int64_t>{0})});
+  // Rows with no zero, one zero and two zeros (PyTorch's cases).
+  Tensor zeros = Tensor::from_vector<double>({3, 3}, {0.5, -1.2, 1.5, 0.7, 0, -0.8, 0, 1.3, 0});
+  check("ReduceProd", {fixed(zeros)}, {attr("axes", std::vector<int64_t>{1})});
+  check("ReduceProd", {fixed(zeros)}, {attr("keepdims", int64_t{0})});
   check("ReduceLogSum", {rnd({2, 3}, 0.5, 1.5)}, {attr("axes", std::vector<int64_t>{1})});
   check("ReduceSum", {rnd({2, 3}), constant(i64({}))}, {attr("noop_with_empty_axes", int64_t{1})});
   check("ReduceSum", {rnd({2, 3}, -2, 2)}, {attr("axes", std::vector<int64_t>{1})}, {.opset = 11});
@@ -152,6 +156,40 @@ TEST(GradCheck, ShapeOps) {
   check("Expand", {rnd({3, 1}), constant(i64({2, 3, 4}))});
   check("Tile", {rnd({2, 3}), constant(i64({2, 3}))});
   check("Pad", {rnd({2, 3}), constant(i64({0, 1, 2, 1})), constant(Tensor::scalar<double>(0.5))});
+}
+
+TEST(GradCheck, RearrangeAndIndex) {
+  using V = std::vector<int64_t>;
+  auto ints = [](Shape shape, std::vector<int64_t> v) {
+    return constant(Tensor::from_vector<int64_t>(std::move(shape), v));
+  };
+  check("DepthToSpace", {rnd({1, 8, 2, 3})}, {attr("blocksize", int64_t{2})});
+  check("DepthToSpace", {rnd({1, 8, 2, 3})}, {attr("blocksize", int64_t{2}), attr("mode", "CRD")});
+  check("SpaceToDepth", {rnd({1, 2, 4, 6})}, {attr("blocksize", int64_t{2})});
+  Tensor keep = Tensor::from_vector<bool>({3}, {true, false, true});
+  check("Compress", {rnd({3, 4}), constant(keep)}, {attr("axis", int64_t{0})});
+  check("Compress", {rnd({2, 3}), constant(keep)});  // flattened, condition shorter
+  check("ReverseSequence", {rnd({4, 3}), ints({3}, {4, 2, 3})},
+        {attr("batch_axis", int64_t{1}), attr("time_axis", int64_t{0})});
+  check("GatherND", {rnd({3, 4}), ints({3, 2}, {0, 1, 2, 3, 0, 1})});  // a repeat
+  check("GatherND", {rnd({2, 3, 4}), ints({2, 2, 1}, {0, 2, 1, 1})},
+        {attr("batch_dims", int64_t{1})});
+  Tensor distinct = Tensor::from_vector<double>({3, 4}, {0.3, -1.2, 0.8, 1.9, -0.4, 0.1, 1.1,
+                                                         -0.9, 0.6, 1.4, -1.7, 0.2});
+  check("TopK", {fixed(distinct), ints({1}, {2})}, {attr("axis", int64_t{1})},
+        {.num_outputs = 2, .seeded_outputs = 1});
+  check("MaxUnpool", {rnd({1, 1, 2, 2}), ints({1, 1, 2, 2}, {1, 6, 8, 15})},
+        {attr("kernel_shape", V{2, 2}), attr("strides", V{2, 2})});
+  check("Trilu", {rnd({3, 4}), ints({}, {1})}, {attr("upper", int64_t{0})});
+  check("Trilu", {rnd({3, 4})});
+  Tensor idx = Tensor::from_vector<int64_t>({2, 3}, {1, 0, 2, 0, 2, 1});
+  check("ScatterElements", {rnd({3, 3}), constant(idx), rnd({2, 3}, -2, 2, 5)});
+  Tensor repeats = Tensor::from_vector<int64_t>({2, 3}, {1, 0, 2, 1, 0, 2});
+  check("ScatterElements", {rnd({3, 3}), constant(repeats), rnd({2, 3}, -2, 2, 5)},
+        {attr("reduction", "add")});
+  check("ScatterND", {rnd({4, 3}), ints({2, 1}, {1, 3}), rnd({2, 3}, -2, 2, 5)});
+  check("ScatterND", {rnd({4, 3}), ints({2, 1}, {1, 1}), rnd({2, 3}, -2, 2, 5)},
+        {attr("reduction", "add")});
 }
 
 TEST(GradCheck, Convolution) {
@@ -220,10 +258,19 @@ TEST(GradCheck, Pooling) {
   check("AveragePool", {fixed(x)}, {attr("kernel_shape", V{2, 3})});
   check("GlobalAveragePool", {fixed(x)});
   check("GlobalMaxPool", {fixed(x)});
+  check("LpPool", {fixed(x)}, {attr("kernel_shape", V{2, 2}), attr("strides", V{1, 2})});
+  check("LpPool", {fixed(x)},
+        {attr("kernel_shape", V{3, 3}), attr("p", int64_t{3}), attr("pads", V{1, 1, 1, 1})});
+  check("GlobalLpPool", {fixed(x)});
+  check("GlobalLpPool", {fixed(x)}, {attr("p", int64_t{1})});
 }
 
 TEST(GradCheck, Normalization) {
   Tensor x = testing::random_tensor({3, 2, 2, 2}, -2, 2, 4);
+  Tensor channels = testing::random_tensor({2, 5, 3}, -2, 2, 4);
+  check("LRN", {fixed(channels)}, {attr("size", int64_t{3}), attr("alpha", 0.3f)});
+  check("LRN", {fixed(channels)},  // even window: asymmetric around c
+        {attr("size", int64_t{2}), attr("alpha", 0.5f), attr("beta", 0.6f), attr("bias", 2.0f)});
   auto params = [](uint32_t s) { return rnd({2}, 0.5, 1.5, s); };
   // Training mode: batch statistics.
   check("BatchNormalization",

@@ -30,11 +30,17 @@ const GradDef* find_rule(const std::string& domain, const std::string& op_type, 
 // that lets no gradient through.
 void no_gradient(GradContext& g);
 
+// For ops that pick elements of input 0 (Gather, DepthToSpace, ...): the op applied to an
+// index grid of x says where each output element came from, and dy is scattered back
+// there (accumulating unless `unique`: no element picked twice).
+void selection_rule(GradContext& g, bool unique);
+
 std::span<const GradDef> elementwise_rules();
 std::span<const GradDef> activation_rules();
 std::span<const GradDef> linalg_rules();
 std::span<const GradDef> reduce_rules();
 std::span<const GradDef> shape_rules();
+std::span<const GradDef> index_rules();
 std::span<const GradDef> conv_rules();
 std::span<const GradDef> resize_rules();
 std::span<const GradDef> nn_rules();

@@ -196,8 +196,28 @@ void max_pool_rule(GradContext& g) {
   g.set_dx(0, g.scatter_add_flat(g.y(1), g.dy(0), g.x(0), !overlap));
 }
 
-// AveragePool: every input position receives dy / divisor from each window holding it,
-// which is a transposed convolution with a kernel of ones, per channel.
+// The adjoint of summing each window of x: every input position receives the sum of `s`
+// (shaped like the pooled output) over the windows holding it. A transposed convolution
+// with a kernel of ones, per channel.
+std::string window_sum_adjoint(GradContext& g, const Window& win, const std::string& s) {
+  std::string x = g.x(0);
+  // Channels into the batch: [N*C, 1, O...], a [1, 1, K...] kernel of ones.
+  std::vector<int64_t> flat{-1, 1};
+  flat.insert(flat.end(), win.out.begin(), win.out.end());
+  std::string r = g.op("Reshape", {s, g.ints(flat)});
+  std::vector<int64_t> kshape{1, 1};
+  kshape.insert(kshape.end(), win.kernel.begin(), win.kernel.end());
+  std::string ones_k = g.fill(g.ints(kshape), 1.0, x);
+  std::vector<int64_t> op, end;
+  win.transpose_fit(&op, &end);
+  std::string t = g.op("ConvTranspose", {r, ones_k},
+                       {attr("strides", win.strides), attr("dilations", win.dilations),
+                        attr("pads", win.pads(end)), attr("output_padding", op),
+                        attr("kernel_shape", win.kernel)});
+  return g.op("Reshape", {t, g.shape(x)});
+}
+
+// AveragePool: every input position receives dy / divisor from each window holding it.
 void average_pool_rule(GradContext& g) {
   std::vector<int64_t> kernel = g.node().attr_ints("kernel_shape");
   Window win = window(g, kernel);
@@ -224,20 +244,21 @@ void average_pool_rule(GradContext& g) {
     std::string frac = g.op("AveragePool", {ones}, attrs);
     scaled = g.div(dy, g.mul(frac, g.scalar(kprod, x)));
   }
-  // Channels into the batch: [N*C, 1, O...], a [1, 1, K...] kernel of ones.
-  std::vector<int64_t> flat{-1, 1};
-  flat.insert(flat.end(), win.out.begin(), win.out.end());
-  std::string s = g.op("Reshape", {scaled, g.ints(flat)});
-  std::vector<int64_t> kshape{1, 1};
-  kshape.insert(kshape.end(), kernel.begin(), kernel.end());
-  std::string ones_k = g.fill(g.ints(kshape), 1.0, x);
-  std::vector<int64_t> op, end;
-  win.transpose_fit(&op, &end);
-  std::string t =
-      g.op("ConvTranspose", {s, ones_k},
-           {attr("strides", win.strides), attr("dilations", win.dilations),
-            attr("pads", win.pads(end)), attr("output_padding", op), attr("kernel_shape", kernel)});
-  g.set_dx(0, g.op("Reshape", {t, g.shape(x)}));
+  g.set_dx(0, window_sum_adjoint(g, win, scaled));
+}
+
+// Lp pooling, y = (sum |x|^p)^(1/p) per window: dy/dx = sign(x) |x|^(p-1) y^(1-p), summed
+// over the windows holding x. `global`: one window, the whole spatial extent.
+template <bool kGlobal>
+void lp_pool_rule(GradContext& g) {
+  std::string x = g.x(0), y = g.y(0);
+  int64_t p = g.node().attr_int("p", 2);
+  if (p < 1) g.fail("p must be at least 1");
+  std::string s = g.mul(g.dy(0), g.op("Pow", {y, g.scalar(static_cast<double>(1 - p), x)}));
+  std::string w = kGlobal ? s : window_sum_adjoint(g, window(g, g.node().attr_ints("kernel_shape")), s);
+  std::string local = g.mul(g.op("Sign", {x}), g.op("Pow", {g.op("Abs", {x}),
+                                                             g.scalar(static_cast<double>(p - 1), x)}));
+  g.set_dx(0, g.mul(local, w));
 }
 
 void global_average_pool_rule(GradContext& g) {
@@ -263,6 +284,8 @@ constexpr GradDef kDefs[] = {
     {"", "AveragePool", 7, kLatestOpset, average_pool_rule},
     {"", "GlobalAveragePool", 1, kLatestOpset, global_average_pool_rule},
     {"", "GlobalMaxPool", 1, kLatestOpset, global_max_pool_rule},
+    {"", "LpPool", 11, kLatestOpset, lp_pool_rule<false>},
+    {"", "GlobalLpPool", 2, kLatestOpset, lp_pool_rule<true>},
 };
 
 }  // namespace

@@ -154,7 +154,42 @@ void softmax_cross_entropy_rule(GradContext& g) {
   g.set_dx(0, g.sub(dlogp, g.mul(g.op("Exp", {logp}), sum)));
 }
 
+// Sums v [N, C, D...] over a window of channels [c - before, c + after] for each c: a
+// convolution over the channel axis with a kernel of ones.
+std::string channel_window_sum(GradContext& g, const std::string& v, int64_t size,
+                               int64_t before, int64_t after) {
+  auto r = g.rank(g.x(0));
+  if (!r || *r < 2) g.fail("the rank of the input must be known and at least 2");
+  std::vector<int64_t> kshape(static_cast<size_t>(*r + 1), 1), pads(2 * static_cast<size_t>(*r - 1), 0);
+  kshape[2] = size;
+  pads[0] = before;
+  pads[static_cast<size_t>(*r - 1)] = after;
+  std::string u = g.unsqueeze(v, {1});
+  std::string c = g.op("Conv", {u, g.fill(g.ints(kshape), 1.0, g.x(0))}, {attr("pads", pads)});
+  return g.squeeze(c, {1});
+}
+
+// LRN: y = x s^-beta, s = bias + alpha/size * (sum of x^2 over the channel window
+// [c - lo, c + hi]). Then dx = dy s^-beta - 2 beta alpha/size x * W'(dy x s^(-beta-1)),
+// where W' sums over the transposed window [c - hi, c + lo].
+void lrn_rule(GradContext& g) {
+  const ir::Node& n = g.node();
+  std::string x = g.x(0);
+  int64_t size = n.attr_int("size", 0);
+  if (size < 1) g.fail("attribute 'size' must be positive");
+  double alpha = n.attr_float("alpha", 1e-4f), beta = n.attr_float("beta", 0.75f),
+         bias = n.attr_float("bias", 1.0f);
+  int64_t lo = (size - 1) / 2, hi = size - 1 - lo;
+  std::string sum = channel_window_sum(g, g.mul(x, x), size, lo, hi);
+  std::string s = g.add(g.scalar(bias, x), g.mul(g.scalar(alpha / size, x), sum));
+  std::string direct = g.mul(g.dy(0), g.op("Pow", {s, g.scalar(-beta, x)}));
+  std::string u = g.mul(g.mul(g.dy(0), x), g.op("Pow", {s, g.scalar(-beta - 1, x)}));
+  std::string back = channel_window_sum(g, u, size, hi, lo);
+  g.set_dx(0, g.sub(direct, g.mul(g.scalar(2 * beta * alpha / size, x), g.mul(x, back))));
+}
+
 constexpr GradDef kDefs[] = {
+    {"", "LRN", 1, kLatestOpset, lrn_rule},
     {"", "Dropout", 1, kLatestOpset, dropout_rule},
     {"", "BatchNormalization", 9, kLatestOpset, batch_norm_rule},
     {"", "InstanceNormalization", 6, kLatestOpset, instance_norm_rule},

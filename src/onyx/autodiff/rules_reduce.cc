@@ -85,10 +85,31 @@ void reduce_extremum_rule(GradContext& g) {
   g.set_dx(0, g.mul(mask, g.div(r.dyk, count)));
 }
 
-void reduce_prod_rule(GradContext& g) {  // y / x (inputs with zeros are not supported)
+// The forward reduction again, over the same axes but keeping them, applied to `v`.
+std::string rereduce(GradContext& g, const std::string& v) {
+  std::vector<std::string> inputs = g.node().inputs;
+  inputs[0] = v;
+  std::vector<ir::Attribute> attrs = g.node().attributes;
+  std::erase_if(attrs, [](const ir::Attribute& a) { return a.name == "keepdims"; });
+  attrs.push_back(attr("keepdims", int64_t{1}));
+  return g.op(g.node().op_type, inputs, attrs);
+}
+
+// ReduceProd: the gradient of x_i is the product of the other elements of its group.
+// Without zeros that is y / x_i; with exactly one zero, the product of the nonzeros for
+// the zero and 0 for the rest; with more zeros, 0 everywhere. The zero count comes from
+// the same reduction: the product of (2 where x is 0, else 1) is 2^zeros.
+void reduce_prod_rule(GradContext& g) {
   Reduced r = restore_axes(g);
   if (r.identity) return g.set_dx(0, g.dy(0));
-  g.set_dx(0, g.mul(r.dyk, g.div(r.yk, g.x(0))));
+  std::string x = g.x(0), one = g.scalar(1, x), zero = g.scalar(0, x);
+  std::string is_zero = g.op("Equal", {x, zero});
+  std::string nonzero = g.op("Where", {is_zero, one, x});
+  std::string rest = rereduce(g, nonzero);  // product of the nonzeros
+  std::string zeros = rereduce(g, g.op("Where", {is_zero, g.scalar(2, x), one}));
+  std::string none = g.op("Equal", {zeros, one}), single = g.op("Equal", {zeros, g.scalar(2, x)});
+  std::string with_one = g.op("Where", {g.op("And", {single, is_zero}), rest, zero});
+  g.set_dx(0, g.mul(r.dyk, g.op("Where", {none, g.div(rest, nonzero), with_one})));
 }
 
 void reduce_l1_rule(GradContext& g) {

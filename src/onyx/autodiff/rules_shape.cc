@@ -89,9 +89,7 @@ void slice_rule(GradContext& g) {
 
 // Gather and GatherElements: indices may repeat, so the scatter accumulates.
 void gather_rule(GradContext& g) {
-  const ir::Node& n = g.node();
-  std::string picked = g.op(n.op_type, {g.index_grid(g.x(0)), g.x(1)}, n.attributes);
-  g.set_dx(0, g.scatter_add_flat(picked, g.dy(0), g.x(0)));
+  selection_rule(g, false);
 }
 
 void expand_rule(GradContext& g) {
@@ -157,6 +155,14 @@ constexpr GradDef kDefs[] = {
 };
 
 }  // namespace
+
+void selection_rule(GradContext& g, bool unique) {
+  const ir::Node& n = g.node();
+  std::vector<std::string> inputs = n.inputs;
+  inputs[0] = g.index_grid(g.x(0));
+  std::string picked = g.op(n.op_type, inputs, n.attributes);
+  g.set_dx(0, g.scatter_add_flat(picked, g.dy(0), g.x(0), unique));
+}
 
 std::span<const GradDef> shape_rules() {
   return kDefs;

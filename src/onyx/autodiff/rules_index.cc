@@ -1,0 +1,87 @@
+// Gradient rules for ops that rearrange, pick or overwrite elements: DepthToSpace,
+// SpaceToDepth, Compress, ReverseSequence, GatherND, TopK, MaxUnpool, Trilu,
+// ScatterElements and ScatterND.
+#include "onyx/autodiff/rules.h"
+
+namespace onyx::autodiff {
+
+namespace {
+
+using ir::attr;
+
+// Each output element comes from exactly one input element.
+void permutation_rule(GradContext& g) {
+  selection_rule(g, true);
+}
+
+// GatherND may pick an element several times.
+void gather_nd_rule(GradContext& g) {
+  selection_rule(g, false);
+}
+
+// TopK: the values came from Indices along the axis.
+void top_k_rule(GradContext& g) {
+  int64_t axis = g.node().attr_int("axis", -1);
+  std::string from =
+      g.op("GatherElements", {g.index_grid(g.x(0)), g.y(1)}, {attr("axis", axis)});
+  g.set_dx(0, g.scatter_add_flat(from, g.dy(0), g.x(0), /*unique_indices=*/true));
+}
+
+// MaxUnpool puts x[i] at flat position indices[i] of the output: x[i] gets that
+// position's gradient.
+void max_unpool_rule(GradContext& g) {
+  if (!g.has_x(1)) g.fail("the indices input is required");
+  std::string flat = g.op("Reshape", {g.dy(0), g.ints({-1})});
+  g.set_dx(0, g.op("Gather", {flat, g.x(1)}));
+}
+
+// Trilu keeps a triangle and zeroes the rest: the gradient is kept where x was.
+void trilu_rule(GradContext& g) {
+  std::vector<std::string> inputs = g.node().inputs;
+  inputs[0] = g.dy(0);
+  g.set_dx(0, g.op("Trilu", inputs, g.node().attributes));
+}
+
+// ScatterElements and ScatterND write updates over data. Without reduction the
+// overwritten data elements get no gradient and each update gets its target's; with
+// reduction "add" data passes dy through whole. Other reductions are not supported.
+template <bool kNd>
+void scatter_rule(GradContext& g) {
+  std::string reduction = g.node().attr_string("reduction", "none");
+  if (reduction != "none" && reduction != "add") {
+    g.fail("reduction '", reduction, "' is not supported");
+  }
+  const char* gather = kNd ? "GatherND" : "GatherElements";
+  std::vector<ir::Attribute> axis;
+  if (!kNd) axis.push_back(attr("axis", g.node().attr_int("axis", 0)));
+  if (g.needs(0)) {
+    if (reduction == "add") {
+      g.set_dx(0, g.dy(0));
+    } else {
+      std::string zeros = g.zeros_like(g.x(2));
+      g.set_dx(0, g.op(kNd ? "ScatterND" : "ScatterElements", {g.dy(0), g.x(1), zeros}, axis));
+    }
+  }
+  if (g.needs(2)) g.set_dx(2, g.op(gather, {g.dy(0), g.x(1)}, axis));
+}
+
+constexpr GradDef kDefs[] = {
+    {"", "DepthToSpace", 1, kLatestOpset, permutation_rule},
+    {"", "SpaceToDepth", 1, kLatestOpset, permutation_rule},
+    {"", "Compress", 9, kLatestOpset, permutation_rule},
+    {"", "ReverseSequence", 10, kLatestOpset, permutation_rule},
+    {"", "GatherND", 11, kLatestOpset, gather_nd_rule},
+    {"", "TopK", 10, kLatestOpset, top_k_rule},
+    {"", "MaxUnpool", 9, kLatestOpset, max_unpool_rule},
+    {"", "Trilu", 14, kLatestOpset, trilu_rule},
+    {"", "ScatterElements", 11, kLatestOpset, scatter_rule<false>},
+    {"", "ScatterND", 11, kLatestOpset, scatter_rule<true>},
+};
+
+}  // namespace
+
+std::span<const GradDef> index_rules() {
+  return kDefs;
+}
+
+}  // namespace onyx::autodiff
