@@ -5,6 +5,8 @@
 #include "onyx/autodiff/embedded_training.h"
 #include "onyx/onnx/training_info.h"
 
+#include <set>
+
 #include "gradcheck.h"
 #include "onyx/runtime/session.h"
 #include "training_refs.h"
@@ -282,6 +284,53 @@ TEST(EmbeddedTraining, AModelWithoutAStepSaysSo) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not a training step"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace onyx
+
+namespace onyx {
+namespace {
+
+// x -> Dropout(ratio 0.5, an initializer) -> MatMul(w) -> logits.
+ir::Model dropout_model() {
+  ir::Model m;
+  m.set_opset("", 17);
+  ir::GraphBuilder b(*m.graph);
+  std::string x = b.input(
+      "x", ir::TypeInfo::tensor(DType::Float32, std::vector<ir::Dim>{{4, "", ""}, {8, "", ""}}));
+  std::string ratio = b.constant("ratio", Tensor::scalar<float>(0.5f));
+  Tensor w64 = testing::random_tensor({8, 3}, -1, 1, 2),
+         w32 = Tensor::empty(DType::Float32, {8, 3});
+  for (int64_t i = 0; i < w32.numel(); ++i)
+    w32.data<float>()[i] = static_cast<float>(w64.data<double>()[i]);
+  std::string w = b.constant("w", w32);
+  b.output(b.op("MatMul", {b.op("Dropout", {x, ratio}), w}));
+  return m;
+}
+
+TEST(TrainingStep, DropoutDropsInTrainModeOnly) {
+  Tensor x = Tensor::empty(DType::Float32, {4, 8});
+  for (int64_t i = 0; i < x.numel(); ++i)
+    x.data<float>()[i] = 0.1f * static_cast<float>(i % 7) - 0.3f;
+  Tensor labels = Tensor::from_vector<int64_t>({4}, {0, 1, 2, 1});
+  for (bool train : {true, false}) {
+    autodiff::TrainingOptions o;
+    o.train_mode = train;
+    o.lr = 0;  // parameters stay: only Dropout can change the loss
+    autodiff::TrainingStep step = autodiff::build_training_step(dropout_model(), o);
+    EXPECT_EQ(step.params, std::vector<std::string>{"w"}) << "the ratio is not a parameter";
+    runtime::Session session(step.model);
+    std::set<double> losses;
+    for (int i = 0; i < 6; ++i) {
+      losses.insert(session.run({{"x", x}, {"labels", labels}})[0].tensor().element_as_double(0));
+    }
+    if (train) {
+      EXPECT_GT(losses.size(), 1u) << "random masks give different losses";
+    } else {
+      EXPECT_EQ(losses.size(), 1u) << "inference mode is deterministic";
+    }
   }
 }
 

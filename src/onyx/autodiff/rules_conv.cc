@@ -210,10 +210,10 @@ std::string window_sum_adjoint(GradContext& g, const Window& win, const std::str
   std::string ones_k = g.fill(g.ints(kshape), 1.0, x);
   std::vector<int64_t> op, end;
   win.transpose_fit(&op, &end);
-  std::string t = g.op("ConvTranspose", {r, ones_k},
-                       {attr("strides", win.strides), attr("dilations", win.dilations),
-                        attr("pads", win.pads(end)), attr("output_padding", op),
-                        attr("kernel_shape", win.kernel)});
+  std::string t = g.op(
+      "ConvTranspose", {r, ones_k},
+      {attr("strides", win.strides), attr("dilations", win.dilations), attr("pads", win.pads(end)),
+       attr("output_padding", op), attr("kernel_shape", win.kernel)});
   return g.op("Reshape", {t, g.shape(x)});
 }
 
@@ -255,9 +255,10 @@ void lp_pool_rule(GradContext& g) {
   int64_t p = g.node().attr_int("p", 2);
   if (p < 1) g.fail("p must be at least 1");
   std::string s = g.mul(g.dy(0), g.op("Pow", {y, g.scalar(static_cast<double>(1 - p), x)}));
-  std::string w = kGlobal ? s : window_sum_adjoint(g, window(g, g.node().attr_ints("kernel_shape")), s);
-  std::string local = g.mul(g.op("Sign", {x}), g.op("Pow", {g.op("Abs", {x}),
-                                                             g.scalar(static_cast<double>(p - 1), x)}));
+  std::string w =
+      kGlobal ? s : window_sum_adjoint(g, window(g, g.node().attr_ints("kernel_shape")), s);
+  std::string local = g.mul(
+      g.op("Sign", {x}), g.op("Pow", {g.op("Abs", {x}), g.scalar(static_cast<double>(p - 1), x)}));
   g.set_dx(0, g.mul(local, w));
 }
 

@@ -22,8 +22,7 @@ void gather_nd_rule(GradContext& g) {
 // TopK: the values came from Indices along the axis.
 void top_k_rule(GradContext& g) {
   int64_t axis = g.node().attr_int("axis", -1);
-  std::string from =
-      g.op("GatherElements", {g.index_grid(g.x(0)), g.y(1)}, {attr("axis", axis)});
+  std::string from = g.op("GatherElements", {g.index_grid(g.x(0)), g.y(1)}, {attr("axis", axis)});
   g.set_dx(0, g.scatter_add_flat(from, g.dy(0), g.x(0), /*unique_indices=*/true));
 }
 

@@ -156,11 +156,12 @@ void softmax_cross_entropy_rule(GradContext& g) {
 
 // Sums v [N, C, D...] over a window of channels [c - before, c + after] for each c: a
 // convolution over the channel axis with a kernel of ones.
-std::string channel_window_sum(GradContext& g, const std::string& v, int64_t size,
-                               int64_t before, int64_t after) {
+std::string channel_window_sum(GradContext& g, const std::string& v, int64_t size, int64_t before,
+                               int64_t after) {
   auto r = g.rank(g.x(0));
   if (!r || *r < 2) g.fail("the rank of the input must be known and at least 2");
-  std::vector<int64_t> kshape(static_cast<size_t>(*r + 1), 1), pads(2 * static_cast<size_t>(*r - 1), 0);
+  std::vector<int64_t> kshape(static_cast<size_t>(*r + 1), 1),
+      pads(2 * static_cast<size_t>(*r - 1), 0);
   kshape[2] = size;
   pads[0] = before;
   pads[static_cast<size_t>(*r - 1)] = after;
