@@ -116,6 +116,17 @@ class GradChecker {
     }
     std::vector<Value> outs = backward.run(f);
     ASSERT_EQ(outs.size(), ys.size() + wrt_.size());
+    // The gradient model computes the forward outputs too (possibly rewritten, as for
+    // unrolled recurrent layers): they must stay the forward model's.
+    for (size_t k = 0; k < ys.size(); ++k) {
+      const Tensor &a = outs[k].tensor(), &b = ys[k].tensor();
+      ASSERT_EQ(a.shape(), b.shape()) << "forward output " << k;
+      for (int64_t e = 0; e < b.numel(); ++e) {
+        double u = a.element_as_double(e), v = b.element_as_double(e);
+        ASSERT_LE(std::fabs(u - v), 1e-9 * (1 + std::fabs(v)))
+            << "forward output " << k << " element " << e;
+      }
+    }
     for (size_t w = 0; w < wrt_.size(); ++w) {
       size_t i = std::stoul(wrt_[w].substr(2));
       const Tensor& analytic = outs[ys.size() + w].tensor();

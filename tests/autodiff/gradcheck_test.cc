@@ -45,8 +45,9 @@ TEST(GradCheck, UnaryMath) {
   for (const char* op : {"Atan", "Sinh", "Cosh", "Asinh"}) check(op, {rnd({2, 3}, -1.5, 1.5)});
   check("Acosh", {rnd({2, 3}, 1.2, 3)});
   // Quotients away from integers, where trunc(a / b) jumps.
-  check("Mod", {fixed(Tensor::from_vector<double>({4}, {2.5, -2.5, 7.3, -0.4})),
-                fixed(Tensor::from_vector<double>({4}, {0.7, 0.9, -2.2, 1.1}))},
+  check("Mod",
+        {fixed(Tensor::from_vector<double>({4}, {2.5, -2.5, 7.3, -0.4})),
+         fixed(Tensor::from_vector<double>({4}, {0.7, 0.9, -2.2, 1.1}))},
         {attr("fmod", int64_t{1})});
   // Kinks away from the sampled points: |x| >= 0.1.
   Tensor away = Tensor::from_vector<double>({2, 3}, {-1.5, -0.7, -0.1, 0.2, 0.9, 1.6});
@@ -174,8 +175,8 @@ TEST(GradCheck, RearrangeAndIndex) {
   check("GatherND", {rnd({3, 4}), ints({3, 2}, {0, 1, 2, 3, 0, 1})});  // a repeat
   check("GatherND", {rnd({2, 3, 4}), ints({2, 2, 1}, {0, 2, 1, 1})},
         {attr("batch_dims", int64_t{1})});
-  Tensor distinct = Tensor::from_vector<double>({3, 4}, {0.3, -1.2, 0.8, 1.9, -0.4, 0.1, 1.1,
-                                                         -0.9, 0.6, 1.4, -1.7, 0.2});
+  Tensor distinct = Tensor::from_vector<double>(
+      {3, 4}, {0.3, -1.2, 0.8, 1.9, -0.4, 0.1, 1.1, -0.9, 0.6, 1.4, -1.7, 0.2});
   check("TopK", {fixed(distinct), ints({1}, {2})}, {attr("axis", int64_t{1})},
         {.num_outputs = 2, .seeded_outputs = 1});
   check("MaxUnpool", {rnd({1, 1, 2, 2}), ints({1, 1, 2, 2}, {1, 6, 8, 15})},
@@ -190,6 +191,44 @@ TEST(GradCheck, RearrangeAndIndex) {
   check("ScatterND", {rnd({4, 3}), ints({2, 1}, {1, 3}), rnd({2, 3}, -2, 2, 5)});
   check("ScatterND", {rnd({4, 3}), ints({2, 1}, {1, 1}), rnd({2, 3}, -2, 2, 5)},
         {attr("reduction", "add")});
+}
+
+// Recurrent layers are differentiated unrolled (unroll.h): the gradient model's forward
+// outputs must equal the kernel's, and its gradients the finite differences of the kernel.
+TEST(GradCheck, Recurrent) {
+  constexpr int64_t T = 3, N = 2, I = 3, H = 2;
+  testing::GradInput none{Tensor(), false, false};
+  auto weights = [&](const char* op, int64_t d, uint32_t seed) {
+    int64_t g = std::string(op) == "LSTM" ? 4 : std::string(op) == "GRU" ? 3 : 1;
+    return std::vector<testing::GradInput>{rnd({d, g * H, I}, -0.6, 0.6, seed),
+                                           rnd({d, g * H, H}, -0.6, 0.6, seed + 1),
+                                           rnd({d, 2 * g * H}, -0.3, 0.3, seed + 2)};
+  };
+  for (const char* op : {"RNN", "GRU", "LSTM"}) {
+    size_t outputs = std::string(op) == "LSTM" ? 3 : 2;
+    for (const char* direction : {"forward", "reverse", "bidirectional"}) {
+      int64_t d = std::string(direction) == "bidirectional" ? 2 : 1;
+      auto w = weights(op, d, 3);
+      std::vector<testing::GradInput> in{rnd({T, N, I}, -1, 1, 2),    w[0], w[1], w[2], none,
+                                         rnd({d, N, H}, -0.5, 0.5, 9)};
+      if (outputs == 3) {
+        in.push_back(rnd({d, N, H}, -0.5, 0.5, 10));
+        in.push_back(rnd({d, 3 * H}, -0.5, 0.5, 11));  // peepholes
+      }
+      check(op, in, {attr("hidden_size", H), attr("direction", direction)},
+            {.num_outputs = outputs});
+    }
+    // Batch-first layout, no bias, zero initial state.
+    auto w = weights(op, 1, 5);
+    check(op, {rnd({N, T, I}, -1, 1, 2), w[0], w[1]},
+          {attr("hidden_size", H), attr("layout", int64_t{1})}, {.num_outputs = outputs});
+  }
+  auto w = weights("GRU", 1, 7);
+  check("GRU", {rnd({T, N, I}, -1, 1, 2), w[0], w[1], w[2]},
+        {attr("hidden_size", H), attr("linear_before_reset", int64_t{1})}, {.num_outputs = 2});
+  check("RNN", {rnd({T, N, I}, -1, 1, 2), weights("RNN", 1, 4)[0], weights("RNN", 1, 4)[1]},
+        {attr("hidden_size", H), attr("activations", std::vector<std::string>{"Relu"})},
+        {.num_outputs = 2});
 }
 
 TEST(GradCheck, Convolution) {

@@ -52,7 +52,8 @@ TEST_P(LossGradient, MatchesPyTorch) {
   EXPECT_EQ(outputs.size(), refs.params().size() + 1) << "and no other parameter has one";
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, LossGradient, ::testing::Values("mlp", "cnn_bn", "resblock"));
+INSTANTIATE_TEST_SUITE_P(Models, LossGradient,
+                         ::testing::Values("mlp", "cnn_bn", "resblock", "lstm"));
 
 struct StepCase {
   std::string model, optimizer;
@@ -93,7 +94,7 @@ INSTANTIATE_TEST_SUITE_P(Optimizers, TrainingSteps,
                                            StepCase{"mlp", "nesterov"}, StepCase{"mlp", "adagrad"},
                                            StepCase{"mlp", "adam"}, StepCase{"mlp", "adamw"},
                                            StepCase{"cnn_bn", "sgd"}, StepCase{"resblock", "sgd"},
-                                           StepCase{"resblock", "adam"}),
+                                           StepCase{"resblock", "adam"}, StepCase{"lstm", "adam"}),
                          [](const auto& info) {
                            return info.param.model + "_" + info.param.optimizer;
                          });

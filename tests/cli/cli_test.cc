@@ -150,19 +150,21 @@ TEST_F(CliTraining, CheckTrainingListsEveryMissingRule) {
   m.set_opset("", 17);
   ir::GraphBuilder b(*m.graph);
   std::string x = b.input(
-      "x", ir::TypeInfo::tensor(DType::Float32, std::vector<ir::Dim>{{2, "", ""}, {4, "", ""}}));
+      "x", ir::TypeInfo::tensor(DType::Float32, std::vector<ir::Dim>{{4, "", ""}, {4, "", ""}}));
   std::string w = b.constant("w", Tensor::zeros(DType::Float32, {4, 4}));
-  std::string h = b.op("LpNormalization", {b.op("MatMul", {x, w})});
-  std::string y = b.op("Hardmax", {b.op("MatMul", {h, w})});
-  b.output(y);
-  m.graph->nodes[1].name = "norm";
-  m.graph->nodes[3].name = "argmax_like";
+  std::string h = b.op("MatMul", {x, w});
+  b.output(b.op("Det", {h}));
+  b.output(b.op(
+      "DFT", {b.op("Unsqueeze", {h, b.constant("axes", Tensor::from_vector<int64_t>({1}, {2}))})}));
+  m.graph->name = "two_without_rules";
+  m.graph->nodes[1].name = "det";
+  m.graph->nodes[3].name = "spectrum";
   onnx_io::save_model(m, (dir_ / "m.onnx").string());
   Result r = onyx_cli("check --training " + (dir_ / "m.onnx").string());
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("2 node(s) have no gradient rule"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("node 'norm' (LpNormalization)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("node 'argmax_like' (Hardmax)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("node 'det' (Det)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("node 'spectrum' (DFT)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("not trainable"), std::string::npos) << r.out;
 
   r = onyx_cli("check --training " + std::string(ONYX_MODELS_DIR) + "/mlp_op13.onnx");

@@ -7,6 +7,7 @@
 
 #include "onyx/autodiff/grad_context.h"
 #include "onyx/autodiff/optimizers.h"
+#include "onyx/autodiff/unroll.h"
 #include "onyx/autodiff/vjp.h"
 #include "onyx/onnx/checker.h"
 #include "onyx/onnx/version_convert.h"
@@ -152,6 +153,7 @@ LossGradient loss_gradient(const ir::Model& source, const TrainingOptions& o) {
   ir::GraphBuilder b(g);
 
   r.running = set_mode(m, b, o.train_mode);
+  unroll_recurrent(m);
   Types types = onnx_io::infer_value_types(m);
   auto [pred, pred_type] = prediction(m, types, o.output);
   g.outputs.clear();

@@ -1,10 +1,12 @@
 #include "onyx/autodiff/vjp.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
 #include "onyx/autodiff/grad_context.h"
 #include "onyx/autodiff/rules.h"
+#include "onyx/autodiff/unroll.h"
 #include "onyx/onnx/checker.h"
 #include "onyx/onnx/version_convert.h"
 
@@ -156,13 +158,34 @@ std::vector<bool> append_vjp_typed(ir::Model& model, const VjpSpec& spec, const 
 
 }  // namespace
 
-std::vector<MissingRule> missing_rules(const ir::Model& model, const std::vector<std::string>& ys,
+std::vector<MissingRule> missing_rules(const ir::Model& source, const std::vector<std::string>& ys,
                                        const std::vector<std::string>& wrt) {
+  ir::Model model = source;
+  model.graph = std::make_shared<ir::Graph>(*source.graph);
+  std::vector<MissingRule> missing;
+  // Recurrent layers are differentiated unrolled; each that cannot be is missing.
+  for (size_t i = 0; i < model.graph->nodes.size(); ++i) {
+    const ir::Node& n = model.graph->nodes[i];
+    if (!n.domain.empty() || (n.op_type != "RNN" && n.op_type != "GRU" && n.op_type != "LSTM")) {
+      continue;
+    }
+    ir::Model one = model;
+    one.graph = std::make_shared<ir::Graph>(*model.graph);
+    try {
+      unroll_recurrent(one);
+    } catch (const Error& e) {
+      missing.push_back({n.describe(), e.what()});
+      break;  // unroll_recurrent stops at the first it cannot do
+    }
+  }
+  if (!missing.empty()) return missing;
+  unroll_recurrent(model);
   Types types = onnx_io::infer_value_types(model);
   return missing_on_paths(model, find_paths(*model.graph, types, ys, wrt));
 }
 
 std::vector<bool> append_vjp(ir::Model& model, const VjpSpec& spec) {
+  unroll_recurrent(model);
   return append_vjp_typed(model, spec, onnx_io::infer_value_types(model));
 }
 
@@ -172,6 +195,7 @@ ir::Model build_gradient_model(const ir::Model& source, const GradOptions& optio
   if (options.opset && options.opset != model.opset("")) {
     model = onnx_io::convert_opset(model, options.opset);
   }
+  unroll_recurrent(model);
   ir::Graph& g = *model.graph;
   Types types = onnx_io::infer_value_types(model);
   VjpSpec spec;
@@ -217,6 +241,11 @@ ir::Model build_gradient_model(const ir::Model& source, const GradOptions& optio
 
 bool lower_gradient_ops(ir::Model& model) {
   ir::Graph& g = *model.graph;
+  bool any = std::any_of(g.nodes.begin(), g.nodes.end(), [](const ir::Node& n) {
+    return n.domain == "ai.onnx.preview.training" && n.op_type == "Gradient";
+  });
+  if (!any) return false;
+  unroll_recurrent(model);
   bool changed = false;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& n = g.nodes[i];

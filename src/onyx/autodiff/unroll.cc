@@ -1,0 +1,262 @@
+#include "onyx/autodiff/unroll.h"
+
+#include <algorithm>
+
+#include "onyx/autodiff/grad_context.h"
+#include "onyx/ir/builder.h"
+#include "onyx/onnx/checker.h"
+
+namespace onyx::autodiff {
+
+namespace {
+
+using ir::attr;
+
+bool recurrent(const ir::Node& n) {
+  return n.domain.empty() && (n.op_type == "RNN" || n.op_type == "GRU" || n.op_type == "LSTM");
+}
+
+// Emits one recurrent node's time steps. Gate layouts follow the spec: LSTM i, o, f, c;
+// GRU z, r, h; RNN one gate.
+class Unroller {
+ public:
+  Unroller(ir::GraphBuilder& b, const ir::Node& n, const Types& types, int64_t opset)
+      : b_(b), n_(n), types_(types), opset_(opset) {}
+
+  void run() {
+    const std::string& op = n_.op_type;
+    gates_ = op == "LSTM" ? 4 : op == "GRU" ? 3 : 1;
+    hidden_ = n_.attr_int("hidden_size", 0);
+    if (hidden_ <= 0) fail_here("hidden_size must be positive");
+    if (opset_ < 10) fail_here("opset 10 or later is needed (Slice with inputs)");
+    for (const char* a : {"clip", "activation_alpha", "activation_beta"}) {
+      if (n_.find_attr(a)) fail_here("attribute '", a, "' is not supported");
+    }
+    if (n_.attr_int("input_forget", 0)) fail_here("input_forget is not supported");
+    std::string direction = n_.attr_string("direction", "forward");
+    directions_ = direction == "bidirectional" ? 2 : 1;
+    layout_ = n_.attr_int("layout", 0);
+    x_ = n_.input(0);
+    auto dims = dims_of(x_);
+    if (!dims || dims->size() != 3 || (*dims)[layout_ ? 1 : 0] < 0) {
+      fail_here("the sequence length of '", x_, "' must be known statically");
+    }
+    steps_ = (*dims)[layout_ ? 1 : 0];
+    if (layout_) x_ = b_.op("Transpose", {x_}, {attr("perm", std::vector<int64_t>{1, 0, 2})});
+    check_sequence_lens();
+    activations_ = activation_names();
+
+    std::vector<std::string> ys, hs, cs;
+    for (int64_t d = 0; d < directions_; ++d) {
+      bool reverse = direction == "reverse" || d == 1;
+      auto [y, h, c] = direction_steps(d, reverse);
+      ys.push_back(b_.op("Reshape", {y, ints({steps_, 1, -1, hidden_})}));
+      hs.push_back(b_.op("Reshape", {h, ints({1, -1, hidden_})}));
+      if (!c.empty()) cs.push_back(b_.op("Reshape", {c, ints({1, -1, hidden_})}));
+    }
+    std::string y = concat(ys, 1), h = concat(hs, 0);
+    std::string c = cs.empty() ? "" : concat(cs, 0);
+    if (layout_) {
+      y = b_.op("Transpose", {y}, {attr("perm", std::vector<int64_t>{2, 0, 1, 3})});
+      h = b_.op("Transpose", {h}, {attr("perm", std::vector<int64_t>{1, 0, 2})});
+      if (!c.empty()) c = b_.op("Transpose", {c}, {attr("perm", std::vector<int64_t>{1, 0, 2})});
+    }
+    std::vector<std::string> results{y, h, c};
+    for (size_t i = 0; i < n_.outputs.size() && i < results.size(); ++i) {
+      if (n_.outputs[i].empty()) continue;
+      ir::Node id;  // writes the recurrent node's own output name
+      id.name = b_.unique(n_.name.empty() ? "unrolled" : n_.name);
+      id.op_type = "Identity";
+      id.inputs = {results[i]};
+      id.outputs = {n_.outputs[i]};
+      b_.graph().nodes.push_back(std::move(id));
+    }
+  }
+
+ private:
+  template <typename... Args>
+  [[noreturn]] void fail_here(const Args&... args) const {
+    fail(ErrorKind::Unsupported, n_.describe(), ": cannot unroll for differentiation: ", args...);
+  }
+
+  std::optional<std::vector<int64_t>> dims_of(const std::string& v) const {
+    auto it = types_.find(v);
+    if (it == types_.end() || !it->second.shape) return std::nullopt;
+    std::vector<int64_t> d;
+    for (const auto& dim : *it->second.shape) d.push_back(dim.value ? *dim.value : -1);
+    return d;
+  }
+
+  std::string ints(const std::vector<int64_t>& v) {
+    return b_.constant("c", Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v));
+  }
+  std::string index(int64_t i) { return b_.constant("c", Tensor::scalar<int64_t>(i)); }
+  std::string concat(const std::vector<std::string>& v, int64_t axis) {
+    return v.size() == 1 ? v[0] : b_.op("Concat", v, {attr("axis", axis)});
+  }
+  // Columns [k*H, (k+1)*H) of a [N, G*H] value: gate k.
+  std::string gate(const std::string& v, int64_t k) {
+    return b_.op("Slice", {v, ints({k * hidden_}), ints({(k + 1) * hidden_}), ints({1})});
+  }
+  std::string input(size_t i) const { return n_.has_input(i) ? n_.input(i) : ""; }
+
+  void check_sequence_lens() {
+    if (input(4).empty()) return;
+    const ir::Graph& g = b_.graph();
+    const ir::Initializer* init = g.find_initializer(input(4));
+    if (init) {
+      std::vector<int64_t> lens = init->value.to_int64s();
+      if (std::all_of(lens.begin(), lens.end(), [&](int64_t l) { return l == steps_; })) return;
+    }
+    fail_here("sequence_lens must be absent or a constant equal to the sequence length");
+  }
+
+  std::vector<std::string> activation_names() {
+    std::vector<std::string> names = n_.attr_strings("activations");
+    std::vector<std::string> defaults = gates_ == 4
+                                            ? std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"}
+                                        : gates_ == 3 ? std::vector<std::string>{"Sigmoid", "Tanh"}
+                                                      : std::vector<std::string>{"Tanh"};
+    if (names.empty()) {
+      for (int64_t d = 0; d < directions_; ++d)
+        names.insert(names.end(), defaults.begin(), defaults.end());
+    }
+    if (names.size() != defaults.size() * static_cast<size_t>(directions_)) {
+      fail_here("activations has ", names.size(), " names, expected ",
+                defaults.size() * static_cast<size_t>(directions_));
+    }
+    static const char* known[] = {"Sigmoid",   "Tanh", "Relu",        "Softsign",       "Softplus",
+                                  "LeakyRelu", "Elu",  "HardSigmoid", "ThresholdedRelu"};
+    for (auto& a : names) {
+      auto it = std::find_if(std::begin(known), std::end(known), [&](const char* k) {
+        return std::equal(a.begin(), a.end(), k, k + std::char_traits<char>::length(k),
+                          [](char x, char y) { return std::tolower(x) == std::tolower(y); });
+      });
+      if (it == std::end(known)) fail_here("activation '", a, "' is not supported");
+      a = *it;
+    }
+    return names;
+  }
+
+  std::string act(int64_t d, int k, const std::string& v) {
+    size_t per = gates_ == 4 ? 3 : gates_ == 3 ? 2 : 1;
+    return b_.op(activations_[static_cast<size_t>(d) * per + static_cast<size_t>(k)], {v});
+  }
+
+  // Row d of a [D, ...] input.
+  std::string row(const std::string& v, int64_t d) { return b_.op("Gather", {v, index(d)}); }
+
+  struct Outputs {
+    std::string y, h, c;  // y: [T*N, H] in time order; h, c: [N, H]
+  };
+
+  Outputs direction_steps(int64_t d, bool reverse) {
+    int64_t gh = gates_ * hidden_;
+    std::string wt = b_.op("Transpose", {row(n_.input(1), d)});  // [I, G*H]
+    std::string rt = b_.op("Transpose", {row(n_.input(2), d)});  // [H, G*H]
+    std::string wb, rb;
+    if (!input(3).empty()) {
+      std::string bias = row(input(3), d);  // [2*G*H]: Wb then Rb
+      wb = b_.op("Slice", {bias, ints({0}), ints({gh}), ints({0})});
+      rb = b_.op("Slice", {bias, ints({gh}), ints({2 * gh}), ints({0})});
+    }
+    // x W^T (+ Wb) for every step at once: [T, N, G*H].
+    std::string xw = b_.op("MatMul", {x_, wt});
+    if (!wb.empty()) xw = b_.op("Add", {xw, wb});
+    std::string h = initial(5, d), c = gates_ == 4 ? initial(6, d) : "";
+    std::string p = gates_ == 4 && !input(7).empty() ? row(input(7), d) : "";  // [3H]: i, o, f
+    bool lbr = n_.attr_int("linear_before_reset", 0) != 0;
+    std::vector<std::string> hs(static_cast<size_t>(steps_));
+    for (int64_t s = 0; s < steps_; ++s) {
+      int64_t t = reverse ? steps_ - 1 - s : s;
+      std::string xt = b_.op("Gather", {xw, index(t)});  // [N, G*H]
+      std::string hr = b_.op("MatMul", {h, rt});
+      if (!rb.empty()) hr = b_.op("Add", {hr, rb});
+      if (gates_ == 1) {
+        h = act(d, 0, b_.op("Add", {xt, hr}));
+      } else if (gates_ == 3) {
+        std::string z = act(d, 0, b_.op("Add", {gate(xt, 0), gate(hr, 0)}));
+        std::string r = act(d, 0, b_.op("Add", {gate(xt, 1), gate(hr, 1)}));
+        std::string cand;
+        if (lbr) {
+          cand = b_.op("Add", {gate(xt, 2), b_.op("Mul", {r, gate(hr, 2)})});
+        } else {
+          // (r * h) R_h^T + Rb_h, recomputed: hr's gate 2 used h, not r * h.
+          std::string rh = b_.op("MatMul", {b_.op("Mul", {r, h}), gate_cols(rt, 2)});
+          if (!rb.empty()) rh = b_.op("Add", {rh, gate(rb, 2, 0)});
+          cand = b_.op("Add", {gate(xt, 2), rh});
+        }
+        std::string hc = act(d, 1, cand);
+        // h = (1 - z) hc + z h = hc + z (h - hc)
+        h = b_.op("Add", {hc, b_.op("Mul", {z, b_.op("Sub", {h, hc})})});
+      } else {
+        std::string pre = b_.op("Add", {xt, hr});
+        std::string ig = gate(pre, 0), og = gate(pre, 1), fg = gate(pre, 2), cg = gate(pre, 3);
+        if (!p.empty()) {
+          ig = b_.op("Add", {ig, b_.op("Mul", {peephole(p, 0), c})});
+          fg = b_.op("Add", {fg, b_.op("Mul", {peephole(p, 2), c})});
+        }
+        std::string i = act(d, 0, ig), f = act(d, 0, fg), cc = act(d, 1, cg);
+        c = b_.op("Add", {b_.op("Mul", {f, c}), b_.op("Mul", {i, cc})});
+        if (!p.empty()) og = b_.op("Add", {og, b_.op("Mul", {peephole(p, 1), c})});
+        h = b_.op("Mul", {act(d, 0, og), act(d, 2, c)});
+      }
+      hs[static_cast<size_t>(t)] = h;
+    }
+    return {concat(hs, 0), h, c};
+  }
+
+  // Columns of gate k of a [rows, G*H] matrix.
+  std::string gate_cols(const std::string& m, int64_t k) { return gate(m, k); }
+  // Elements [k*H, (k+1)*H) of a 1-D value along `axis`.
+  std::string gate(const std::string& v, int64_t k, int64_t axis) {
+    return b_.op("Slice", {v, ints({k * hidden_}), ints({(k + 1) * hidden_}), ints({axis})});
+  }
+  std::string peephole(const std::string& p, int64_t k) { return gate(p, k, 0); }
+
+  // initial_h (input 5) or initial_c (6) for direction d, or zeros [N, H].
+  std::string initial(size_t i, int64_t d) {
+    if (!input(i).empty()) {
+      std::string v = input(i);
+      if (layout_) v = b_.op("Transpose", {v}, {attr("perm", std::vector<int64_t>{1, 0, 2})});
+      return row(v, d);
+    }
+    std::string n = b_.op("Slice", {b_.op("Shape", {x_}), ints({1}), ints({2}), ints({0})});
+    std::string shape = b_.op("Concat", {n, ints({hidden_})}, {attr("axis", int64_t{0})});
+    auto t = types_.find(n_.input(0));
+    return fill(b_, shape, 0.0, t != types_.end() ? t->second.elem : DType::Undefined);
+  }
+
+  ir::GraphBuilder& b_;
+  const ir::Node n_;  // a copy: the builder grows the node list
+  const Types& types_;
+  int64_t opset_;
+  int64_t gates_ = 1, hidden_ = 0, directions_ = 1, layout_ = 0, steps_ = 0;
+  std::string x_;
+  std::vector<std::string> activations_;
+};
+
+}  // namespace
+
+size_t unroll_recurrent(ir::Model& model) {
+  ir::Graph& g = *model.graph;
+  if (std::none_of(g.nodes.begin(), g.nodes.end(), recurrent)) return 0;
+  Types types = onnx_io::infer_value_types(model);
+  ir::GraphBuilder b(g);
+  size_t replaced = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (!recurrent(g.nodes[i])) continue;
+    ir::Node node = g.nodes[i];
+    g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+    size_t before = g.nodes.size();
+    Unroller(b, node, types, model.opset("")).run();
+    // The new nodes take the recurrent node's place, so the list stays in order.
+    std::rotate(g.nodes.begin() + static_cast<long>(i), g.nodes.begin() + static_cast<long>(before),
+                g.nodes.end());
+    i += g.nodes.size() - before - 1;
+    ++replaced;
+  }
+  return replaced;
+}
+
+}  // namespace onyx::autodiff
