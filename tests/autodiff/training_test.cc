@@ -337,3 +337,30 @@ TEST(TrainingStep, DropoutDropsInTrainModeOnly) {
 
 }  // namespace
 }  // namespace onyx
+
+namespace onyx {
+namespace {
+
+// With state bound, steps reuse the buffers of the values they replace: after warm-up a
+// step allocates nothing new.
+TEST(TrainingStep, BoundStepsReuseTheirBuffers) {
+  testing::TrainingRefs refs("resblock");
+  autodiff::TrainingOptions o;
+  o.optimizer = "adam";
+  autodiff::TrainingStep step = autodiff::build_training_step(refs.model(), o);
+  runtime::Session session(step.model);
+  std::vector<std::pair<std::string, std::string>> bindings;
+  for (const auto& b : step.bindings) bindings.push_back({b.input, b.output});
+  session.bind(bindings);
+  Tensor xs = refs.get("x"), labels = refs.get("labels");
+  size_t warm = 0;
+  for (int64_t s = 0; s < 8; ++s) {
+    session.run({{"x", testing::TrainingRefs::row(xs, s)},
+                 {"labels", testing::TrainingRefs::row(labels, s)}});
+    if (s == 3) warm = session.pool_allocations();
+  }
+  EXPECT_EQ(session.pool_allocations(), warm);
+}
+
+}  // namespace
+}  // namespace onyx
