@@ -2,7 +2,7 @@
 """Exports the models onyx is tested and benchmarked on, with PyTorch 1.13 (Debian's
 python3-torch), plus one fixed input and PyTorch's output for each, as .npy files.
 
-usage: /usr/bin/python3 scripts/make_models.py OUT_DIR [--small-only] [--models a,b,...]
+usage: /usr/bin/python3 scripts/make_models.py OUT_DIR [--small-only] [--models a,b,...] [--train]
 
 Writes OUT_DIR/<name>_op<opset>.onnx, <name>_op<opset>_input.npy and
 <name>_op<opset>_output.npy for opsets 13 and 17. Weights are randomly initialised with
@@ -83,15 +83,38 @@ def export(name, opset, out_dir):
     np.save(base + "_output.npy", y.numpy())
 
 
+def export_train(name, out_dir, batch=64):
+    """<name>_train_op17.onnx: the model at batch `batch`, with a batch of inputs and class
+    labels, for the training benchmarks (bench/train.py)."""
+    ctor, shape, _ = MODELS[name]
+    torch.manual_seed(0)
+    model = ctor().train()
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(batch, *shape[1:], generator=gen)
+    labels = torch.randint(0, 10, (batch,), generator=gen)
+    base = os.path.join(out_dir, f"{name}_train_op17")
+    torch.onnx.export(model, x, base + ".onnx.tmp", opset_version=17, input_names=["input"],
+                      output_names=["output"], training=torch.onnx.TrainingMode.TRAINING,
+                      do_constant_folding=False)
+    os.replace(base + ".onnx.tmp", base + ".onnx")
+    np.save(base + "_input.npy", x.numpy())
+    np.save(base + "_labels.npy", labels.numpy())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out_dir")
     ap.add_argument("--small-only", action="store_true")
     ap.add_argument("--models", default="")
+    ap.add_argument("--train", action="store_true", help="only the training-benchmark exports")
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     names = args.models.split(",") if args.models else list(MODELS)
     torch.set_num_threads(1)
+    if args.train:
+        for name in args.models.split(",") if args.models else ["mlp", "cnn"]:
+            export_train(name, args.out_dir)
+        return
     for name in names:
         if args.small_only and not MODELS[name][2]:
             continue

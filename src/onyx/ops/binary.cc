@@ -1,6 +1,7 @@
 // Binary and variadic elementwise ops with NumPy broadcasting: arithmetic, comparison,
 // logic, bit shifts, Where. Opsets before 7 used a `broadcast`/`axis` attribute pair,
 // which is handled here by reshaping B.
+#include <bit>
 #include <cmath>
 #include <type_traits>
 
@@ -315,6 +316,24 @@ void variadic(KernelContext& ctx) {
   });
 }
 
+// c ? a : b without a branch for plain numbers (GCC branches on a loaded bool even when
+// both sides are loaded): a bit mask picks the bits.
+template <typename T>
+inline T select(bool c, T a, T b) {
+  if constexpr (std::is_trivially_copyable_v<T> &&
+                (sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8)) {
+    using U = std::conditional_t<
+        sizeof(T) == 1, uint8_t,
+        std::conditional_t<sizeof(T) == 2, uint16_t,
+                           std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>>;
+    U m = static_cast<U>(-static_cast<U>(c));
+    U r = static_cast<U>((std::bit_cast<U>(a) & m) | (std::bit_cast<U>(b) & static_cast<U>(~m)));
+    return std::bit_cast<T>(r);
+  } else {
+    return c ? a : b;
+  }
+}
+
 void where(KernelContext& ctx) {
   const Tensor& c = ctx.input(0);
   const Tensor& x = ctx.input(1);
@@ -330,12 +349,30 @@ void where(KernelContext& ctx) {
     const T* xp = x.data<T>();
     const T* yp = y.data<T>();
     T* op = out.data<T>();
+    // Both sides are read unconditionally so that the select compiles to a blend: the
+    // condition (a ReLU mask in gradients) is unpredictable. Rows whose strides are 0 or 1
+    // get loops the compiler can vectorise.
+    auto rows = [&]<int64_t S0, int64_t S1, int64_t S2>(
+                    int64_t o, const std::array<int64_t, 3>& off, int64_t len) {
+      const bool* c0 = cp + off[0];
+      const T* x0 = xp + off[1];
+      const T* y0 = yp + off[2];
+      for (int64_t i = 0; i < len; ++i) op[o + i] = select(c0[i * S0], x0[i * S1], y0[i * S2]);
+    };
     for_each_broadcast_row(plan, ctx.pool(),
                            [&](int64_t o, const std::array<int64_t, 3>& off, int64_t len,
                                const std::array<int64_t, 3>& st) {
-                             for (int64_t i = 0; i < len; ++i) {
-                               op[o + i] = cp[off[0] + i * st[0]] ? xp[off[1] + i * st[1]]
-                                                                  : yp[off[2] + i * st[2]];
+                             if (st == std::array<int64_t, 3>{1, 1, 1}) {
+                               rows.template operator()<1, 1, 1>(o, off, len);
+                             } else if (st == std::array<int64_t, 3>{1, 1, 0}) {
+                               rows.template operator()<1, 1, 0>(o, off, len);
+                             } else if (st == std::array<int64_t, 3>{1, 0, 1}) {
+                               rows.template operator()<1, 0, 1>(o, off, len);
+                             } else {
+                               for (int64_t i = 0; i < len; ++i) {
+                                 op[o + i] = select(cp[off[0] + i * st[0]], xp[off[1] + i * st[1]],
+                                                    yp[off[2] + i * st[2]]);
+                               }
                              }
                            });
   });

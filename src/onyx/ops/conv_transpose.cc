@@ -9,6 +9,37 @@ namespace onyx::ops {
 
 namespace {
 
+// Adds the K = kh*kw rows of `col` (each [IH*IW], one per kernel tap) into one output
+// plane [OH*OW], each shifted to where its tap lands: the 2-D case of the loop below,
+// with the valid range of every input row and column clipped once.
+template <typename T>
+void col2im_2d(const T* col, const std::vector<int64_t>& in, const std::vector<int64_t>& out,
+               const std::vector<int64_t>& k, const std::vector<int64_t>& stride,
+               const std::vector<int64_t>& dil, const std::vector<int64_t>& pb, T* y) {
+  const int64_t IH = in[0], IW = in[1], OH = out[0], OW = out[1];
+  const int64_t sh = stride[0], sw = stride[1];
+  for (int64_t kh = 0; kh < k[0]; ++kh) {
+    for (int64_t kw = 0; kw < k[1]; ++kw) {
+      const T* row = col + (kh * k[1] + kw) * IH * IW;
+      int64_t oh0 = kh * dil[0] - pb[0], ow0 = kw * dil[1] - pb[1];
+      // Input columns iw with 0 <= iw * sw + ow0 < OW.
+      int64_t iw_lo = ow0 >= 0 ? 0 : (-ow0 + sw - 1) / sw;
+      int64_t iw_hi = OW - ow0 <= 0 ? 0 : std::min(IW, (OW - ow0 + sw - 1) / sw);
+      for (int64_t ih = 0; ih < IH; ++ih) {
+        int64_t oh = ih * sh + oh0;
+        if (oh < 0 || oh >= OH) continue;
+        const T* r = row + ih * IW;
+        T* yr = y + oh * OW + ow0;
+        if (sw == 1) {
+          for (int64_t iw = iw_lo; iw < iw_hi; ++iw) yr[iw] += r[iw];
+        } else {
+          for (int64_t iw = iw_lo; iw < iw_hi; ++iw) yr[iw * sw] += r[iw];
+        }
+      }
+    }
+  }
+}
+
 class ConvTransposeKernel final : public Kernel {
  public:
   explicit ConvTransposeKernel(const KernelInfo& info)
@@ -121,6 +152,15 @@ class ConvTransposeKernel final : public Kernel {
             }
             T* yg = Y + (b * M + g * Mg) * O;
             const T* cp = col.data<T>();
+            if (n == 2) {
+              // Each output channel sums its own K rows of col: channels run in parallel.
+              ctx.pool().parallel_for(Mg, 1, [&](int64_t m0, int64_t m1) {
+                for (int64_t m = m0; m < m1; ++m) {
+                  col2im_2d(cp + m * K * I, in, out, k, stride, dil, pb, yg + m * O);
+                }
+              });
+              continue;
+            }
             for (int64_t m = 0; m < Mg; ++m) {
               std::fill(kidx.begin(), kidx.end(), 0);
               for (int64_t kk = 0; kk < K; ++kk) {

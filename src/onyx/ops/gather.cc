@@ -183,6 +183,14 @@ class ScatterElementsKernel final : public Kernel {
     auto xs = shape_strides(x.shape());
     visit_any(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
+      T* out = y.data<T>();
+      const T* up = upd.data<T>();
+      if (x.rank() == 1) {  // flat scatters: what gradients of gathers and pools emit
+        for (int64_t k = 0; k < ind.numel(); ++k) {
+          combine(out[checked_index(ctx, 1, idx[k], x.dim(0))], up[k], reduction_);
+        }
+        return;
+      }
       std::vector<int64_t> pos(static_cast<size_t>(ind.rank()), 0);
       for (int64_t k = 0; k < ind.numel(); ++k) {
         int64_t off = 0;
@@ -191,7 +199,7 @@ class ScatterElementsKernel final : public Kernel {
           if (c >= x.dim(d)) ctx.fail("updates are larger than the data along axis ", d);
           off += c * xs[d];
         }
-        combine(y.data<T>()[off], upd.data<T>()[k], reduction_);
+        combine(out[off], up[k], reduction_);
         for (int64_t d = ind.rank(); d-- > 0;) {
           if (++pos[d] < ind.dim(d)) break;
           pos[d] = 0;

@@ -54,19 +54,31 @@ class PoolKernel final : public Kernel {
   void run_2d(KernelContext& ctx, const Tensor& x, const WindowGeometry& g, Tensor& y,
               Tensor* idx) const {
     using C = compute_t<T>;
-    int64_t planes = x.dim(0) * x.dim(1), H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
+    // Plain values copied into the worker, so that stores to the int64 Indices cannot make
+    // the compiler reload the geometry on every output.
+    struct Geometry2d {
+      int64_t H, W, OH, OW, sh, sw, ph, pw, kh, kw, eh, ew;
+    };
+    const Geometry2d geo{g.in[0],     g.in[1],     g.out[0],       g.out[1],
+                         g.stride[0], g.stride[1], g.pad_begin[0], g.pad_begin[1],
+                         g.kernel[0], g.kernel[1], g.pad_end[0],   g.pad_end[1]};
+    int64_t planes = x.dim(0) * x.dim(1);
     const T* in = x.data<T>();
     T* out = y.data<T>();
-    bool is_max = kind_ == Pool::Max;
-    ctx.pool().parallel_for(planes, 1, [&](int64_t b, int64_t e) {
+    const bool is_max = kind_ == Pool::Max, include_pad = count_include_pad_;
+    const int storage_order = static_cast<int>(storage_order_);
+    int64_t* indices = idx ? idx->data<int64_t>() : nullptr;
+    ctx.pool().parallel_for(planes, 1, [=](int64_t b, int64_t e) {
+      const Geometry2d q = geo;
+      const int64_t H = q.H, W = q.W, OH = q.OH, OW = q.OW;
       for (int64_t pl = b; pl < e; ++pl) {
         const T* xp = in + pl * H * W;
         for (int64_t oh = 0; oh < OH; ++oh) {
-          int64_t h0 = oh * g.stride[0] - g.pad_begin[0], h1 = h0 + g.kernel[0];
+          int64_t h0 = oh * q.sh - q.ph, h1 = h0 + q.kh;
           int64_t hs = std::max<int64_t>(h0, 0), he = std::min(h1, H);
-          int64_t ph = std::min(h1, H + g.pad_end[0]) - h0;  // padded extent, for count_include_pad
+          int64_t ph = std::min(h1, H + q.eh) - h0;  // padded extent, for count_include_pad
           for (int64_t ow = 0; ow < OW; ++ow) {
-            int64_t w0 = ow * g.stride[1] - g.pad_begin[1], w1 = w0 + g.kernel[1];
+            int64_t w0 = ow * q.sw - q.pw, w1 = w0 + q.kw;
             int64_t ws = std::max<int64_t>(w0, 0), we = std::min(w1, W);
             T* o = out + (pl * OH + oh) * OW + ow;
             if (is_max && !idx) {
@@ -79,31 +91,35 @@ class PoolKernel final : public Kernel {
                 }
               }
               *o = static_cast<T>(best);
+            } else if (is_max && (hs >= he || ws >= we)) {  // a window wholly in padding
+              *o = static_cast<T>(std::numeric_limits<C>::lowest());
+              indices[(pl * OH + oh) * OW + ow] = pl * H * W - 1;
             } else if (is_max) {
-              C best = std::numeric_limits<C>::lowest();
-              int64_t arg = -1;
+              // The first maximum of the window (row-major), as the spec's Indices.
+              int64_t arg = hs * W + ws;
+              C best = static_cast<C>(xp[arg]);
               for (int64_t h = hs; h < he; ++h) {
+                const T* row = xp + h * W;
                 for (int64_t w = ws; w < we; ++w) {
-                  C v = static_cast<C>(xp[h * W + w]);
-                  if (arg < 0 || v > best) {
-                    best = v;
-                    arg = h * W + w;
-                  }
+                  // Arithmetic, not a branch (which the compiler emits for a ?: here): on
+                  // real data which tap wins is unpredictable.
+                  C v = static_cast<C>(row[w]);
+                  int64_t greater = v > best;
+                  arg += (h * W + w - arg) & -greater;
+                  best = std::max(best, v);
                 }
               }
               *o = static_cast<T>(best);
-              if (idx) {
-                int64_t flat = storage_order_ == 1 && arg >= 0 ? (arg % W) * H + arg / W : arg;
-                idx->data<int64_t>()[(pl * OH + oh) * OW + ow] = pl * H * W + flat;
-              }
+              int64_t flat = storage_order == 1 ? (arg % W) * H + arg / W : arg;
+              indices[(pl * OH + oh) * OW + ow] = pl * H * W + flat;
             } else {
               double acc = 0;
               for (int64_t h = hs; h < he; ++h) {
                 for (int64_t w = ws; w < we; ++w)
                   acc += static_cast<double>(static_cast<C>(xp[h * W + w]));
               }
-              int64_t pw = std::min(w1, W + g.pad_end[1]) - w0;
-              int64_t div = count_include_pad_ ? ph * pw : (he - hs) * (we - ws);
+              int64_t pw = std::min(w1, W + q.ew) - w0;
+              int64_t div = include_pad ? ph * pw : (he - hs) * (we - ws);
               *o = static_cast<T>(static_cast<C>(div > 0 ? acc / static_cast<double>(div) : 0.0));
             }
           }
