@@ -278,6 +278,9 @@ TEST(GradCheck, Resize) {
   check("Resize", {fixed(x), floats({}), none, constant(i64({2, 1, 6, 8}))},
         {attr("mode", "linear")}, {.opset = 11});
   check("Resize", {fixed(x), floats({1, 1, 2, 2})}, {attr("mode", "nearest")}, {.opset = 10});
+  check("Upsample", {fixed(x), floats({1, 1, 2, 1.5f})}, {attr("mode", "linear")}, {.opset = 9});
+  check("Upsample", {fixed(x)},
+        {attr("mode", "nearest"), attr("scales", std::vector<float>{1, 1, 2, 3})}, {.opset = 7});
 }
 
 TEST(GradCheck, Pooling) {

@@ -78,6 +78,10 @@ std::string GradContext::ints(const std::vector<int64_t>& v) {
   return b_.constant("c", Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v));
 }
 
+std::string GradContext::constant(const Tensor& v) {
+  return b_.constant("c", v);
+}
+
 std::string GradContext::floats(const std::vector<float>& v) {
   return b_.constant("c", Tensor::from_vector<float>({static_cast<int64_t>(v.size())}, v));
 }

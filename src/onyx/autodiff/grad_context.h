@@ -68,6 +68,8 @@ class GradContext {
   std::string ints(const std::vector<int64_t>& v);
   // A 1-D float constant (Resize's scales and roi).
   std::string floats(const std::vector<float>& v);
+  // Any constant tensor.
+  std::string constant(const Tensor& v);
   std::string shape(const std::string& v) { return op("Shape", {v}); }
   std::string zeros_like(const std::string& v);
   // A tensor of shape `shape` (an int64 value) filled with `v`, in `like`'s element type.

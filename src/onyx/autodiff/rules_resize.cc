@@ -1,6 +1,6 @@
-// Gradient rule for Resize. Every mode the runtime implements (nearest, linear, cubic) is
-// separable and linear in X: along each resized axis d, Y = M_d X with a fixed [out, in]
-// matrix of interpolation weights. So dX applies each M_d transposed to dY. M_d is not
+// Gradient rule for Resize (and the older Upsample). Every mode the runtime implements (nearest,
+// linear, cubic) is separable and linear in X: along each resized axis d, Y = M_d X with a fixed
+// [out, in] matrix of interpolation weights. So dX applies each M_d transposed to dY. M_d is not
 // recomputed here: it is the Resize itself applied to an identity matrix along its rows,
 // so the gradient uses exactly the forward op's taps, whatever its coordinate mode.
 #include <algorithm>
@@ -29,30 +29,54 @@ void resize_rule(GradContext& g) {
   };
   if (!is_static(in) || !is_static(out)) g.fail("input and output shapes must be known statically");
   // Scales when the node gave scales (they, not out/in, fix the coordinates), else sizes.
+  bool upsample = node.op_type == "Upsample";
   std::optional<Tensor> scales;
-  size_t scales_input = g.opset() < 11 ? 1 : 2;
-  if (g.has_x(scales_input)) {
-    scales = g.constant_value(g.x(scales_input));
+  if (upsample && g.opset() < 9) {
+    std::vector<float> s = node.attr_floats("scales");
+    scales = Tensor::from_vector<float>({static_cast<int64_t>(s.size())}, s);
+  } else if (size_t i = upsample || g.opset() < 11 ? 1 : 2; g.has_x(i)) {
+    scales = g.constant_value(g.x(i));
     if (!scales) g.fail("scales must be a constant");
     if (scales->numel() == 0) scales.reset();
   }
-  if (!scales && g.opset() < 11) g.fail("scales must be given");
+  if (!scales && (upsample || g.opset() < 11)) g.fail("scales must be given");
   std::string empty = g.opset() < 13 ? g.floats({}) : "";  // optional only from opset 13
+  // The same op, resizing rows of `eye` [in, in] by scale s (or to n_out rows).
+  auto resize_rows = [&](const std::string& eye, double s, int64_t n_out, int64_t n_in) {
+    std::vector<float> rows{static_cast<float>(s), 1.0f};
+    if (upsample && g.opset() < 9) {
+      std::vector<ir::Attribute> attrs = node.attributes;
+      std::erase_if(attrs, [](const ir::Attribute& a) { return a.name == "scales"; });
+      attrs.push_back(attr("scales", rows));
+      return g.op("Upsample", {eye}, attrs);
+    }
+    if (upsample || g.opset() < 11)
+      return g.op(node.op_type, {eye, g.floats(rows)}, node.attributes);
+    if (scales) return g.op("Resize", {eye, empty, g.floats(rows)}, node.attributes);
+    return g.op("Resize", {eye, empty, empty, g.ints({n_out, n_in})}, node.attributes);
+  };
   std::string v = g.dy(0);
   size_t r = in->size();
   for (size_t d = 0; d < r; ++d) {
     int64_t n_in = (*in)[d], n_out = (*out)[d];
     double s = scales ? scales->element_as_double(static_cast<int64_t>(d)) : 1.0;
     if (n_in == n_out && (!scales || s == 1.0)) continue;  // the identity
-    std::string eye = g.op("EyeLike", {g.fill(g.ints({n_in, n_in}), 0.0, g.x(0))});
-    std::string m;  // [n_out, n_in]: row i holds the weights output i takes of each input
-    if (g.opset() < 11) {
-      m = g.op("Resize", {eye, g.floats({static_cast<float>(s), 1.0f})}, node.attributes);
-    } else if (scales) {
-      m = g.op("Resize", {eye, empty, g.floats({static_cast<float>(s), 1.0f})}, node.attributes);
-    } else {
-      m = g.op("Resize", {eye, empty, empty, g.ints({n_out, n_in})}, node.attributes);
+    std::string eye;
+    if (g.opset() >= 9) {
+      eye = g.op("EyeLike", {g.fill(g.ints({n_in, n_in}), 0.0, g.x(0))});
+    } else {  // before EyeLike: a stored identity
+      Tensor id = Tensor::zeros(g.dtype(g.x(0)) == DType::Float64 ? DType::Float64 : DType::Float32,
+                                {n_in, n_in});
+      for (int64_t i = 0; i < n_in; ++i) {
+        if (id.dtype() == DType::Float64)
+          id.data<double>()[i * n_in + i] = 1;
+        else
+          id.data<float>()[i * n_in + i] = 1;
+      }
+      eye = g.constant(id);
     }
+    // [n_out, n_in]: row i holds the weights output i takes of each input.
+    std::string m = resize_rows(eye, s, n_out, n_in);
     // Axis d last, contract it with M, and back.
     std::vector<int64_t> perm = axes_range(0, static_cast<int64_t>(r));
     std::swap(perm[d], perm.back());
@@ -66,6 +90,7 @@ void resize_rule(GradContext& g) {
 
 constexpr GradDef kDefs[] = {
     {"", "Resize", 10, kLatestOpset, resize_rule},
+    {"", "Upsample", 7, 9, resize_rule},
 };
 
 }  // namespace
