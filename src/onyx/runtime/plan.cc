@@ -107,6 +107,12 @@ Plan::Plan(const ir::Graph& graph, const PlanContext& ctx, const Plan* outer)
     }
     const ops::KernelDef* def = ops::registry().find(node.domain, node.op_type, opset);
     if (!def) {
+      if (node.domain == "ai.onnx.preview.training" && node.op_type == "Gradient") {
+        // Gradient is a graph rewrite, not a kernel, and autodiff sits above the runtime.
+        fail(ErrorKind::Unsupported, node.describe(),
+             ": Gradient nodes are replaced by their gradient subgraphs before a session is "
+             "made: call autodiff::lower_gradient_ops(model) first (onyx run does)");
+      }
       if (ops::registry().knows(node.domain, node.op_type)) {
         fail(ErrorKind::Unsupported, node.describe(), ": onyx has no kernel for ", node.op_type,
              " at opset ", opset);
