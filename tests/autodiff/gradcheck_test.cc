@@ -95,6 +95,10 @@ TEST(GradCheck, MatMulAndGemm) {
   check("Einsum", {rnd({2, 3}), rnd({4}, -2, 2, 2)}, {attr("equation", "ij,k->i")});
   check("Einsum", {rnd({3, 4})}, {attr("equation", "ij->j")});
   check("Einsum", {rnd({3, 4}), rnd({3, 4}, -2, 2, 2)}, {attr("equation", "ij,ij")});
+  // Diagonals: trace, diagonal extraction, a repeated label against another operand.
+  check("Einsum", {rnd({3, 3})}, {attr("equation", "ii->")});
+  check("Einsum", {rnd({3, 3})}, {attr("equation", "ii->i")});
+  check("Einsum", {rnd({3, 3, 2}), rnd({2, 4}, -2, 2, 2)}, {attr("equation", "iij,jk->ik")});
 }
 
 TEST(GradCheck, Reductions) {
@@ -281,6 +285,17 @@ TEST(GradCheck, Resize) {
   check("Upsample", {fixed(x), floats({1, 1, 2, 1.5f})}, {attr("mode", "linear")}, {.opset = 9});
   check("Upsample", {fixed(x)},
         {attr("mode", "nearest"), attr("scales", std::vector<float>{1, 1, 2, 3})}, {.opset = 7});
+}
+
+TEST(GradCheck, Dft) {
+  auto length = [](int64_t n) { return constant(Tensor::scalar<int64_t>(n)); };
+  check("DFT", {rnd({2, 5, 2})});                                  // complex
+  check("DFT", {rnd({2, 5, 2})}, {attr("inverse", int64_t{1})});   // inverse
+  check("DFT", {rnd({2, 6, 1})}, {attr("onesided", int64_t{1})});  // real, onesided
+  check("DFT", {rnd({2, 5, 1})}, {attr("onesided", int64_t{1})});  // odd length
+  check("DFT", {rnd({2, 4, 2}), length(6)});                       // zero-padded signal
+  check("DFT", {rnd({2, 6, 1}), length(4)});                       // truncated signal
+  check("DFT", {rnd({3, 4, 2, 2})}, {attr("axis", int64_t{2})});
 }
 
 TEST(GradCheck, Pooling) {

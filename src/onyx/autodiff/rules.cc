@@ -12,8 +12,9 @@ using Table = std::map<std::pair<std::string, std::string>, std::vector<GradDef>
 
 Table build() {
   Table t;
-  for (auto family : {elementwise_rules(), activation_rules(), linalg_rules(), reduce_rules(),
-                      shape_rules(), index_rules(), conv_rules(), resize_rules(), nn_rules()}) {
+  for (auto family :
+       {elementwise_rules(), activation_rules(), linalg_rules(), reduce_rules(), shape_rules(),
+        index_rules(), conv_rules(), resize_rules(), signal_rules(), nn_rules()}) {
     for (const GradDef& d : family) t[{d.domain, d.op_type}].push_back(d);
   }
   return t;

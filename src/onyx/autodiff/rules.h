@@ -43,6 +43,7 @@ std::span<const GradDef> shape_rules();
 std::span<const GradDef> index_rules();
 std::span<const GradDef> conv_rules();
 std::span<const GradDef> resize_rules();
+std::span<const GradDef> signal_rules();
 std::span<const GradDef> nn_rules();
 
 }  // namespace onyx::autodiff

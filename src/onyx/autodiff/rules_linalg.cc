@@ -86,9 +86,34 @@ void gemm_rule(GradContext& g) {
   }
 }
 
+// `d` holds a gradient over the labels `unique` of an operand whose subscripts `term`
+// repeat some: returns it shaped like the operand `x`, zero off the diagonals. Each
+// repeated occurrence gets a fresh label tied to the first by an identity matrix.
+std::string restore_diagonals(GradContext& g, const std::string& d, const std::string& unique,
+                              const std::string& term, const std::string& equation,
+                              const std::string& x) {
+  std::string spread = term, operands = unique;
+  std::vector<std::string> inputs{d};
+  char fresh = 'A';
+  for (size_t p = 0; p < term.size(); ++p) {
+    if (term.find(term[p]) == p) continue;  // a first occurrence
+    while (equation.find(fresh) != std::string::npos || spread.find(fresh) != std::string::npos) {
+      ++fresh;
+    }
+    if (fresh > 'Z') g.fail("no free subscript letter left");
+    spread[p] = fresh;
+    std::string n = g.op("Gather", {g.shape(x), g.ints({static_cast<int64_t>(p)})});
+    std::string square = g.op("Concat", {n, n}, {attr("axis", int64_t{0})});
+    inputs.push_back(g.op("EyeLike", {g.fill(square, 0.0, x)}));
+    operands += std::string(",") + term[p] + fresh;
+  }
+  return g.op("Einsum", inputs, {attr("equation", operands + "->" + spread)});
+}
+
 // Einsum: the gradient of operand i is the einsum of the output gradient with the other
 // operands, producing operand i's subscripts. Labels only operand i has (summed away in
-// the forward pass) come back by broadcasting; repeated labels (diagonals) are refused.
+// the forward pass) come back by broadcasting; repeated labels (diagonals) come back on
+// the diagonal.
 void einsum_rule(GradContext& g) {
   std::string eq = g.node().attr_string("equation", "");
   eq.erase(std::remove(eq.begin(), eq.end(), ' '), eq.end());
@@ -131,8 +156,15 @@ void einsum_rule(GradContext& g) {
   for (size_t i = 0; i < terms.size(); ++i) {
     if (!g.needs(i)) continue;
     std::string mine = labels(terms[i]);
-    if (std::set<char>(mine.begin(), mine.end()).size() != mine.size()) {
-      g.fail("operand ", i, " repeats a subscript (a diagonal); not supported");
+    bool repeats = std::set<char>(mine.begin(), mine.end()).size() != mine.size();
+    if (repeats && mine.find('.') != std::string::npos) {
+      g.fail("operand ", i, " repeats a subscript next to an ellipsis; not supported");
+    }
+    // A repeated label (a diagonal, "ii"): the gradient is computed for the label once,
+    // then put back on the diagonal by identity matrices.
+    std::string unique;
+    for (char c : mine) {
+      if (unique.find(c) == std::string::npos) unique += c;
     }
     std::string available = labels(out);
     std::vector<std::string> inputs{g.dy(0)};
@@ -152,7 +184,9 @@ void einsum_rule(GradContext& g) {
       std::string ones = g.fill(g.shape(g.x(i)), 1.0, g.x(i));
       inputs.push_back(ones);
     }
-    std::string d = g.op("Einsum", inputs, {attr("equation", lhs_terms + "->" + terms[i])});
+    std::string d = g.op("Einsum", inputs,
+                         {attr("equation", lhs_terms + "->" + (repeats ? unique : terms[i]))});
+    if (repeats) d = restore_diagonals(g, d, unique, mine, eq, g.x(i));
     g.set_dx(i, mine.find('.') != std::string::npos ? g.reduce_to(d, std::nullopt, g.x(i)) : d);
   }
 }

@@ -78,13 +78,15 @@ class DftKernel final : public Kernel {
               continue;
             }
             const T* e = in + ((o * in_len + j) * inner + i) * comps;
-            sig[j] = cd(static_cast<float>(e[0]), complex_in ? static_cast<float>(e[1]) : 0.0);
+            // compute_t: float64 signals transform in double, the rest in float.
+            using C = compute_t<T>;
+            sig[j] = cd(static_cast<C>(e[0]), complex_in ? static_cast<C>(e[1]) : C(0));
           }
           dft(sig, n, bins, inverse_, res);
           for (int64_t k = 0; k < bins; ++k) {
             T* e = out + ((o * bins + k) * inner + i) * 2;
-            e[0] = static_cast<T>(static_cast<float>(res[k].real()));
-            e[1] = static_cast<T>(static_cast<float>(res[k].imag()));
+            e[0] = static_cast<T>(static_cast<compute_t<T>>(res[k].real()));
+            e[1] = static_cast<T>(static_cast<compute_t<T>>(res[k].imag()));
           }
         }
       }
