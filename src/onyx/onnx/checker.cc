@@ -9,6 +9,22 @@
 
 namespace onyx::onnx_io {
 
+namespace {
+
+// Strict inference on `proto` (modified): the error, or "" when types are consistent.
+std::string strict_inference(onnx::ModelProto& proto, int* inferred) {
+  try {
+    onnx::ShapeInferenceOptions opts{true, 1, false};
+    onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), opts);
+    *inferred = proto.graph().value_info_size();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
 CheckerResult run_onnx_checker(const std::string& path) {
   CheckerResult r;
   try {
@@ -22,13 +38,7 @@ CheckerResult run_onnx_checker(const std::string& path) {
     r.shape_inference_error = "model cannot be parsed";
     return r;
   }
-  try {
-    onnx::ShapeInferenceOptions opts{true, 1, false};
-    onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), opts);
-    r.inferred_values = proto.graph().value_info_size();
-  } catch (const std::exception& e) {
-    r.shape_inference_error = e.what();
-  }
+  r.shape_inference_error = strict_inference(proto, &r.inferred_values);
   return r;
 }
 
