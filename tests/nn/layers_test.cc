@@ -92,7 +92,8 @@ TEST(NnLayers, EveryLayerBuildsAndRuns) {
                      nn::LogSoftmax()};
   ir::Model m = net.to_onnx({3, 8, 8}, 3);
   Tensor x = Tensor::empty(DType::Float32, {2, 3, 8, 8});
-  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = std::sin(0.1f * static_cast<float>(i));
+  for (int64_t i = 0; i < x.numel(); ++i)
+    x.data<float>()[i] = std::sin(0.1f * static_cast<float>(i));
   Tensor y = run1(m, x);
   ASSERT_EQ(y.shape(), (Shape{2, 4}));
   for (int64_t n = 0; n < 2; ++n) {  // log-probabilities: their exponentials sum to 1

@@ -1,0 +1,138 @@
+#include "onyx/data/idx.h"
+
+#include <zlib.h>
+
+#include <filesystem>
+
+#include "onyx/core/error.h"
+
+namespace onyx::data {
+
+namespace {
+
+// The whole file, inflated when it is gzip (zlib's gzread reads plain files as they are).
+std::string read_maybe_gz(const std::string& path, size_t max_bytes) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) fail(ErrorKind::Io, path, ": cannot open");
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    int n = gzread(f, buf, sizeof buf);
+    if (n < 0) {
+      int code = 0;
+      std::string why = gzerror(f, &code);
+      gzclose(f);
+      fail(ErrorKind::Io, path, ": cannot read: ", why);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) {
+      gzclose(f);
+      fail(ErrorKind::ResourceLimit, path, ": larger than ", max_bytes, " bytes");
+    }
+  }
+  gzclose(f);
+  return out;
+}
+
+uint32_t be32(const std::string& s, size_t at) {
+  return (uint32_t(uint8_t(s[at])) << 24) | (uint32_t(uint8_t(s[at + 1])) << 16) |
+         (uint32_t(uint8_t(s[at + 2])) << 8) | uint32_t(uint8_t(s[at + 3]));
+}
+
+std::string first_existing(const std::string& dir, const std::string& stem) {
+  for (const std::string& name : {stem, stem + ".gz"}) {
+    std::string p = (std::filesystem::path(dir) / name).string();
+    if (std::filesystem::exists(p)) return p;
+  }
+  fail(ErrorKind::Io, dir, ": no ", stem, " (or ", stem, ".gz)");
+}
+
+}  // namespace
+
+Tensor read_idx(const std::string& path, size_t max_bytes) {
+  std::string bytes = read_maybe_gz(path, max_bytes);
+  if (bytes.size() < 4 || bytes[0] != 0 || bytes[1] != 0) {
+    fail(ErrorKind::InvalidArgument, path, ": not an IDX file (bad magic number)");
+  }
+  DType type;
+  size_t elem;
+  switch (uint8_t(bytes[2])) {
+    case 0x08:
+      type = DType::UInt8, elem = 1;
+      break;
+    case 0x09:
+      type = DType::Int8, elem = 1;
+      break;
+    case 0x0B:
+      type = DType::Int16, elem = 2;
+      break;
+    case 0x0C:
+      type = DType::Int32, elem = 4;
+      break;
+    case 0x0D:
+      type = DType::Float32, elem = 4;
+      break;
+    case 0x0E:
+      type = DType::Float64, elem = 8;
+      break;
+    default:
+      fail(ErrorKind::InvalidArgument, path, ": unknown IDX element type 0x", std::hex,
+           int(uint8_t(bytes[2])));
+  }
+  size_t rank = uint8_t(bytes[3]);
+  if (bytes.size() < 4 + 4 * rank) fail(ErrorKind::InvalidArgument, path, ": truncated header");
+  Shape shape;
+  size_t count = 1;
+  for (size_t i = 0; i < rank; ++i) {
+    shape.push_back(be32(bytes, 4 + 4 * i));
+    count *= static_cast<size_t>(shape.back());
+    if (count > max_bytes) fail(ErrorKind::ResourceLimit, path, ": dimensions too large");
+  }
+  size_t start = 4 + 4 * rank, need = count * elem;
+  if (bytes.size() - start < need) {
+    fail(ErrorKind::InvalidArgument, path, ": truncated: the header promises ", need,
+         " bytes of data, the file holds ", bytes.size() - start);
+  }
+  Tensor t = Tensor::empty(type, shape);
+  auto* out = static_cast<uint8_t*>(t.raw_data());
+  // Big-endian elements: reverse the bytes of each.
+  for (size_t i = 0; i < count; ++i) {
+    for (size_t b = 0; b < elem; ++b)
+      out[i * elem + b] = uint8_t(bytes[start + i * elem + elem - 1 - b]);
+  }
+  return t;
+}
+
+Dataset load_mnist(const std::string& dir, const std::string& split) {
+  if (split != "train" && split != "test") {
+    fail(ErrorKind::InvalidArgument, "split '", split, "' is not train or test");
+  }
+  std::string prefix = split == "train" ? "train" : "t10k";
+  std::string ipath = first_existing(dir, prefix + "-images-idx3-ubyte");
+  std::string lpath = first_existing(dir, prefix + "-labels-idx1-ubyte");
+  Tensor images = read_idx(ipath), labels = read_idx(lpath);
+  if (images.dtype() != DType::UInt8 || images.rank() != 3) {
+    fail(ErrorKind::InvalidArgument, ipath, ": expected uint8 images [N, H, W], got ",
+         dtype_name(images.dtype()), shape_str(images.shape()));
+  }
+  if (labels.dtype() != DType::UInt8 || labels.rank() != 1) {
+    fail(ErrorKind::InvalidArgument, lpath, ": expected uint8 labels [N], got ",
+         dtype_name(labels.dtype()), shape_str(labels.shape()));
+  }
+  if (images.dim(0) != labels.dim(0)) {
+    fail(ErrorKind::InvalidArgument, dir, ": ", images.dim(0), " images but ", labels.dim(0),
+         " labels (", ipath, ", ", lpath, ")");
+  }
+  Dataset d;
+  d.images = Tensor::empty(DType::Float32, {images.dim(0), 1, images.dim(1), images.dim(2)});
+  const uint8_t* px = images.data<uint8_t>();
+  float* f = d.images.data<float>();
+  for (int64_t i = 0; i < images.numel(); ++i) f[i] = static_cast<float>(px[i]) / 255.0f;
+  d.labels = Tensor::empty(DType::Int64, {labels.dim(0)});
+  for (int64_t i = 0; i < labels.numel(); ++i)
+    d.labels.data<int64_t>()[i] = labels.data<uint8_t>()[i];
+  return d;
+}
+
+}  // namespace onyx::data

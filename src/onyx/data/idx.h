@@ -1,0 +1,27 @@
+// IDX files (the MNIST family's format: big-endian header, magic 0 0 <type> <rank>, then
+// the dimensions and the data), plain or gzip-compressed, and MNIST-layout datasets.
+#pragma once
+
+#include <string>
+
+#include "onyx/core/tensor.h"
+
+namespace onyx::data {
+
+// The tensor an IDX file holds, in its own element type (uint8, int8, int16, int32,
+// float32, float64). Throws naming the file on a bad magic, a truncated body or a size
+// past `max_bytes`.
+Tensor read_idx(const std::string& path, size_t max_bytes = size_t{2} << 30);
+
+// Images as float32 [N, 1, H, W] scaled to [0, 1], labels int64 [N].
+struct Dataset {
+  Tensor images, labels;
+  int64_t size() const { return labels.numel(); }
+};
+
+// "train" or "test" from an MNIST-layout directory: train-images-idx3-ubyte,
+// train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain
+// or with .gz. Image and label counts must agree.
+Dataset load_mnist(const std::string& dir, const std::string& split);
+
+}  // namespace onyx::data
