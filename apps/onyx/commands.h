@@ -15,5 +15,7 @@ Command add_conformance(CLI::App& app);
 Command add_grad(CLI::App& app);
 Command add_make_training(CLI::App& app);
 Command add_train_step(CLI::App& app);
+Command add_train(CLI::App& app);
+Command add_eval(CLI::App& app);
 
 }  // namespace onyx::cli

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   add(onyx::cli::add_conformance);
   add(onyx::cli::add_grad);
   add(onyx::cli::add_make_training);
+  add(onyx::cli::add_train);
+  add(onyx::cli::add_eval);
   add(onyx::cli::add_train_step);
   try {
     app.parse(argc, argv);
