@@ -3,6 +3,7 @@
 // onyx eval: the accuracy of a checkpoint or model on the test split.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -123,6 +124,8 @@ Command add_train(CLI::App& app) {
     if (!o->out.empty()) {
       ir::Model inference = trainer->checkpoint();
       onnx_io::set_training_infos(inference, {});
+      std::erase_if(inference.metadata_props,
+                    [](const auto& kv) { return kv.first.starts_with("onyx."); });
       onnx_io::save_model(inference, o->out);
       std::printf("wrote %s\n", o->out.c_str());
     }
@@ -149,6 +152,26 @@ Command add_eval(CLI::App& app) {
     std::printf("accuracy %.4f (%lld/%lld)\n",
                 static_cast<double>(correct) / static_cast<double>(total),
                 static_cast<long long>(correct), static_cast<long long>(total));
+    return 0;
+  };
+}
+
+Command add_export(CLI::App& app) {
+  struct Opts {
+    std::string checkpoint, out;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = app.add_subcommand("export", "Write a checkpoint's inference model");
+  cmd->add_option("--checkpoint,checkpoint", o->checkpoint, "a checkpoint (or any model)")
+      ->required();
+  cmd->add_option("-o,--output", o->out, "the inference model to write")->required();
+  return [o]() {
+    ir::Model model = onnx_io::load_model(o->checkpoint);
+    onnx_io::set_training_infos(model, {});  // the inference graph already holds the weights
+    std::erase_if(model.metadata_props,
+                  [](const auto& kv) { return kv.first.starts_with("onyx."); });
+    onnx_io::save_model(model, o->out);
+    std::printf("wrote %s\n", o->out.c_str());
     return 0;
   };
 }

@@ -17,5 +17,7 @@ Command add_make_training(CLI::App& app);
 Command add_train_step(CLI::App& app);
 Command add_train(CLI::App& app);
 Command add_eval(CLI::App& app);
+Command add_predict(CLI::App& app);
+Command add_export(CLI::App& app);
 
 }  // namespace onyx::cli

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   add(onyx::cli::add_make_training);
   add(onyx::cli::add_train);
   add(onyx::cli::add_eval);
+  add(onyx::cli::add_predict);
+  add(onyx::cli::add_export);
   add(onyx::cli::add_train_step);
   try {
     app.parse(argc, argv);

@@ -7,12 +7,15 @@
 #include <unistd.h>
 
 #include <array>
+#include <cmath>
 #include <filesystem>
 #include <random>
 
 #include "onyx/core/file_util.h"
 #include "onyx/nn/models.h"
 #include "onyx/onnx/model_io.h"
+#include "onyx/onnx/value_files.h"
+#include "onyx/runtime/session.h"
 
 namespace onyx {
 namespace {
@@ -147,6 +150,64 @@ TEST_F(Training, CommandLine) {
   r = onyx_cli("eval " + (dir_ / "model.onnx").string() + " --data-dir " +
                (dir_ / "nowhere").string());
   EXPECT_EQ(r.status, 2) << r.out;
+}
+
+// A trained checkpoint exported, then run by onyx and by onnxruntime: the same scores;
+// predict on an IDX image and on PGM files.
+TEST_F(Training, ExportPredictAndOnnxruntime) {
+  std::string data = " --data-dir " + (dir_ / "data").string();
+  std::string ckpt = (dir_ / "ckpt").string(), model = (dir_ / "exported.onnx").string();
+  Result r = onyx_cli(
+      "train --model cnn --epochs 1 --batch-size 16 --threads 1 --quiet "
+      "--checkpoint-dir " +
+      ckpt + data);
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = onyx_cli("export " + ckpt + "/last.onnx -o " + model);
+  ASSERT_EQ(r.status, 0) << r.out;
+  ir::Model exported = onnx_io::load_model(model);
+  EXPECT_TRUE(exported.extra.find("training_step") == std::string::npos) << "no training info left";
+  for (const auto& [k, v] : exported.metadata_props) EXPECT_FALSE(k.starts_with("onyx.")) << k;
+
+  Tensor x = test_.images.reshape(test_.images.shape());
+  onnx_io::save_npy(x, (dir_ / "x.npy").string());
+  runtime::Session session(exported);
+  Tensor ours = session.run({{"input", x}})[0].tensor();
+  std::string cmd = "node " + std::string(ONYX_SOURCE_DIR) + "/bench/ort_run.js " + model + " " +
+                    dir_.string() + " input=" + (dir_ / "x.npy").string() + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  Tensor theirs = onnx_io::load_npy((dir_ / "0.npy").string());
+  ASSERT_EQ(theirs.shape(), ours.shape());
+  for (int64_t i = 0; i < ours.numel(); ++i) {
+    EXPECT_NEAR(ours.data<float>()[i], theirs.data<float>()[i], 1e-4) << i;
+  }
+
+  // predict: image 3 of the test IDX file, and the same pixels as binary and text PGM.
+  std::string idx = (dir_ / "data" / "t10k-images-idx3-ubyte").string();
+  r = onyx_cli("predict -m " + model + " -i " + idx + ":3 --top 2 --classes a,b,c,d");
+  ASSERT_EQ(r.status, 0) << r.out;
+  int64_t label = test_.labels.data<int64_t>()[3];
+  std::string want =
+      std::to_string(label) + " " + std::string(1, static_cast<char>('a' + label)) + ": ";
+  EXPECT_EQ(r.out.rfind(want, 0), 0u) << "the trained model gets image 3 right:\n" << r.out;
+  std::string p5 = "P5\n# an image\n8 8\n255\n", p2 = "P2\n8 8 255\n";
+  for (int64_t i = 0; i < 64; ++i) {
+    auto v = static_cast<uint8_t>(std::lround(test_.images.data<float>()[3 * 64 + i] * 255));
+    p5 += static_cast<char>(v);
+    p2 += std::to_string(v) + " ";
+  }
+  write_file_atomic((dir_ / "img5.pgm").string(), p5);
+  write_file_atomic((dir_ / "img2.pgm").string(), p2);
+  for (const char* f : {"img5.pgm", "img2.pgm"}) {
+    Result pr = onyx_cli("predict -m " + model + " -i " + (dir_ / f).string() +
+                         " --top 2 --classes a,b,c,d");
+    EXPECT_EQ(pr.out, r.out) << f;
+  }
+  r = onyx_cli("predict -m " + model + " -i " + idx + ":64");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("image 64 requested, the file holds 64"), std::string::npos) << r.out;
+  r = onyx_cli("predict -m " + model + " -i " + model);
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("not a PGM file"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -1,0 +1,142 @@
+// onyx predict --model M --image F [--top K] [--classes NAMES]: classifies one image, given
+// as IDXFILE:index (an image of an IDX set) or a PGM file, printing the top classes with
+// their softmax probabilities.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "commands.h"
+#include "onyx/core/file_util.h"
+#include "onyx/data/idx.h"
+#include "onyx/onnx/model_io.h"
+#include "onyx/runtime/session.h"
+
+namespace onyx::cli {
+
+namespace {
+
+const std::vector<std::string> kFashion = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                           "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                           "Bag",         "Ankle boot"};
+
+// A binary (P5) or text (P2) PGM, 8-bit, as [H, W] values in [0, 1].
+Tensor read_pgm(const std::string& path) {
+  std::string bytes = read_file(path, size_t{64} << 20);
+  std::istringstream in(bytes);
+  std::string magic;
+  in >> magic;
+  if (magic != "P5" && magic != "P2") fail(ErrorKind::InvalidArgument, path, ": not a PGM file");
+  auto next_int = [&]() {
+    in >> std::ws;
+    while (in.peek() == '#') {  // comments
+      std::string line;
+      std::getline(in, line);
+      in >> std::ws;
+    }
+    int64_t v = -1;
+    in >> v;
+    return v;
+  };
+  int64_t w = next_int(), h = next_int(), max = next_int();
+  if (w < 1 || h < 1 || w > 16384 || h > 16384 || max < 1 || max > 255) {
+    fail(ErrorKind::InvalidArgument, path, ": unsupported PGM header (8-bit grey only)");
+  }
+  Tensor t = Tensor::empty(DType::Float32, {h, w});
+  if (magic == "P5") {
+    in.get();  // the single whitespace before the data
+    std::string px(static_cast<size_t>(w * h), '\0');
+    if (!in.read(px.data(), static_cast<std::streamsize>(px.size()))) {
+      fail(ErrorKind::InvalidArgument, path, ": truncated PGM data");
+    }
+    for (int64_t i = 0; i < w * h; ++i) t.data<float>()[i] = uint8_t(px[i]) / float(max);
+  } else {
+    for (int64_t i = 0; i < w * h; ++i) {
+      int64_t v = next_int();
+      if (v < 0) fail(ErrorKind::InvalidArgument, path, ": truncated PGM data");
+      t.data<float>()[i] = static_cast<float>(v) / static_cast<float>(max);
+    }
+  }
+  return t;
+}
+
+// IDXFILE:index or a PGM, as [H, W] in [0, 1]; also the IDX set's label when it has one.
+Tensor read_image(const std::string& spec) {
+  size_t colon = spec.rfind(':');
+  if (colon != std::string::npos && colon + 1 < spec.size() &&
+      std::all_of(spec.begin() + static_cast<long>(colon) + 1, spec.end(), ::isdigit)) {
+    std::string file = spec.substr(0, colon);
+    int64_t index = std::stoll(spec.substr(colon + 1));
+    Tensor all = data::read_idx(file);
+    if (all.dtype() != DType::UInt8 || all.rank() != 3) {
+      fail(ErrorKind::InvalidArgument, file, ": expected uint8 images [N, H, W]");
+    }
+    if (index >= all.dim(0)) {
+      fail(ErrorKind::InvalidArgument, file, ": image ", index, " requested, the file holds ",
+           all.dim(0));
+    }
+    int64_t per = all.dim(1) * all.dim(2);
+    Tensor t = Tensor::empty(DType::Float32, {all.dim(1), all.dim(2)});
+    for (int64_t i = 0; i < per; ++i)
+      t.data<float>()[i] = all.data<uint8_t>()[index * per + i] / 255.0f;
+    return t;
+  }
+  return read_pgm(spec);
+}
+
+}  // namespace
+
+Command add_predict(CLI::App& app) {
+  struct Opts {
+    std::string model, image, classes;
+    int top = 3;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = app.add_subcommand("predict", "Classify one image with a model");
+  cmd->add_option("--model,-m", o->model, "ONNX model (exported or checkpoint)")->required();
+  cmd->add_option("--image,-i", o->image, "IDXFILE:index or a PGM file")->required();
+  cmd->add_option("--top", o->top, "classes to show")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--classes", o->classes,
+                  "class names: fashion-mnist, or a comma-separated list (default: numbers)");
+  return [o]() {
+    ir::Model model = onnx_io::load_model(o->model);
+    Tensor image = read_image(o->image);
+    runtime::Session session(model);
+    const ir::ValueInfo& in = session.inputs()[0];
+    // [1, 1, H, W] for image models, [1, H*W] for flat ones, as the input declares.
+    Shape shape{1, 1, image.dim(0), image.dim(1)};
+    if (in.type.shape && in.type.shape->size() == 2) shape = {1, image.numel()};
+    Tensor x = image.reshape(shape);
+    Tensor y = session.run({{in.name, x}})[0].tensor();
+    if (y.dtype() != DType::Float32 || y.numel() < 1) {
+      fail(ErrorKind::InvalidArgument, o->model, ": expected float class scores");
+    }
+    std::vector<std::string> names;
+    if (o->classes == "fashion-mnist") {
+      names = kFashion;
+    } else if (!o->classes.empty()) {
+      std::stringstream ss(o->classes);
+      for (std::string n; std::getline(ss, n, ',');) names.push_back(n);
+    }
+    // Softmax of the scores.
+    int64_t k = y.numel();
+    std::vector<double> p(static_cast<size_t>(k));
+    double mx = *std::max_element(y.data<float>(), y.data<float>() + k), sum = 0;
+    for (int64_t i = 0; i < k; ++i) sum += p[i] = std::exp(y.data<float>()[i] - mx);
+    std::vector<int64_t> order(static_cast<size_t>(k));
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return p[a] > p[b]; });
+    for (int64_t r = 0; r < std::min<int64_t>(o->top, k); ++r) {
+      int64_t c = order[static_cast<size_t>(r)];
+      std::string name = c < static_cast<int64_t>(names.size()) ? " " + names[c] : "";
+      std::printf("%lld%s: %.4f\n", static_cast<long long>(c), name.c_str(), p[c] / sum);
+    }
+    return 0;
+  };
+}
+
+}  // namespace onyx::cli
