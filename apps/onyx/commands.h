@@ -19,5 +19,8 @@ Command add_train(CLI::App& app);
 Command add_eval(CLI::App& app);
 Command add_predict(CLI::App& app);
 Command add_export(CLI::App& app);
+Command add_inspect(CLI::App& app);
+Command add_draw(CLI::App& app);
+Command add_plot(CLI::App& app);
 
 }  // namespace onyx::cli

@@ -60,7 +60,12 @@ std::unordered_map<std::string, ir::TypeInfo> infer_value_types(const ir::Model&
     // declared types only.
   }
   for (const auto& vi : proto.graph().value_info()) types[vi.name()] = type_from_proto(vi.type());
-  for (const auto* list : {&g.inputs, &g.outputs, &g.value_info}) {
+  // Inference refines the graph outputs' declared types in place (an output declared
+  // without a shape gets the inferred one).
+  for (const auto& vi : proto.graph().output()) {
+    if (vi.has_type()) types[vi.name()] = type_from_proto(vi.type());
+  }
+  for (const auto* list : {&g.inputs, &g.value_info}) {
     for (const auto& vi : *list) {
       if (vi.type.kind != ir::TypeInfo::Kind::Unknown) types[vi.name] = vi.type;
     }
