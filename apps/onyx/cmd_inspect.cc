@@ -6,8 +6,8 @@
 
 #include "commands.h"
 #include "onyx/core/file_util.h"
+#include "onyx/onnx/dot.h"
 #include "onyx/onnx/model_io.h"
-#include "onyx/tools/draw.h"
 #include "onyx/tools/inspect.h"
 #include "onyx/tools/plot.h"
 
@@ -84,7 +84,7 @@ Command add_draw(CLI::App& app) {
   cmd->add_option("-o,--output", o->out, "out.dot, or out.svg (through Graphviz's dot)")
       ->required();
   return [o]() {
-    std::string dot = tools::to_dot(onnx_io::load_model(o->model));
+    std::string dot = onnx_io::to_dot(onnx_io::load_model(o->model));
     std::string ext = std::filesystem::path(o->out).extension().string();
     if (ext == ".dot" || ext == ".gv") {
       write_file_atomic(o->out, dot);

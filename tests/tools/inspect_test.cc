@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "onyx/nn/models.h"
+#include "onyx/onnx/dot.h"
 #include "onyx/onnx/model_io.h"
-#include "onyx/tools/draw.h"
 #include "onyx/tools/plot.h"
 
 namespace onyx {
@@ -35,7 +35,7 @@ TEST(Inspect, CountsTheDefaultCnnByHand) {
 
 TEST(Draw, DotNamesEveryNodeAndShape) {
   ir::Model m = nn::Sequential{nn::Linear(4, 3), nn::ReLU()}.to_onnx({4});
-  std::string dot = tools::to_dot(m);
+  std::string dot = onnx_io::to_dot(m);
   EXPECT_EQ(dot.rfind("digraph", 0), 0u);
   EXPECT_NE(dot.find("Gemm"), std::string::npos) << dot;
   EXPECT_NE(dot.find("0.weight [3,4]"), std::string::npos) << dot;

@@ -1,4 +1,4 @@
-#include "onyx/tools/draw.h"
+#include "onyx/onnx/dot.h"
 
 #include <map>
 #include <set>
@@ -6,7 +6,7 @@
 
 #include "onyx/onnx/checker.h"
 
-namespace onyx::tools {
+namespace onyx::onnx_io {
 
 namespace {
 
@@ -83,4 +83,4 @@ std::string to_dot(const ir::Model& model) {
   return dot.str();
 }
 
-}  // namespace onyx::tools
+}  // namespace onyx::onnx_io

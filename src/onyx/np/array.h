@@ -1,0 +1,98 @@
+// The lazy array API: NumPy-style arrays whose operations build an ONNX graph; values are
+// computed when asked for (printing, to_vector(), item(), value()).
+//
+//   auto x = np::array({1, 2, 3, 4}, {2, 2});
+//   auto y = (x.matmul(x) + 1.0f).relu().sum();   // nothing computed yet
+//   std::cout << y;                               // builds a graph, runs it: 58
+//
+// grad, value_and_grad and jit (grad.h) trace functions of arrays into graphs, once per
+// input signature.
+#pragma once
+
+#include <initializer_list>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "onyx/core/tensor.h"
+#include "onyx/ir/attribute.h"
+
+namespace onyx::np {
+
+struct Expr;
+
+class Array {
+ public:
+  // A float32 array holding `data` in row-major order.
+  Array(std::vector<float> data, Shape shape);
+  Array(float scalar);  // NOLINT: implicit, for x * 2.0f
+  explicit Array(Tensor value);
+  explicit Array(std::shared_ptr<Expr> e) : e_(std::move(e)) {}
+
+  // Arithmetic (NumPy broadcasting), comparisons (bool arrays) and unary math.
+  friend Array operator+(const Array& a, const Array& b);
+  friend Array operator-(const Array& a, const Array& b);
+  friend Array operator*(const Array& a, const Array& b);
+  friend Array operator/(const Array& a, const Array& b);
+  friend Array operator<(const Array& a, const Array& b);
+  friend Array operator>(const Array& a, const Array& b);
+  friend Array operator==(const Array& a, const Array& b);
+  Array operator-() const;
+  Array pow(const Array& e) const;
+  Array exp() const;
+  Array log() const;
+  Array sqrt() const;
+  Array abs() const;
+  Array sin() const;
+  Array cos() const;
+  Array tanh() const;
+  Array sigmoid() const;
+  Array relu() const;
+  Array softmax(int64_t axis = -1) const;
+  Array log_softmax(int64_t axis = -1) const;
+  Array astype(DType t) const;
+  // where(cond, a, b): a where cond holds, else b.
+  friend Array where(const Array& cond, const Array& a, const Array& b);
+
+  Array matmul(const Array& b) const;
+  // Reductions over `axes` (all when empty).
+  Array sum(std::vector<int64_t> axes = {}, bool keepdims = false) const;
+  Array mean(std::vector<int64_t> axes = {}, bool keepdims = false) const;
+  Array max(std::vector<int64_t> axes = {}, bool keepdims = false) const;
+  Array min(std::vector<int64_t> axes = {}, bool keepdims = false) const;
+  Array reshape(Shape shape) const;                       // -1 and 0 as ONNX Reshape
+  Array transpose(std::vector<int64_t> perm = {}) const;  // default: reversed axes
+  // Elements [start, end) along `axis` (negative indices count from the end).
+  Array slice(int64_t axis, int64_t start, int64_t end) const;
+
+  // Evaluation. value() computes (once; the result is cached) and returns the tensor.
+  Tensor value() const;
+  Shape shape() const { return value().shape(); }
+  std::vector<float> to_vector() const;
+  float item() const;  // a one-element array's value
+  // The value as a new leaf: later expressions no longer carry this one's graph.
+  Array eval() const { return Array(value()); }
+
+  // The expression as Graphviz DOT.
+  std::string to_dot() const;
+
+  const std::shared_ptr<Expr>& expr() const { return e_; }
+
+ private:
+  Array unary(const std::string& op, std::vector<ir::Attribute> attrs = {}) const;
+  Array reduce(const std::string& op, std::vector<int64_t> axes, bool keepdims) const;
+  std::shared_ptr<Expr> e_;
+};
+
+Array where(const Array& cond, const Array& a, const Array& b);
+Array array(std::vector<float> data, Shape shape);
+Array zeros(Shape shape);
+Array ones(Shape shape);
+// Uniform in [lo, hi) or normal(mean, std), seeded.
+Array uniform(Shape shape, float lo, float hi, uint64_t seed);
+Array normal(Shape shape, float mean, float stddev, uint64_t seed);
+
+std::ostream& operator<<(std::ostream& os, const Array& a);
+
+}  // namespace onyx::np

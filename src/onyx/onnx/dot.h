@@ -1,0 +1,14 @@
+// A model's graph in Graphviz DOT, for onyx draw and np::Array::to_dot: nodes as boxes
+// labelled with op and name, values as edges labelled with their types, inputs and
+// outputs as ellipses.
+#pragma once
+
+#include <string>
+
+#include "onyx/ir/graph.h"
+
+namespace onyx::onnx_io {
+
+std::string to_dot(const ir::Model& model);
+
+}  // namespace onyx::onnx_io
