@@ -28,9 +28,7 @@ int main(int argc, char** argv) {
     onyx::runtime::SessionOptions so;
     so.threads = std::atoi(argv[4]);
     onyx::runtime::Session s(step.model, so);
-    std::vector<std::pair<std::string, std::string>> bindings;
-    for (const auto& b : step.bindings) bindings.push_back({b.input, b.output});
-    s.bind(bindings);
+    s.bind(onyx::autodiff::binding_pairs(step));
     onyx::runtime::NamedValues feeds{{model.graph->inputs[0].name, onyx::onnx_io::load_npy(argv[2])},
                                      {o.label, onyx::onnx_io::load_npy(argv[3])}};
     auto loss = [&] { return s.run(feeds)[0].tensor().element_as_double(0); };

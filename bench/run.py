@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 
+from table import print_table
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS_DIR = os.path.join(ROOT, "build", "models")
 DEFAULT = ["mlp", "cnn", "resnet18", "mobilenet_v2", "squeezenet1_1", "transformer"]
@@ -60,16 +62,7 @@ def main():
 
     header = ["model", "threads", "onyx ms", "onnxruntime ms", "PyTorch ms", "onyx/ort", "onyx/torch"]
     lines = [[n, str(t), fmt(a), fmt(b), fmt(c), ratio(a, b), ratio(a, c)] for n, t, a, b, c, _ in rows]
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for l in lines:
-            print("| " + " | ".join(l) + " |")
-    else:
-        widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(header)]
-        print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-        for l in lines:
-            print("  ".join(v.ljust(w) for v, w in zip(l, widths)))
+    print_table(header, lines, args.markdown)
     for n, t, *_, err in rows:
         if err:
             print(f"note: {n} x{t}: {err}", file=sys.stderr)

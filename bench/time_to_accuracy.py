@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from table import print_table
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = "/usr/share/datasets/fashion-mnist"
 
@@ -106,14 +108,7 @@ def main():
     ratio = results["onyx"][2] / results["PyTorch"][2] if results["onyx"][0] and results["PyTorch"][0] else None
     header = ["framework", "threads", "epoch reaching target", "accuracy then", "train seconds to target",
               "samples/s"]
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for r in rows:
-            print("| " + " | ".join(r) + " |")
-    else:
-        for r in [header] + rows:
-            print("  ".join(r))
+    print_table(header, rows, args.markdown)
     print(f"onyx/PyTorch time to {args.target:.0%}: {ratio:.2f}" if ratio else "ratio: n/a")
 
 

@@ -17,6 +17,8 @@ import os
 import subprocess
 import sys
 
+from table import print_table
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS_DIR = os.path.join(ROOT, "build", "models")
 
@@ -63,16 +65,7 @@ def main():
               "onyx loss first/last", "PyTorch loss first/last"]
     lines = [[n, o, str(t), ms(a), ms(b), f"{a['median_ms'] / b['median_ms']:.2f}" if a and b else "n/a",
               losses(a), losses(b)] for n, o, t, a, b, _ in rows]
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for line in lines:
-            print("| " + " | ".join(line) + " |")
-    else:
-        widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-        print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-        for line in lines:
-            print("  ".join(v.ljust(w) for v, w in zip(line, widths)))
+    print_table(header, lines, args.markdown)
     for n, o, t, *_, err in rows:
         if err:
             print(f"note: {n} {o} x{t}: {err}", file=sys.stderr)

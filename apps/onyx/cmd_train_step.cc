@@ -42,9 +42,7 @@ Command add_train_step(CLI::App& app) {
     runtime::SessionOptions so;
     so.threads = o->threads;
     runtime::Session session(step.model, so);
-    std::vector<std::pair<std::string, std::string>> bindings;
-    for (const auto& b : step.bindings) bindings.push_back({b.input, b.output});
-    session.bind(bindings);
+    session.bind(autodiff::binding_pairs(step));
     runtime::NamedValues feeds = load_feeds(o->inputs, session);
     const std::string& loss_name = session.outputs()[0].name;
     for (int s = 0; s < o->steps; ++s) {

@@ -71,9 +71,7 @@ TEST_P(TrainingSteps, FollowPyTorch) {
   autodiff::TrainingStep step =
       autodiff::build_training_step(refs.model(), options_for(c.optimizer));
   runtime::Session session(step.model);
-  std::vector<std::pair<std::string, std::string>> bindings;
-  for (const auto& b : step.bindings) bindings.push_back({b.input, b.output});
-  session.bind(bindings);
+  session.bind(autodiff::binding_pairs(step));
   Tensor xs = refs.get("x"), labels = refs.get("labels");
   Tensor expected = refs.get("losses:" + c.optimizer);
   for (int64_t s = 0; s < xs.dim(0); ++s) {
@@ -224,9 +222,7 @@ std::vector<double> run_steps(const autodiff::TrainingStep& step, const Training
                               int64_t first, int64_t steps,
                               std::vector<std::pair<std::string, Tensor>>* state = nullptr) {
   runtime::Session session(step.model);
-  std::vector<std::pair<std::string, std::string>> bindings;
-  for (const auto& b : step.bindings) bindings.push_back({b.input, b.output});
-  session.bind(bindings);
+  session.bind(autodiff::binding_pairs(step));
   Tensor xs = refs.get("x"), labels = refs.get("labels");
   std::vector<double> losses;
   for (int64_t s = first; s < first + steps; ++s) {
@@ -349,9 +345,7 @@ TEST(TrainingStep, BoundStepsReuseTheirBuffers) {
   o.optimizer = "adam";
   autodiff::TrainingStep step = autodiff::build_training_step(refs.model(), o);
   runtime::Session session(step.model);
-  std::vector<std::pair<std::string, std::string>> bindings;
-  for (const auto& b : step.bindings) bindings.push_back({b.input, b.output});
-  session.bind(bindings);
+  session.bind(autodiff::binding_pairs(step));
   Tensor xs = refs.get("x"), labels = refs.get("labels");
   size_t warm = 0;
   for (int64_t s = 0; s < 8; ++s) {

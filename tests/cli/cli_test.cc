@@ -1,13 +1,12 @@
 // The CLI as a user runs it: exit codes, messages, files written.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 
 #include "../autodiff/training_refs.h"
+#include "../cli_runner.h"
 #include "onyx/core/file_util.h"
 #include "onyx/ir/builder.h"
 #include "onyx/onnx/model_io.h"
@@ -18,21 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int status;
-  std::string out;
-};
-
-Result onyx_cli(const std::string& args) {
-  std::string cmd = std::string(ONYX_CLI) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Result = testing::CliResult;
+using testing::onyx_cli;
 
 const std::string kNode = "/usr/share/libonnx-testdata/data/node/";
 

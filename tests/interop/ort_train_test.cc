@@ -62,9 +62,7 @@ TEST_P(OrtTrain, SameStepsAsOnyx) {
   onnx_io::save_npy(labels, (dir / "labels.npy").string());
 
   runtime::Session session(step.model);
-  std::vector<std::pair<std::string, std::string>> bindings;
-  for (const auto& b : step.bindings) bindings.push_back({b.input, b.output});
-  session.bind(bindings);
+  session.bind(autodiff::binding_pairs(step));
   std::vector<Value> last;
   std::vector<double> losses;
   for (int64_t s = 0; s < kSteps; ++s) {

@@ -3,14 +3,13 @@
 #include "onyx/train/trainer.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cmath>
 #include <filesystem>
 #include <random>
 
+#include "../cli_runner.h"
 #include "onyx/core/file_util.h"
 #include "onyx/nn/models.h"
 #include "onyx/onnx/model_io.h"
@@ -112,20 +111,8 @@ TEST_F(Training, ResumesBitForBit) {
   EXPECT_FALSE(read_file((dir_ / "broken" / "epoch-1.onnx").string()) == a);
 }
 
-struct Result {
-  int status;
-  std::string out;
-};
-Result onyx_cli(const std::string& args) {
-  std::string cmd = std::string(ONYX_CLI) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Result = testing::CliResult;
+using testing::onyx_cli;
 
 TEST_F(Training, CommandLine) {
   std::string data = " --data-dir " + (dir_ / "data").string();

@@ -263,4 +263,10 @@ TrainingStep build_training_step(const ir::Model& source, const TrainingOptions&
   return step;
 }
 
+std::vector<std::pair<std::string, std::string>> binding_pairs(const TrainingStep& step) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& b : step.bindings) pairs.emplace_back(b.input, b.output);
+  return pairs;
+}
+
 }  // namespace onyx::autodiff

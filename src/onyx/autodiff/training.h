@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "onyx/ir/graph.h"
@@ -38,6 +39,10 @@ struct TrainingStep {
   // Parameters, running statistics, optimizer state and the step count, in output order.
   std::vector<Binding> bindings;
 };
+
+// The bindings as runtime::Session::bind takes them: a session bound so runs one step per
+// run, carrying the state.
+std::vector<std::pair<std::string, std::string>> binding_pairs(const TrainingStep& step);
 
 // Inputs: the model's inputs, the labels, then the parameters, running statistics,
 // optimizer state, the learning rate `lr` and the step count `step`, each with its current

@@ -89,9 +89,7 @@ struct Trainer::State {
     runtime::SessionOptions so;
     so.threads = o.threads;
     session = std::make_unique<runtime::Session>(step.model, so);
-    std::vector<std::pair<std::string, std::string>> bindings;
-    for (const auto& b : step.bindings) bindings.push_back({b.input, b.output});
-    session->bind(bindings);
+    session->bind(autodiff::binding_pairs(step));
     // The fed inputs: the batch, then the labels (the others hold state).
     std::vector<std::string> fed;
     for (const auto& in : step.model.graph->inputs) {
