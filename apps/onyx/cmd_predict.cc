@@ -1,5 +1,5 @@
 // onyx predict --model M --image F [--top K] [--classes NAMES]: classifies one image, given
-// as IDXFILE:index (an image of an IDX set) or a PGM file, printing the top classes with
+// as IDXFILE:index (an image of an IDX set) or a PNG or PGM file, printing the top classes with
 // their softmax probabilities.
 #include <algorithm>
 #include <cmath>
@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "onyx/core/file_util.h"
 #include "onyx/data/idx.h"
+#include "onyx/data/image.h"
 #include "onyx/onnx/model_io.h"
 #include "onyx/runtime/session.h"
 
@@ -22,47 +23,7 @@ const std::vector<std::string> kFashion = {"T-shirt/top", "Trouser",   "Pullover
                                            "Coat",        "Sandal",    "Shirt",    "Sneaker",
                                            "Bag",         "Ankle boot"};
 
-// A binary (P5) or text (P2) PGM, 8-bit, as [H, W] values in [0, 1].
-Tensor read_pgm(const std::string& path) {
-  std::string bytes = read_file(path, size_t{64} << 20);
-  std::istringstream in(bytes);
-  std::string magic;
-  in >> magic;
-  if (magic != "P5" && magic != "P2") fail(ErrorKind::InvalidArgument, path, ": not a PGM file");
-  auto next_int = [&]() {
-    in >> std::ws;
-    while (in.peek() == '#') {  // comments
-      std::string line;
-      std::getline(in, line);
-      in >> std::ws;
-    }
-    int64_t v = -1;
-    in >> v;
-    return v;
-  };
-  int64_t w = next_int(), h = next_int(), max = next_int();
-  if (w < 1 || h < 1 || w > 16384 || h > 16384 || max < 1 || max > 255) {
-    fail(ErrorKind::InvalidArgument, path, ": unsupported PGM header (8-bit grey only)");
-  }
-  Tensor t = Tensor::empty(DType::Float32, {h, w});
-  if (magic == "P5") {
-    in.get();  // the single whitespace before the data
-    std::string px(static_cast<size_t>(w * h), '\0');
-    if (!in.read(px.data(), static_cast<std::streamsize>(px.size()))) {
-      fail(ErrorKind::InvalidArgument, path, ": truncated PGM data");
-    }
-    for (int64_t i = 0; i < w * h; ++i) t.data<float>()[i] = uint8_t(px[i]) / float(max);
-  } else {
-    for (int64_t i = 0; i < w * h; ++i) {
-      int64_t v = next_int();
-      if (v < 0) fail(ErrorKind::InvalidArgument, path, ": truncated PGM data");
-      t.data<float>()[i] = static_cast<float>(v) / static_cast<float>(max);
-    }
-  }
-  return t;
-}
-
-// IDXFILE:index or a PGM, as [H, W] in [0, 1]; also the IDX set's label when it has one.
+// IDXFILE:index, or a PNG or PGM file, as [H, W] in [0, 1].
 Tensor read_image(const std::string& spec) {
   size_t colon = spec.rfind(':');
   if (colon != std::string::npos && colon + 1 < spec.size() &&
@@ -83,7 +44,7 @@ Tensor read_image(const std::string& spec) {
       t.data<float>()[i] = all.data<uint8_t>()[index * per + i] / 255.0f;
     return t;
   }
-  return read_pgm(spec);
+  return data::read_image(spec);
 }
 
 }  // namespace
@@ -96,7 +57,7 @@ Command add_predict(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand("predict", "Classify one image with a model");
   cmd->add_option("--model,-m", o->model, "ONNX model (exported or checkpoint)")->required();
-  cmd->add_option("--image,-i", o->image, "IDXFILE:index or a PGM file")->required();
+  cmd->add_option("--image,-i", o->image, "IDXFILE:index, or a PNG or PGM file")->required();
   cmd->add_option("--top", o->top, "classes to show")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <filesystem>
@@ -139,6 +140,42 @@ TEST_F(Training, CommandLine) {
   EXPECT_EQ(r.status, 2) << r.out;
 }
 
+// A PNG of grey pixels `px` [h, w], stored with `channels` (1 grey, 3 RGB) and every row
+// filtered with `filter` (1 Sub, 2 Up), as encoders do.
+std::string png(const std::vector<uint8_t>& px, uint32_t w, uint32_t h, int channels, int filter) {
+  auto be = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                       static_cast<char>(v >> 8), static_cast<char>(v)};
+  };
+  auto chunk = [&](const std::string& type, const std::string& data) {
+    std::string td = type + data;
+    uLong crc = crc32(crc32(0, nullptr, 0), reinterpret_cast<const Bytef*>(td.data()), td.size());
+    return be(static_cast<uint32_t>(data.size())) + td + be(static_cast<uint32_t>(crc));
+  };
+  std::string raw;
+  size_t stride = w * channels;
+  std::vector<uint8_t> prev(stride, 0), row(stride);
+  for (uint32_t y = 0; y < h; ++y) {
+    for (uint32_t x = 0; x < w; ++x) {
+      for (int c = 0; c < channels; ++c) row[x * channels + c] = px[y * w + x];
+    }
+    raw += static_cast<char>(filter);
+    for (size_t i = 0; i < stride; ++i) {
+      int ref = filter == 1 ? (i >= size_t(channels) ? row[i - channels] : 0) : prev[i];
+      raw += static_cast<char>(static_cast<uint8_t>(row[i] - ref));
+    }
+    prev = row;
+  }
+  uLongf size = compressBound(raw.size());
+  std::string z(size, '\0');
+  compress(reinterpret_cast<Bytef*>(z.data()), &size, reinterpret_cast<const Bytef*>(raw.data()),
+           raw.size());
+  z.resize(size);
+  std::string ihdr =
+      be(w) + be(h) + std::string{8, static_cast<char>(channels == 1 ? 0 : 2), 0, 0, 0};
+  return "\x89PNG\r\n\x1a\n" + chunk("IHDR", ihdr) + chunk("IDAT", z) + chunk("IEND", "");
+}
+
 // A trained checkpoint exported, then run by onyx and by onnxruntime: the same scores;
 // predict on an IDX image and on PGM files.
 TEST_F(Training, ExportPredictAndOnnxruntime) {
@@ -184,17 +221,30 @@ TEST_F(Training, ExportPredictAndOnnxruntime) {
   }
   write_file_atomic((dir_ / "img5.pgm").string(), p5);
   write_file_atomic((dir_ / "img2.pgm").string(), p2);
-  for (const char* f : {"img5.pgm", "img2.pgm"}) {
+  // The same pixels as PNGs: grey with Sub-filtered rows, and RGB with Up-filtered rows.
+  std::vector<uint8_t> px(64);
+  for (int64_t i = 0; i < 64; ++i) {
+    px[i] = static_cast<uint8_t>(std::lround(test_.images.data<float>()[3 * 64 + i] * 255));
+  }
+  write_file_atomic((dir_ / "img_grey.png").string(), png(px, 8, 8, 1, 1));
+  write_file_atomic((dir_ / "img_rgb.png").string(), png(px, 8, 8, 3, 2));
+  for (const char* f : {"img5.pgm", "img2.pgm", "img_grey.png", "img_rgb.png"}) {
     Result pr = onyx_cli("predict -m " + model + " -i " + (dir_ / f).string() +
                          " --top 2 --classes a,b,c,d");
     EXPECT_EQ(pr.out, r.out) << f;
   }
+  std::string broken = png(px, 8, 8, 1, 1);
+  broken[broken.size() - 20] ^= 0x5a;  // inside IDAT
+  write_file_atomic((dir_ / "broken.png").string(), broken);
+  r = onyx_cli("predict -m " + model + " -i " + (dir_ / "broken.png").string());
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("fails its CRC"), std::string::npos) << r.out;
   r = onyx_cli("predict -m " + model + " -i " + idx + ":64");
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_NE(r.out.find("image 64 requested, the file holds 64"), std::string::npos) << r.out;
   r = onyx_cli("predict -m " + model + " -i " + model);
   EXPECT_EQ(r.status, 2) << r.out;
-  EXPECT_NE(r.out.find("not a PGM file"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not a PNG or PGM image"), std::string::npos) << r.out;
 }
 
 }  // namespace
