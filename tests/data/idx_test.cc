@@ -115,6 +115,28 @@ TEST_F(Idx, CorruptFilesSayWhatIsWrong) {
   }
 }
 
+TEST_F(Idx, EmnistNamesAndAmbiguity) {
+  auto split = [&](const std::string& images, const std::string& labels, uint32_t n, bool gz) {
+    write(images, header(0x08, {n, 2, 2}) + std::string(4 * n, 7), gz);
+    write(labels, header(0x08, {n}) + std::string(n, 3), gz);
+  };
+  split("emnist-letters-train-images-idx3-ubyte.gz", "emnist-letters-train-labels-idx1-ubyte.gz", 5,
+        true);
+  split("emnist-letters-test-images-idx3-ubyte", "emnist-letters-test-labels-idx1-ubyte", 2, false);
+  EXPECT_EQ(data::load_mnist(dir_.string(), "train").size(), 5);
+  EXPECT_EQ(data::load_mnist(dir_.string(), "test").size(), 2);
+  // A second training set in the same directory: which one is meant is not guessed.
+  split("emnist-digits-train-images-idx3-ubyte", "emnist-digits-train-labels-idx1-ubyte", 3, false);
+  try {
+    data::load_mnist(dir_.string(), "train");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("several train-images-idx3-ubyte files"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(Idx, SeededBatchesCoverEveryExampleAndResume) {
   data::Dataset d;
   d.images = Tensor::empty(DType::Float32, {10, 1, 1, 2});

@@ -2,7 +2,9 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <vector>
 
 #include "onyx/core/error.h"
 
@@ -40,12 +42,32 @@ uint32_t be32(const std::string& s, size_t at) {
          (uint32_t(uint8_t(s[at + 2])) << 8) | uint32_t(uint8_t(s[at + 3]));
 }
 
-std::string first_existing(const std::string& dir, const std::string& stem) {
-  for (const std::string& name : {stem, stem + ".gz"}) {
-    std::string p = (std::filesystem::path(dir) / name).string();
-    if (std::filesystem::exists(p)) return p;
+// The one file of `dir` whose name is `<anything>{split}-{kind}-idx<r>-ubyte[.gz]`
+// for one of `splits`: MNIST's names, and EMNIST's prefixed ones
+// ("emnist-letters-train-images-idx3-ubyte.gz").
+std::string find_file(const std::string& dir, const std::vector<std::string>& splits,
+                      const std::string& kind) {
+  if (!std::filesystem::is_directory(dir)) fail(ErrorKind::Io, dir, ": not a directory");
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    if (name.ends_with(".gz")) name.resize(name.size() - 3);
+    for (const auto& split : splits) {
+      std::string tail = split + "-" + kind;
+      bool match = name.ends_with(tail) &&
+                   (name.size() == tail.size() || name[name.size() - tail.size() - 1] == '-');
+      if (match) found.push_back(entry.path().string());
+    }
   }
-  fail(ErrorKind::Io, dir, ": no ", stem, " (or ", stem, ".gz)");
+  std::string want = splits[0] + "-" + kind;
+  if (found.empty()) fail(ErrorKind::Io, dir, ": no ", want, " file (plain or .gz)");
+  if (found.size() > 1) {
+    std::sort(found.begin(), found.end());
+    std::string list;
+    for (const auto& f : found) list += " " + f;
+    fail(ErrorKind::InvalidArgument, dir, ": several ", want, " files:", list);
+  }
+  return found[0];
 }
 
 }  // namespace
@@ -108,9 +130,10 @@ Dataset load_mnist(const std::string& dir, const std::string& split) {
   if (split != "train" && split != "test") {
     fail(ErrorKind::InvalidArgument, "split '", split, "' is not train or test");
   }
-  std::string prefix = split == "train" ? "train" : "t10k";
-  std::string ipath = first_existing(dir, prefix + "-images-idx3-ubyte");
-  std::string lpath = first_existing(dir, prefix + "-labels-idx1-ubyte");
+  std::vector<std::string> names = split == "train" ? std::vector<std::string>{"train"}
+                                                    : std::vector<std::string>{"t10k", "test"};
+  std::string ipath = find_file(dir, names, "images-idx3-ubyte");
+  std::string lpath = find_file(dir, names, "labels-idx1-ubyte");
   Tensor images = read_idx(ipath), labels = read_idx(lpath);
   if (images.dtype() != DType::UInt8 || images.rank() != 3) {
     fail(ErrorKind::InvalidArgument, ipath, ": expected uint8 images [N, H, W], got ",

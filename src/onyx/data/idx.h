@@ -21,7 +21,8 @@ struct Dataset {
 
 // "train" or "test" from an MNIST-layout directory: train-images-idx3-ubyte,
 // train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain
-// or with .gz. Image and label counts must agree.
+// or with .gz, the names possibly prefixed as EMNIST's are ("emnist-digits-train-...",
+// "...-test-images-..."). Image and label counts must agree.
 Dataset load_mnist(const std::string& dir, const std::string& split);
 
 }  // namespace onyx::data
