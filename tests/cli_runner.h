@@ -15,8 +15,9 @@ struct CliResult {
   std::string out;
 };
 
-inline CliResult onyx_cli(const std::string& args) {
-  std::string cmd = std::string(ONYX_CLI) + " " + args + " 2>&1";
+// Any shell command line.
+inline CliResult onyx_cli_raw(const std::string& command) {
+  std::string cmd = command + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;
@@ -24,6 +25,10 @@ inline CliResult onyx_cli(const std::string& args) {
   while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
   int status = pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+inline CliResult onyx_cli(const std::string& args) {
+  return onyx_cli_raw(std::string(ONYX_CLI) + " " + args);
 }
 
 }  // namespace onyx::testing

@@ -41,6 +41,9 @@ TEST(NpArray, NumPySemantics) {
   expect_values(a.mean({0}, true), {2.5, 3.5, 4.5});
   EXPECT_EQ(a.mean({0}, true).shape(), (Shape{1, 3}));
   expect_values(a.max(), {6});
+  EXPECT_FLOAT_EQ((a * 10.0f).at({1, 2}), 60);
+  EXPECT_FLOAT_EQ(a.at({-1, 0}), 4);
+  EXPECT_THROW(a.at({2, 0}), Error);
   expect_values(a.reshape({3, 2}).slice(0, 1, 3), {3, 4, 5, 6});
   expect_values(np::where(a > 3.0f, a, np::zeros({2, 3})), {0, 0, 0, 4, 5, 6});
   expect_values(a.softmax().sum({1}), {1, 1}, 1e-6f);

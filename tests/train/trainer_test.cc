@@ -114,6 +114,7 @@ TEST_F(Training, ResumesBitForBit) {
 
 using Result = testing::CliResult;
 using testing::onyx_cli;
+using testing::onyx_cli_raw;
 
 TEST_F(Training, CommandLine) {
   std::string data = " --data-dir " + (dir_ / "data").string();
@@ -131,6 +132,29 @@ TEST_F(Training, CommandLine) {
   ASSERT_EQ(e.status, 0) << e.out;
   EXPECT_NE(e.out.find("accuracy "), std::string::npos) << e.out;
   EXPECT_NE(e.out.find("/64)"), std::string::npos) << e.out;
+
+  // inspect, draw and plot on what the run wrote.
+  r = onyx_cli("inspect " + out);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("parameters: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("MACs: "), std::string::npos) << r.out;
+  r = onyx_cli("draw " + out + " -o " + (dir_ / "model.svg").string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(read_file((dir_ / "model.svg").string()).find("<svg"), std::string::npos);
+  r = onyx_cli("plot " + (dir_ / "loss.csv").string() + " -o " + (dir_ / "loss.svg").string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(read_file((dir_ / "loss.svg").string()).find("<polyline"), std::string::npos);
+  r = onyx_cli("draw " + out + " -o " + (dir_ / "model.png").string());
+  EXPECT_EQ(r.status, 2) << r.out;
+
+  // On a terminal (a pseudo-terminal from util-linux's script), a bar redrawn in place.
+  std::string tty = "script -qec '" + std::string(ONYX_CLI) +
+                    " train --model mlp --epochs 1 --batch-size 16 --threads 1" + data +
+                    "' /dev/null";
+  r = onyx_cli_raw(tty);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("\repoch 1/1 ["), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ETA"), std::string::npos) << r.out;
 
   r = onyx_cli("train --epochs 1 --data-dir " + (dir_ / "nowhere").string());
   EXPECT_EQ(r.status, 2) << r.out;

@@ -224,6 +224,24 @@ float Array::item() const {
   return static_cast<float>(t.element_as_double(0));
 }
 
+float Array::at(const std::vector<int64_t>& index) const {
+  Tensor t = value();
+  if (static_cast<int64_t>(index.size()) != t.rank()) {
+    fail(ErrorKind::InvalidArgument, "np: at() needs ", t.rank(), " indices, got ", index.size());
+  }
+  int64_t flat = 0;
+  for (int64_t d = 0; d < t.rank(); ++d) {
+    int64_t i = index[static_cast<size_t>(d)];
+    if (i < 0) i += t.dim(d);
+    if (i < 0 || i >= t.dim(d)) {
+      fail(ErrorKind::InvalidArgument, "np: index ", index[static_cast<size_t>(d)],
+           " is out of range for axis ", d, " of size ", t.dim(d));
+    }
+    flat = flat * t.dim(d) + i;
+  }
+  return static_cast<float>(t.element_as_double(flat));
+}
+
 std::string Array::to_dot() const {
   return onnx_io::to_dot(lower({e_}));
 }
