@@ -5,7 +5,6 @@
 
 #include "onyx/nn/layers.h"
 #include "onyx/onnx/model_io.h"
-#include "onyx/onnx/training_info.h"
 #include "onyx/train/trainer.h"
 
 int main(int argc, char** argv) {
@@ -26,9 +25,7 @@ int main(int argc, char** argv) {
     std::printf("epoch %d: loss %.4f, test accuracy %.4f, %.0f samples/s\n", r.epoch, r.train_loss,
                 r.accuracy(), r.samples_per_s);
   });
-  onyx::ir::Model model = trainer.checkpoint();
-  onyx::onnx_io::set_training_infos(model, {});  // the inference model alone
-  onyx::onnx_io::save_model(model, "fashion_mlp.onnx");
+  onyx::onnx_io::save_model(onyx::train::inference_model(trainer.checkpoint()), "fashion_mlp.onnx");
   std::printf("wrote fashion_mlp.onnx\n");
   return results.back().accuracy() >= 0.80 ? 0 : 1;
 }

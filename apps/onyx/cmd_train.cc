@@ -122,11 +122,7 @@ Command add_train(CLI::App& app) {
     trainer->run([&](const train::Progress& p) { printer(p); },
                  [&](const train::EpochResult& r) { printer.epoch(r, options.epochs); });
     if (!o->out.empty()) {
-      ir::Model inference = trainer->checkpoint();
-      onnx_io::set_training_infos(inference, {});
-      std::erase_if(inference.metadata_props,
-                    [](const auto& kv) { return kv.first.starts_with("onyx."); });
-      onnx_io::save_model(inference, o->out);
+      onnx_io::save_model(train::inference_model(trainer->checkpoint()), o->out);
       std::printf("wrote %s\n", o->out.c_str());
     }
     return 0;
@@ -166,11 +162,7 @@ Command add_export(CLI::App& app) {
       ->required();
   cmd->add_option("-o,--output", o->out, "the inference model to write")->required();
   return [o]() {
-    ir::Model model = onnx_io::load_model(o->checkpoint);
-    onnx_io::set_training_infos(model, {});  // the inference graph already holds the weights
-    std::erase_if(model.metadata_props,
-                  [](const auto& kv) { return kv.first.starts_with("onyx."); });
-    onnx_io::save_model(model, o->out);
+    onnx_io::save_model(train::inference_model(onnx_io::load_model(o->checkpoint)), o->out);
     std::printf("wrote %s\n", o->out.c_str());
     return 0;
   };

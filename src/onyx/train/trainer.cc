@@ -7,6 +7,7 @@
 #include "onyx/autodiff/embedded_training.h"
 #include "onyx/data/batches.h"
 #include "onyx/onnx/model_io.h"
+#include "onyx/onnx/training_info.h"
 #include "onyx/runtime/session.h"
 
 namespace onyx::train {
@@ -63,6 +64,13 @@ std::pair<int64_t, int64_t> evaluate(const ir::Model& model, const data::Dataset
     }
   }
   return {correct, data.size()};
+}
+
+ir::Model inference_model(const ir::Model& checkpoint) {
+  ir::Model m = checkpoint;
+  onnx_io::set_training_infos(m, {});  // the inference graph already holds the weights
+  std::erase_if(m.metadata_props, [](const auto& kv) { return kv.first.starts_with("onyx."); });
+  return m;
 }
 
 struct Trainer::State {

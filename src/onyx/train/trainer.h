@@ -48,6 +48,10 @@ struct EpochResult {
 std::pair<int64_t, int64_t> evaluate(const ir::Model& model, const data::Dataset& data,
                                      int threads = 0, int64_t batch_size = 1000);
 
+// A checkpoint's inference model: the same graph and weights, without the training step
+// or onyx's training metadata.
+ir::Model inference_model(const ir::Model& checkpoint);
+
 class Trainer {
  public:
   // A fresh run: `model` gets its training step (options.step) as TrainingInfoProto.
