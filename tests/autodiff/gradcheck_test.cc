@@ -235,6 +235,26 @@ TEST(GradCheck, Recurrent) {
         {.num_outputs = 2});
 }
 
+// If: gradients flow through whichever branch the condition takes to the enclosing values
+// the branches read (in1, in2), including one a branch ignores (zero) and an output that
+// is an enclosing value itself.
+TEST(GradCheck, If) {
+  auto branch = [](const std::string& op, bool read_second) {
+    auto g = std::make_shared<ir::Graph>();
+    g->name = op + "_branch";
+    ir::GraphBuilder b(*g);
+    std::string y = read_second ? b.op(op, {"in1", "in2"}) : b.op(op, {"in1"});
+    b.output(b.op("Tanh", {y}), ir::TypeInfo::tensor(DType::Float64));
+    b.output("in2", ir::TypeInfo::tensor(DType::Float64));
+    return g;
+  };
+  for (bool cond : {true, false}) {
+    check("If", {no_grad(Tensor::scalar<bool>(cond)), rnd({2, 3}), rnd({2, 3}, -2, 2, 2)},
+          {attr("then_branch", branch("Mul", true)), attr("else_branch", branch("Sin", false))},
+          {.num_outputs = 2, .node_inputs = 1});
+  }
+}
+
 TEST(GradCheck, Convolution) {
   using V = std::vector<int64_t>;
   check("Conv", {rnd({2, 3, 5, 5}), rnd({4, 3, 3, 3}, -1, 1, 2), rnd({4}, -1, 1, 3)});

@@ -19,19 +19,6 @@ std::string name_of(const ir::Model& m) {
   return m.path.empty() ? "model" : m.path;
 }
 
-void rename_inputs(ir::Graph& g, const std::map<std::string, std::string>& rename) {
-  for (auto& n : g.nodes) {
-    for (auto& in : n.inputs) {
-      auto it = rename.find(in);
-      if (it != rename.end()) in = it->second;
-    }
-    for (auto& a : n.attributes) {  // subgraphs read enclosing values by name
-      if (a.g) rename_inputs(*a.g, rename);
-      for (auto& sg : a.graphs) rename_inputs(*sg, rename);
-    }
-  }
-}
-
 // A node computing zeros shaped like `like` (initialization graphs have no inputs).
 std::string zeros_node(ir::GraphBuilder& b, const Tensor& like) {
   Tensor shape = Tensor::from_vector<int64_t>({like.rank()}, like.shape());
@@ -85,11 +72,7 @@ ir::Model embed_training_step(const ir::Model& source, const TrainingOptions& op
     }
     if (!n.name.empty()) n.name = "train/" + n.name;
   }
-  rename_inputs(sg, rename);
-  for (auto& out : sg.outputs) {
-    auto it = rename.find(out.name);
-    if (it != rename.end()) out.name = it->second;
-  }
+  ir::rename_reads(sg, rename);
 
   onnx_io::TrainingInfo info;
   ir::Graph& alg = *info.algorithm;

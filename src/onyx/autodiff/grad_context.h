@@ -51,6 +51,20 @@ class GradContext {
   void set_dx_broadcast(size_t i, const std::string& g);
   const std::vector<std::string>& dx() const { return dx_; }
 
+  // Values of this scope the node's subgraphs read and that need a gradient (If's
+  // branches): a rule sets theirs by name. `model` is the model being differentiated.
+  void set_outer(std::vector<std::string> outer, const ir::Model* model) {
+    outer_ = std::move(outer);
+    model_ = model;
+  }
+  const std::vector<std::string>& outer() const { return outer_; }
+  const ir::Model& model() const { return *model_; }
+  const Types& types() const { return types_; }
+  void set_outer_dx(const std::string& value, const std::string& g) {
+    outer_dx_.emplace_back(value, g);
+  }
+  const std::vector<std::pair<std::string, std::string>>& outer_dx() const { return outer_dx_; }
+
   // Emitting nodes. Names are fresh; attributes come from ir::attr().
   std::string op(const std::string& op_type, const std::vector<std::string>& inputs,
                  std::vector<ir::Attribute> attrs = {});
@@ -64,6 +78,8 @@ class GradContext {
 
   // A scalar constant of `like`'s element type.
   std::string scalar(double v, const std::string& like);
+  // A name not used in the graph yet, derived from `base`.
+  std::string unique(const std::string& base) { return b_.unique(base); }
   // A 1-D int64 constant.
   std::string ints(const std::vector<int64_t>& v);
   // A 1-D float constant (Resize's scales and roi).
@@ -128,6 +144,9 @@ class GradContext {
   std::vector<std::string> dy_;
   std::vector<bool> needs_;
   std::vector<std::string> dx_;
+  std::vector<std::string> outer_;
+  const ir::Model* model_ = nullptr;
+  std::vector<std::pair<std::string, std::string>> outer_dx_;
   mutable std::unordered_map<std::string, int64_t> symbols_;  // dim_param -> code < -1
 };
 

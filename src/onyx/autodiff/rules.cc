@@ -14,7 +14,7 @@ Table build() {
   Table t;
   for (auto family :
        {elementwise_rules(), activation_rules(), linalg_rules(), reduce_rules(), shape_rules(),
-        index_rules(), conv_rules(), resize_rules(), signal_rules(), nn_rules()}) {
+        index_rules(), conv_rules(), resize_rules(), signal_rules(), nn_rules(), control_rules()}) {
     for (const GradDef& d : family) t[{d.domain, d.op_type}].push_back(d);
   }
   return t;

@@ -45,5 +45,6 @@ std::span<const GradDef> conv_rules();
 std::span<const GradDef> resize_rules();
 std::span<const GradDef> signal_rules();
 std::span<const GradDef> nn_rules();
+std::span<const GradDef> control_rules();
 
 }  // namespace onyx::autodiff

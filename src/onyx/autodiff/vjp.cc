@@ -30,7 +30,7 @@ struct Paths {
   std::set<std::string> reaches_y;
   bool on_path(const ir::Node& n) const {
     bool in = false, out = false;
-    for (const auto& i : n.inputs) in |= !i.empty() && requires_grad.count(i);
+    for (const auto& i : ir::node_reads(n)) in |= requires_grad.count(i) > 0;
     // Integer outputs (Shape, ArgMax, ...) carry no gradient even when they reach a y.
     for (const auto& o : n.outputs)
       out |= !o.empty() && reaches_y.count(o) && requires_grad.count(o);
@@ -46,7 +46,7 @@ Paths find_paths(const ir::Graph& g, const Types& types, const std::vector<std::
   for (size_t idx : p.order) {
     const ir::Node& n = g.nodes[idx];
     bool any = false;
-    for (const auto& i : n.inputs) any |= !i.empty() && p.requires_grad.count(i);
+    for (const auto& i : ir::node_reads(n)) any |= p.requires_grad.count(i) > 0;
     if (!any) continue;
     for (const auto& o : n.outputs) {
       if (!o.empty() && maybe_floating(types, o)) p.requires_grad.insert(o);
@@ -58,9 +58,7 @@ Paths find_paths(const ir::Graph& g, const Types& types, const std::vector<std::
     bool any = false;
     for (const auto& o : n.outputs) any |= !o.empty() && p.reaches_y.count(o);
     if (!any) continue;
-    for (const auto& i : n.inputs) {
-      if (!i.empty()) p.reaches_y.insert(i);
-    }
+    for (auto& i : ir::node_reads(n)) p.reaches_y.insert(std::move(i));
   }
   return p;
 }
@@ -125,10 +123,21 @@ std::vector<bool> append_vjp_typed(ir::Model& model, const VjpSpec& spec, const 
     for (const auto& i : g.nodes[idx].inputs) {
       needs.push_back(!i.empty() && p.requires_grad.count(i) && maybe_floating(types, i));
     }
+    // Values the node's subgraphs read from this scope that need a gradient (If, Loop).
+    std::vector<std::string> outer;
+    std::set<std::string> own(g.nodes[idx].inputs.begin(), g.nodes[idx].inputs.end());
+    for (const auto& v : ir::node_reads(g.nodes[idx])) {
+      if (!own.count(v) && p.requires_grad.count(v) && maybe_floating(types, v) &&
+          std::find(outer.begin(), outer.end(), v) == outer.end()) {
+        outer.push_back(v);
+      }
+    }
     const GradDef* def =
         find_rule(g.nodes[idx].domain, g.nodes[idx].op_type, model.opset(g.nodes[idx].domain));
     GradContext ctx(g, b, idx, model.opset(""), types, std::move(dy), std::move(needs));
+    ctx.set_outer(outer, &model);
     def->rule(ctx);
+    for (const auto& [v, grad] : ctx.outer_dx()) contributions[v].push_back(grad);
     // Copy: the rule may have grown g.nodes, and ctx.node() reads through the index.
     std::vector<std::string> inputs = g.nodes[idx].inputs;
     for (size_t i = 0; i < inputs.size(); ++i) {

@@ -21,8 +21,6 @@ const ValueInfo* Graph::find_input(const std::string& value_name) const {
   return nullptr;
 }
 
-namespace {
-
 // Values a node reads: its inputs plus what its subgraphs take from enclosing scopes.
 std::vector<std::string> node_reads(const Node& node) {
   std::vector<std::string> reads;
@@ -40,7 +38,21 @@ std::vector<std::string> node_reads(const Node& node) {
   return reads;
 }
 
-}  // namespace
+
+void rename_reads(Graph& g, const std::map<std::string, std::string>& rename) {
+  auto apply = [&](std::string& v) {
+    auto it = rename.find(v);
+    if (it != rename.end()) v = it->second;
+  };
+  for (auto& n : g.nodes) {
+    for (auto& in : n.inputs) apply(in);
+    for (auto& a : n.attributes) {  // subgraphs read enclosing values by name
+      if (a.g) rename_reads(*a.g, rename);
+      for (auto& sg : a.graphs) rename_reads(*sg, rename);
+    }
+  }
+  for (auto& out : g.outputs) apply(out.name);
+}
 
 std::vector<std::string> Graph::free_variables() const {
   std::unordered_set<std::string> defined;
@@ -64,7 +76,7 @@ std::vector<std::string> Graph::free_variables() const {
 size_t Graph::remove_unused() {
   std::unordered_set<std::string> needed;
   for (const auto& out : outputs) needed.insert(out.name);
-  std::vector<size_t> order = topological_order();
+  std::vector<size_t> order = topological_order(free_variables());  // a subgraph's too
   std::vector<bool> keep(nodes.size(), false);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const Node& n = nodes[*it];

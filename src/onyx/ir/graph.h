@@ -43,6 +43,13 @@ struct Graph {
   size_t remove_unused();
 };
 
+// Values a node reads: its inputs, then what its subgraphs take from enclosing scopes.
+std::vector<std::string> node_reads(const Node& node);
+
+// Every read of a value in `g` (node inputs, subgraph references, graph outputs) whose
+// name `rename` maps now reads the new name. Producers are not renamed.
+void rename_reads(Graph& g, const std::map<std::string, std::string>& rename);
+
 struct OpsetId {
   std::string domain;
   int64_t version = 0;
