@@ -29,8 +29,9 @@ int main(int argc, char** argv) {
     so.threads = std::atoi(argv[4]);
     onyx::runtime::Session s(step.model, so);
     s.bind(onyx::autodiff::binding_pairs(step));
-    onyx::runtime::NamedValues feeds{{model.graph->inputs[0].name, onyx::onnx_io::load_npy(argv[2])},
-                                     {o.label, onyx::onnx_io::load_npy(argv[3])}};
+    onyx::runtime::NamedValues feeds{
+        {model.graph->inputs[0].name, onyx::onnx_io::load_npy(argv[2])},
+        {o.label, onyx::onnx_io::load_npy(argv[3])}};
     auto loss = [&] { return s.run(feeds)[0].tensor().element_as_double(0); };
     double first = loss();
     for (int i = 0; i < 2; ++i) loss();

@@ -38,7 +38,6 @@ std::vector<std::string> node_reads(const Node& node) {
   return reads;
 }
 
-
 void rename_reads(Graph& g, const std::map<std::string, std::string>& rename) {
   auto apply = [&](std::string& v) {
     auto it = rename.find(v);

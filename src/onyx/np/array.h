@@ -70,7 +70,7 @@ class Array {
   Tensor value() const;
   Shape shape() const { return value().shape(); }
   std::vector<float> to_vector() const;
-  float item() const;  // a one-element array's value
+  float item() const;                                 // a one-element array's value
   float at(const std::vector<int64_t>& index) const;  // one element, by its coordinates
   // The value as a new leaf: later expressions no longer carry this one's graph.
   Array eval() const { return Array(value()); }
