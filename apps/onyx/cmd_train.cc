@@ -70,10 +70,10 @@ Command add_train(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--epochs", t.epochs)->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--batch-size", t.batch_size)->check(CLI::PositiveNumber)->capture_default_str();
+  t.step.optimizer = "adam";  // before the option, so that --help shows it
   cmd->add_option("--optimizer", t.step.optimizer)
       ->check(CLI::IsMember({"sgd", "momentum", "nesterov", "adagrad", "adam", "adamw"}))
       ->capture_default_str();
-  t.step.optimizer = "adam";
   cmd->add_option("--learning-rate,--lr", o->lr, "default: 0.001 for adam/adamw, else 0.01");
   cmd->add_option("--momentum", o->momentum, "momentum, nesterov: 0.9; sgd: 0");
   cmd->add_option("--weight-decay", t.step.weight_decay)->capture_default_str();
