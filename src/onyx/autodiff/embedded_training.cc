@@ -27,18 +27,6 @@ std::string zeros_node(ir::GraphBuilder& b, const Tensor& like) {
   return b.op("ConstantOfShape", {s}, {attr("value", zero)});
 }
 
-void make_input(ir::Graph& g, const std::string& name, const ir::Model& m) {
-  if (g.find_input(name)) return;
-  const ir::Initializer* init = g.find_initializer(name);
-  if (!init) {
-    fail(ErrorKind::InvalidModel, name_of(m), ": update_binding names '", name,
-         "', which is not an initializer");
-  }
-  std::vector<ir::Dim> dims;
-  for (int64_t d : init->value.shape()) dims.push_back({d, "", ""});
-  g.inputs.push_back({name, ir::TypeInfo::tensor(init->value.dtype(), dims), ""});
-}
-
 }  // namespace
 
 ir::Model embed_training_step(const ir::Model& source, const TrainingOptions& options) {
@@ -139,7 +127,10 @@ TrainingStep training_step_of(const ir::Model& model) {
   g.value_info.insert(g.value_info.end(), alg.value_info.begin(), alg.value_info.end());
   std::vector<ir::ValueInfo> outputs = alg.outputs;
   for (const auto& [key, value] : t.update_binding) {
-    make_input(g, key, model);
+    if (!g.expose_initializer(key)) {
+      fail(ErrorKind::InvalidModel, name_of(model), ": update_binding names '", key,
+           "', which is not an initializer");
+    }
     bool listed = std::any_of(outputs.begin(), outputs.end(),
                               [&](const ir::ValueInfo& v) { return v.name == value; });
     if (!listed) outputs.push_back({value, {}, ""});  // an inference output may be bound too

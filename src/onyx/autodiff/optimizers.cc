@@ -41,9 +41,7 @@ std::string UpdateBuilder::state(const std::string& param, const std::string& wh
   std::string name = b_.unique(param + "." + what);
   Tensor zeros = Tensor::zeros(like.dtype(), like.shape());
   g_.initializers.push_back({name, zeros, ""});
-  std::vector<ir::Dim> dims;
-  for (int64_t d : like.shape()) dims.push_back({d, "", ""});
-  g_.inputs.push_back({name, ir::TypeInfo::tensor(like.dtype(), dims), ""});
+  g_.expose_initializer(name);
   return name;
 }
 

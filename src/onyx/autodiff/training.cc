@@ -22,12 +22,6 @@ std::string model_name(const ir::Model& m) {
   return m.path.empty() ? "model" : m.path;
 }
 
-ir::TypeInfo type_of(const Tensor& t) {
-  std::vector<ir::Dim> dims;
-  for (int64_t d : t.shape()) dims.push_back({d, "", ""});
-  return ir::TypeInfo::tensor(t.dtype(), dims);
-}
-
 // Every read of value `from` (node inputs, graph outputs) now reads `to`.
 void rename_uses(ir::Graph& g, const std::string& from, const std::string& to) {
   for (auto& node : g.nodes) std::replace(node.inputs.begin(), node.inputs.end(), from, to);
@@ -129,12 +123,6 @@ std::pair<std::string, ir::TypeInfo> prediction(const ir::Model& m, const Types&
   fail(ErrorKind::InvalidArgument, model_name(m), ": no floating-point output to train on");
 }
 
-void make_input(ir::Graph& g, const std::string& name) {
-  if (g.find_input(name)) return;
-  const ir::Initializer* init = g.find_initializer(name);
-  if (init) g.inputs.push_back({name, type_of(init->value), ""});
-}
-
 // The model in the chosen mode with its loss and the loss's gradients appended.
 struct LossGradient {
   ir::Model model;
@@ -204,7 +192,8 @@ ir::Model build_loss_gradient(const ir::Model& model, const TrainingOptions& opt
                                 }),
                  g.inputs.end());
   for (size_t i = 0; i < r.params.size(); ++i) {
-    g.outputs.push_back({r.gradients[i], type_of(g.find_initializer(r.params[i])->value), ""});
+    const Tensor& p = g.find_initializer(r.params[i])->value;
+    g.outputs.push_back({r.gradients[i], ir::TypeInfo::tensor(p.dtype(), p.shape()), ""});
   }
   g.remove_unused();
   return r.model;
@@ -229,14 +218,14 @@ TrainingStep build_training_step(const ir::Model& source, const TrainingOptions&
   step.params = r.params;
   for (size_t i = 0; i < r.params.size(); ++i) {
     const std::string& p = r.params[i];
-    make_input(g, p);
+    g.expose_initializer(p);
     Tensor value = g.find_initializer(p)->value;  // a copy: initializers grow below
     std::string next = updates.update(p, value, r.gradients[i]);
     param_bindings.push_back({p, UpdateBuilder::rename_last(g, after, next, p + "_new")});
   }
-  for (const auto& rs : running) make_input(g, rs.input);
-  make_input(g, lr);
-  make_input(g, count);
+  for (const auto& rs : running) g.expose_initializer(rs.input);
+  g.expose_initializer(lr);
+  g.expose_initializer(count);
 
   step.bindings = param_bindings;
   step.bindings.insert(step.bindings.end(), running.begin(), running.end());

@@ -21,6 +21,14 @@ const ValueInfo* Graph::find_input(const std::string& value_name) const {
   return nullptr;
 }
 
+bool Graph::expose_initializer(const std::string& value_name) {
+  if (find_input(value_name)) return true;
+  const Initializer* init = find_initializer(value_name);
+  if (!init) return false;
+  inputs.push_back({value_name, TypeInfo::tensor(init->value.dtype(), init->value.shape()), ""});
+  return true;
+}
+
 // Values a node reads: its inputs plus what its subgraphs take from enclosing scopes.
 std::vector<std::string> node_reads(const Node& node) {
   std::vector<std::string> reads;

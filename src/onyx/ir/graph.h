@@ -32,6 +32,9 @@ struct Graph {
 
   const Initializer* find_initializer(const std::string& value_name) const;
   const ValueInfo* find_input(const std::string& value_name) const;
+  // Lists initializer `value_name` among the inputs too (so that callers may feed it),
+  // typed by its value. False when it is neither an input already nor an initializer.
+  bool expose_initializer(const std::string& value_name);
   // Node indices in an order where each node follows the producers of its inputs
   // (including values its subgraphs read from this scope). Throws InvalidModel on a cycle
   // or on a value that nothing produces.

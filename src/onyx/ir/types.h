@@ -32,6 +32,12 @@ struct TypeInfo {
     t.shape = std::move(shape);
     return t;
   }
+  // A tensor whose every dimension is known (an initializer's, a fed value's).
+  static TypeInfo tensor(DType elem, const std::vector<int64_t>& dims) {
+    std::vector<Dim> d;
+    for (int64_t v : dims) d.push_back({v, "", ""});
+    return tensor(elem, std::optional<std::vector<Dim>>(std::move(d)));
+  }
   std::string str() const;  // "float[N,3]", "seq(float[?])"
 };
 

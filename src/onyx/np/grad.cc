@@ -44,9 +44,7 @@ class Traced {
     for (size_t i = 0; i < values.size(); ++i) {
       auto e = std::make_shared<Expr>();
       e->placeholder = static_cast<int>(i);
-      std::vector<ir::Dim> dims;
-      for (int64_t d : values[i].shape()) dims.push_back({d, "", ""});
-      e->type = ir::TypeInfo::tensor(values[i].dtype(), dims);
+      e->type = ir::TypeInfo::tensor(values[i].dtype(), values[i].shape());
       placeholders.emplace_back(e);
     }
     Array y = f_(placeholders);

@@ -46,9 +46,7 @@ std::unordered_map<std::string, ir::TypeInfo> infer_value_types(const ir::Model&
   std::unordered_map<std::string, ir::TypeInfo> types;
   const ir::Graph& g = *model.graph;
   for (const auto& init : g.initializers) {
-    std::vector<ir::Dim> dims;
-    for (int64_t d : init.value.shape()) dims.push_back({d, "", ""});
-    types[init.name] = ir::TypeInfo::tensor(init.value.dtype(), dims);
+    types[init.name] = ir::TypeInfo::tensor(init.value.dtype(), init.value.shape());
   }
   onnx::ModelProto proto;
   model_to_proto(model, &proto);
