@@ -94,7 +94,7 @@ class Unroller {
   std::string concat(const std::vector<std::string>& v, int64_t axis) {
     return v.size() == 1 ? v[0] : b_.op("Concat", v, {attr("axis", axis)});
   }
-  // Columns [k*H, (k+1)*H) of a [N, G*H] value: gate k.
+  // Columns [k*H, (k+1)*H) of a [rows, G*H] value: gate k.
   std::string gate(const std::string& v, int64_t k) {
     return b_.op("Slice", {v, ints({k * hidden_}), ints({(k + 1) * hidden_}), ints({1})});
   }
@@ -182,7 +182,7 @@ class Unroller {
           cand = b_.op("Add", {gate(xt, 2), b_.op("Mul", {r, gate(hr, 2)})});
         } else {
           // (r * h) R_h^T + Rb_h, recomputed: hr's gate 2 used h, not r * h.
-          std::string rh = b_.op("MatMul", {b_.op("Mul", {r, h}), gate_cols(rt, 2)});
+          std::string rh = b_.op("MatMul", {b_.op("Mul", {r, h}), gate(rt, 2)});
           if (!rb.empty()) rh = b_.op("Add", {rh, gate(rb, 2, 0)});
           cand = b_.op("Add", {gate(xt, 2), rh});
         }
@@ -206,8 +206,6 @@ class Unroller {
     return {concat(hs, 0), h, c};
   }
 
-  // Columns of gate k of a [rows, G*H] matrix.
-  std::string gate_cols(const std::string& m, int64_t k) { return gate(m, k); }
   // Elements [k*H, (k+1)*H) of a 1-D value along `axis`.
   std::string gate(const std::string& v, int64_t k, int64_t axis) {
     return b_.op("Slice", {v, ints({k * hidden_}), ints({(k + 1) * hidden_}), ints({axis})});

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "onyx/core/error.h"
+#include "onyx/data/bytes.h"
 
 namespace onyx::data {
 
@@ -35,11 +36,6 @@ std::string read_maybe_gz(const std::string& path, size_t max_bytes) {
   }
   gzclose(f);
   return out;
-}
-
-uint32_t be32(const std::string& s, size_t at) {
-  return (uint32_t(uint8_t(s[at])) << 24) | (uint32_t(uint8_t(s[at + 1])) << 16) |
-         (uint32_t(uint8_t(s[at + 2])) << 8) | uint32_t(uint8_t(s[at + 3]));
 }
 
 // The one file of `dir` whose name is `<anything>{split}-{kind}-idx<r>-ubyte[.gz]`

@@ -7,6 +7,7 @@
 
 #include "onyx/core/error.h"
 #include "onyx/core/file_util.h"
+#include "onyx/data/bytes.h"
 
 namespace onyx::data {
 
@@ -49,11 +50,6 @@ Tensor read_pgm(const std::string& path, const std::string& bytes) {
     }
   }
   return t;
-}
-
-uint32_t be32(const std::string& s, size_t at) {
-  return (uint32_t(uint8_t(s[at])) << 24) | (uint32_t(uint8_t(s[at + 1])) << 16) |
-         (uint32_t(uint8_t(s[at + 2])) << 8) | uint32_t(uint8_t(s[at + 3]));
 }
 
 int paeth(int a, int b, int c) {
