@@ -75,6 +75,23 @@ class Lstm(nn.Module):
         return self.head(y[:, -1])
 
 
+class LoopRnn(nn.Module):
+    """A hand-written recurrence over the sequence. It is exported scripted, so the for loop
+    stays an ONNX Loop whose trip count is x.size(1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.Linear(5, 6)
+        self.rec = nn.Linear(6, 6)
+        self.head = nn.Linear(6, 3)
+
+    def forward(self, x):
+        h = torch.zeros(x.size(0), 6)
+        for t in range(x.size(1)):
+            h = torch.tanh(self.cell(x[:, t]) + self.rec(h))
+        return self.head(h)
+
+
 STEPS = 20
 # case -> (constructor, one input's shape, classes, optimizers to run)
 CASES = {
@@ -82,7 +99,9 @@ CASES = {
     "cnn_bn": (CnnBn, (2, 8, 8), 3, ["sgd"]),
     "resblock": (ResBlock, (3, 6, 6), 4, ["sgd", "adam"]),
     "lstm": (Lstm, (4, 5), 3, ["adam"]),
+    "loop": (LoopRnn, (4, 5), 3, ["sgd"]),
 }
+SCRIPTED = {"loop"}  # exported through torch.jit.script
 BATCH = 6
 
 
@@ -118,7 +137,8 @@ def make_case(name, out_dir):
     xs = torch.randn(STEPS, BATCH, *shape, generator=gen)
     labels = torch.randint(0, classes, (STEPS, BATCH), generator=gen)
     path = os.path.join(out_dir, name + ".onnx")
-    torch.onnx.export(model, xs[0], path + ".tmp", opset_version=17, input_names=["x"], output_names=["logits"],
+    exported = torch.jit.script(model) if name in SCRIPTED else model
+    torch.onnx.export(exported, xs[0], path + ".tmp", opset_version=17, input_names=["x"], output_names=["logits"],
                       training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False,
                       dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
     os.replace(path + ".tmp", path)

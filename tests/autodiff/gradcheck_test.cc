@@ -255,6 +255,66 @@ TEST(GradCheck, If) {
   }
 }
 
+// Loop and Scan are differentiated unrolled, one copy of the body per iteration
+// (unroll_loops): through the loop-carried values, the scan outputs, the iteration number
+// and an enclosing value the body reads (in4 for Loop, in3 for Scan).
+TEST(GradCheck, Loop) {
+  auto t = [](std::optional<Shape> shape = std::nullopt) {
+    return shape ? ir::TypeInfo::tensor(DType::Float64, *shape)
+                 : ir::TypeInfo::tensor(DType::Float64);
+  };
+  // cond_out is the condition input passed through, or a Constant true.
+  for (bool constant_cond : {false, true}) {
+    auto body = std::make_shared<ir::Graph>();
+    body->name = "body";
+    ir::GraphBuilder b(*body);
+    std::string i = b.input("i", ir::TypeInfo::tensor(DType::Int64, Shape{}));
+    std::string cond = b.input("cond", ir::TypeInfo::tensor(DType::Bool, Shape{}));
+    std::string s = b.input("s", t(Shape{2, 3}));
+    std::string u = b.input("u", t(Shape{3}));
+    std::string step = b.op("Cast", {i}, {attr("to", int64_t{11})});
+    std::string next = b.op("Tanh", {b.op("Add", {b.op("Mul", {s, "in4"}), step})});
+    std::string u_next = b.op(
+        "Mul",
+        {u, b.op("ReduceSum", {next, b.constant("axes", Tensor::from_vector<int64_t>({1}, {0}))},
+                 {attr("keepdims", int64_t{0})})});
+    std::string c = constant_cond
+                        ? b.op("Constant", {}, {attr("value", Tensor::scalar<bool>(true))})
+                        : b.op("Identity", {cond});
+    b.output(c, ir::TypeInfo::tensor(DType::Bool, Shape{}));
+    b.output(next, t(Shape{2, 3}));
+    b.output(u_next, t(Shape{3}));
+    b.output(b.op("Sin", {next}), t(Shape{2, 3}));
+    check("Loop",
+          {constant(Tensor::scalar<int64_t>(3)), constant(Tensor::scalar<bool>(true)),
+           rnd({2, 3}, -1, 1, 1), rnd({3}, -1, 1, 2), rnd({2, 3}, -1, 1, 3)},
+          {attr("body", body)}, {.num_outputs = 3, .node_inputs = 4});
+  }
+}
+
+TEST(GradCheck, Scan) {
+  auto body = std::make_shared<ir::Graph>();
+  body->name = "body";
+  ir::GraphBuilder b(*body);
+  std::string s = b.input("s", ir::TypeInfo::tensor(DType::Float64, Shape{2}));
+  std::string x1 = b.input("x1", ir::TypeInfo::tensor(DType::Float64, Shape{2}));
+  std::string x2 = b.input("x2", ir::TypeInfo::tensor(DType::Float64, Shape{2}));
+  std::string next = b.op("Tanh", {b.op("Add", {s, b.op("Mul", {x1, x2})})});
+  b.output(next, ir::TypeInfo::tensor(DType::Float64, Shape{2}));
+  b.output(b.op("Mul", {next, "in3"}), ir::TypeInfo::tensor(DType::Float64, Shape{2}));
+  b.output(b.op("Sin", {x2}), ir::TypeInfo::tensor(DType::Float64, Shape{2}));
+  // x1 scanned along axis 0 forwards, x2 along axis 1 backwards; the first scan output
+  // stacked along axis 1 in reverse, the second along axis 0.
+  check("Scan",
+        {rnd({2}, -1, 1, 1), rnd({4, 2}, -1, 1, 2), rnd({2, 4}, -1, 1, 3), rnd({2}, -1, 1, 4)},
+        {attr("body", body), attr("num_scan_inputs", int64_t{2}),
+         attr("scan_input_axes", std::vector<int64_t>{0, 1}),
+         attr("scan_input_directions", std::vector<int64_t>{0, 1}),
+         attr("scan_output_axes", std::vector<int64_t>{1, 0}),
+         attr("scan_output_directions", std::vector<int64_t>{1, 0})},
+        {.num_outputs = 3, .node_inputs = 3});
+}
+
 TEST(GradCheck, Convolution) {
   using V = std::vector<int64_t>;
   check("Conv", {rnd({2, 3, 5, 5}), rnd({4, 3, 3, 3}, -1, 1, 2), rnd({4}, -1, 1, 3)});

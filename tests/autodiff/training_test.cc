@@ -53,7 +53,7 @@ TEST_P(LossGradient, MatchesPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, LossGradient,
-                         ::testing::Values("mlp", "cnn_bn", "resblock", "lstm"));
+                         ::testing::Values("mlp", "cnn_bn", "resblock", "lstm", "loop"));
 
 struct StepCase {
   std::string model, optimizer;
@@ -92,7 +92,8 @@ INSTANTIATE_TEST_SUITE_P(Optimizers, TrainingSteps,
                                            StepCase{"mlp", "nesterov"}, StepCase{"mlp", "adagrad"},
                                            StepCase{"mlp", "adam"}, StepCase{"mlp", "adamw"},
                                            StepCase{"cnn_bn", "sgd"}, StepCase{"resblock", "sgd"},
-                                           StepCase{"resblock", "adam"}, StepCase{"lstm", "adam"}),
+                                           StepCase{"resblock", "adam"}, StepCase{"lstm", "adam"},
+                                           StepCase{"loop", "sgd"}),
                          [](const auto& info) {
                            return info.param.model + "_" + info.param.optimizer;
                          });

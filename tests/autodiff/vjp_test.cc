@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "onyx/autodiff/vjp.h"
+#include "onyx/ir/builder.h"
 #include "onyx/runtime/session.h"
 
 namespace onyx {
@@ -60,6 +61,66 @@ TEST(Vjp, SameSymbolNeedsNoReduction) {
   auto out =
       run_grad(grad, Tensor::zeros(DType::Float32, {2, 3}), Tensor::zeros(DType::Float32, {2, 3}));
   EXPECT_EQ(out[1].tensor().to_vector<float>(), (std::vector<float>{1, 2, 3, 4, 5, 6}));
+}
+
+// A Loop whose trip count is a graph input `trips`, carrying `carried` (float x, or an int64
+// counter), next to y = x * x.
+ir::Model loop_model(bool carry_x) {
+  ir::Model m;
+  m.set_opset("", 17);
+  ir::Graph& g = *m.graph;
+  ir::GraphBuilder b(g);
+  b.input("x", ir::TypeInfo::tensor(DType::Float32, Shape{3}));
+  b.input("trips", ir::TypeInfo::tensor(DType::Int64, Shape{}));
+  auto body = std::make_shared<ir::Graph>();
+  body->name = "body";
+  ir::GraphBuilder bb(*body);
+  bb.input("i", ir::TypeInfo::tensor(DType::Int64, Shape{}));
+  bb.input("cond", ir::TypeInfo::tensor(DType::Bool, Shape{}));
+  DType t = carry_x ? DType::Float32 : DType::Int64;
+  std::string s = bb.input("s", ir::TypeInfo::tensor(t, carry_x ? Shape{3} : Shape{}));
+  bb.output("cond", ir::TypeInfo::tensor(DType::Bool, Shape{}));
+  bb.output(bb.op("Add", {s, s}), ir::TypeInfo::tensor(t));
+  std::string init = carry_x ? "x" : b.constant("one", Tensor::scalar<int64_t>(1));
+  std::string out = b.add("Loop", {"trips", "", init}, {ir::attr("body", body)})[0];
+  g.nodes.back().name = "loop";
+  g.outputs.push_back({out, {}, ""});
+  g.outputs.push_back({b.op("Mul", {"x", "x"}), {}, ""});
+  return m;
+}
+
+// A Loop that cannot be unrolled (its trip count is not a constant) is reported by name
+// when the gradient must pass through it...
+TEST(Vjp, LoopOfUnknownLengthOnThePathIsReported) {
+  autodiff::GradOptions o;
+  o.wrt = {"x"};
+  try {
+    autodiff::build_gradient_model(loop_model(true), o);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+    std::string what = e.what();
+    EXPECT_NE(what.find("node 'loop' (Loop): cannot unroll for differentiation: the trip count M "
+                        "must be a constant"),
+              std::string::npos)
+        << what;
+  }
+  auto missing = autodiff::missing_rules(loop_model(true), {"Loop_out0"}, {"x"});
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0].node, "node 'loop' (Loop)");
+}
+
+// ... and left alone when it is not: here it only doubles an int64.
+TEST(Vjp, LoopOffThePathStays) {
+  autodiff::GradOptions o;
+  o.wrt = {"x"};
+  ir::Model grad = autodiff::build_gradient_model(loop_model(false), o);
+  runtime::Session s(grad);
+  Tensor x = Tensor::from_vector<float>({3}, {1, 2, 3});
+  Tensor seed = Tensor::from_vector<float>({3}, {1, 1, 2});
+  auto out = s.run({{"x", x}, {"trips", Tensor::scalar<int64_t>(4)}, {"Mul_out0_grad", seed}});
+  EXPECT_EQ(out[0].tensor().to_vector<int64_t>(), std::vector<int64_t>{16});  // 1 doubled 4 times
+  EXPECT_EQ(out.back().tensor().to_vector<float>(), (std::vector<float>{2, 4, 12}));
 }
 
 }  // namespace

@@ -92,7 +92,8 @@ TEST_P(OrtTrain, SameStepsAsOnyx) {
 INSTANTIATE_TEST_SUITE_P(Models, OrtTrain,
                          ::testing::Values(OrtCase{"mlp", "nesterov"}, OrtCase{"mlp", "adagrad"},
                                            OrtCase{"cnn_bn", "sgd"}, OrtCase{"resblock", "adam"},
-                                           OrtCase{"resblock", "adamw"}, OrtCase{"lstm", "sgd"}),
+                                           OrtCase{"resblock", "adamw"}, OrtCase{"lstm", "sgd"},
+                                           OrtCase{"loop", "momentum"}),
                          [](const auto& info) {
                            return info.param.model + "_" + info.param.optimizer;
                          });

@@ -221,19 +221,7 @@ std::string GradContext::transpose_last2(const std::string& v) {
 }
 
 std::optional<Tensor> GradContext::constant_value(const std::string& v) const {
-  if (const ir::Initializer* init = graph_.find_initializer(v)) return init->value;
-  for (const ir::Node& n : graph_.nodes) {
-    if (n.op_type == "Constant" && n.domain.empty() && n.outputs.size() == 1 && n.outputs[0] == v) {
-      if (const ir::Attribute* a = n.find_attr("value"); a && a->type == ir::AttrType::Tensor) {
-        return a->t;
-      }
-      if (const ir::Attribute* a = n.find_attr("value_ints")) {
-        return Tensor::from_vector<int64_t>({static_cast<int64_t>(a->ints.size())}, a->ints);
-      }
-      if (const ir::Attribute* a = n.find_attr("value_int")) return Tensor::scalar<int64_t>(a->i);
-    }
-  }
-  return std::nullopt;
+  return graph_.constant_value(v);
 }
 
 DType GradContext::dtype(const std::string& v) const {

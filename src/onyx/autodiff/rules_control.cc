@@ -24,7 +24,7 @@ std::shared_ptr<ir::Graph> branch_gradient(GradContext& g, const char* name,
   ir::Model m;
   m.ir_version = g.model().ir_version;
   m.opset_import = g.model().opset_import;
-  m.graph = std::make_shared<ir::Graph>(branch);
+  m.graph = ir::deep_copy(branch);  // its nested subgraphs get renamed below
   ir::Graph& bg = *m.graph;
   // The branch as a graph of its own: what it reads from outside becomes its inputs.
   std::set<std::string> inputs;

@@ -234,27 +234,82 @@ class Unroller {
   std::vector<std::string> activations_;
 };
 
-}  // namespace
-
-size_t unroll_recurrent(ir::Model& model) {
+// Replaces each node `pick` selects by the nodes `emit` appends, in place and in order. A
+// node that `emit` cannot rewrite (Unsupported) stays as it was; the VJP builder reports it
+// if its gradient is needed (see unroll_problem).
+size_t rewrite(ir::Model& model, bool (*pick)(const ir::Node&), Emit emit) {
   ir::Graph& g = *model.graph;
-  if (std::none_of(g.nodes.begin(), g.nodes.end(), recurrent)) return 0;
+  if (std::none_of(g.nodes.begin(), g.nodes.end(), pick)) return 0;
   Types types = onnx_io::infer_value_types(model);
   ir::GraphBuilder b(g);
   size_t replaced = 0;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
-    if (!recurrent(g.nodes[i])) continue;
+    if (!pick(g.nodes[i])) continue;
     ir::Node node = g.nodes[i];
     g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
-    size_t before = g.nodes.size();
-    Unroller(b, node, types, model.opset("")).run();
-    // The new nodes take the recurrent node's place, so the list stays in order.
+    size_t before = g.nodes.size(), inits = g.initializers.size();
+    try {
+      emit(b, node, types, model.opset(""));
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::Unsupported) throw;
+      g.nodes.resize(before);
+      g.initializers.resize(inits);
+      g.nodes.insert(g.nodes.begin() + static_cast<long>(i), std::move(node));
+      continue;
+    }
+    // The new nodes take the replaced node's place, so the list stays in order.
     std::rotate(g.nodes.begin() + static_cast<long>(i), g.nodes.begin() + static_cast<long>(before),
                 g.nodes.end());
     i += g.nodes.size() - before - 1;
     ++replaced;
   }
   return replaced;
+}
+
+void emit_unrolled_recurrent(ir::GraphBuilder& b, const ir::Node& n, const Types& types,
+                             int64_t opset) {
+  Unroller(b, n, types, opset).run();
+}
+
+bool loop_like(const ir::Node& n) {
+  return n.domain.empty() && (n.op_type == "Loop" || n.op_type == "Scan");
+}
+
+}  // namespace
+
+size_t unroll_recurrent(ir::Model& model) {
+  return rewrite(model, recurrent, emit_unrolled_recurrent);
+}
+
+size_t unroll_loops(ir::Model& model) {
+  // A body may hold loops itself: each round inlines one level.
+  size_t total = 0;
+  while (size_t n = rewrite(model, loop_like, emit_unrolled_loop)) total += n;
+  return total;
+}
+
+size_t unroll_all(ir::Model& model) {
+  size_t loops = unroll_loops(model);
+  return loops + unroll_recurrent(model);
+}
+
+bool unrolled_op(const ir::Node& n) {
+  return recurrent(n) || loop_like(n);
+}
+
+std::string unroll_problem(const ir::Model& model, const ir::Node& n) {
+  if (!unrolled_op(n)) return "";
+  ir::Model scratch = model;
+  scratch.graph = ir::deep_copy(*model.graph);
+  ir::GraphBuilder b(*scratch.graph);
+  try {
+    (recurrent(n) ? emit_unrolled_recurrent : emit_unrolled_loop)(
+        b, n, onnx_io::infer_value_types(model), model.opset(""));
+  } catch (const Error& e) {
+    std::string why = e.what(), self = n.describe() + ": ";
+    return why.rfind(self, 0) == 0 ? why.substr(self.size()) : why;
+  }
+  return "";
 }
 
 }  // namespace onyx::autodiff

@@ -1,17 +1,40 @@
-// Recurrent layers (RNN, GRU, LSTM) rewritten as their time steps in primitive ops
-// (MatMul, Add, activations, Mul), so that the primitives' gradient rules differentiate
-// them: backpropagation through time, as ONNX nodes.
+// Ops differentiated by rewriting them first: recurrent layers (RNN, GRU, LSTM) as their
+// time steps in primitive ops (MatMul, Add, activations, Mul), Loop and Scan as one copy of
+// their body per iteration. The primitives' gradient rules then differentiate them:
+// backpropagation through time, as ONNX nodes.
 #pragma once
 
+#include "onyx/autodiff/grad_context.h"
+#include "onyx/ir/builder.h"
 #include "onyx/ir/graph.h"
 
 namespace onyx::autodiff {
 
 // Replaces every RNN, GRU and LSTM node of the main graph, in place and in order, by the
 // equivalent unrolled nodes writing the same output names. The sequence length must be
-// known statically. Returns how many nodes were replaced. Throws Unsupported naming the
-// node for forms it does not handle (clip, activation_alpha/beta, input_forget,
-// sequence_lens that differ from the sequence length).
+// known statically. Returns how many nodes were replaced. Nodes in forms it does not handle
+// (clip, activation_alpha/beta, input_forget, sequence_lens that differ from the sequence
+// length) stay; unroll_problem says why.
 size_t unroll_recurrent(ir::Model& model);
+
+// Replaces every Loop and Scan node of the main graph (and those their bodies hold) by copies
+// of the body, one per iteration, writing the same output names. A Loop must run a constant
+// number of times (constant M; a condition that is constant true or passed through); a
+// Scan's length must be known statically. Other loops stay; unroll_problem says why.
+size_t unroll_loops(ir::Model& model);
+
+// Both of the above, loops first (a loop body may hold a recurrent layer).
+size_t unroll_all(ir::Model& model);
+
+// Whether `n` is an op that unroll_all rewrites.
+bool unrolled_op(const ir::Node& n);
+
+// Why unroll_all leaves node `n` of `model` as it is ("" when it does not).
+std::string unroll_problem(const ir::Model& model, const ir::Node& n);
+
+// The rewriters behind unroll_all: each appends the nodes replacing `n` to b's graph, or
+// throws Unsupported naming `n`.
+using Emit = void (*)(ir::GraphBuilder& b, const ir::Node& n, const Types& types, int64_t opset);
+void emit_unrolled_loop(ir::GraphBuilder& b, const ir::Node& n, const Types& types, int64_t opset);
 
 }  // namespace onyx::autodiff

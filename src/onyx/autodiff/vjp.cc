@@ -66,6 +66,10 @@ Paths find_paths(const ir::Graph& g, const Types& types, const std::vector<std::
 std::string rule_problem(const ir::Model& model, const ir::Node& n) {
   int64_t opset = model.opset(n.domain);
   if (find_rule(n.domain, n.op_type, opset)) return "";
+  if (unrolled_op(n)) {  // still here: unrolling it failed
+    std::string why = unroll_problem(model, n);
+    if (!why.empty()) return why;
+  }
   if (find_rule(n.domain, n.op_type, kLatestOpset) || find_rule(n.domain, n.op_type, 1)) {
     return cat("no gradient rule for this op at opset ", opset);
   }
@@ -170,31 +174,14 @@ std::vector<bool> append_vjp_typed(ir::Model& model, const VjpSpec& spec, const 
 std::vector<MissingRule> missing_rules(const ir::Model& source, const std::vector<std::string>& ys,
                                        const std::vector<std::string>& wrt) {
   ir::Model model = source;
-  model.graph = std::make_shared<ir::Graph>(*source.graph);
-  std::vector<MissingRule> missing;
-  // Recurrent layers are differentiated unrolled; each that cannot be is missing.
-  for (size_t i = 0; i < model.graph->nodes.size(); ++i) {
-    const ir::Node& n = model.graph->nodes[i];
-    if (!n.domain.empty() || (n.op_type != "RNN" && n.op_type != "GRU" && n.op_type != "LSTM")) {
-      continue;
-    }
-    ir::Model one = model;
-    one.graph = std::make_shared<ir::Graph>(*model.graph);
-    try {
-      unroll_recurrent(one);
-    } catch (const Error& e) {
-      missing.push_back({n.describe(), e.what()});
-      break;  // unroll_recurrent stops at the first it cannot do
-    }
-  }
-  if (!missing.empty()) return missing;
-  unroll_recurrent(model);
+  model.graph = ir::deep_copy(*source.graph);
+  unroll_all(model);
   Types types = onnx_io::infer_value_types(model);
   return missing_on_paths(model, find_paths(*model.graph, types, ys, wrt));
 }
 
 std::vector<bool> append_vjp(ir::Model& model, const VjpSpec& spec) {
-  unroll_recurrent(model);
+  unroll_all(model);
   return append_vjp_typed(model, spec, onnx_io::infer_value_types(model));
 }
 
@@ -204,7 +191,7 @@ ir::Model build_gradient_model(const ir::Model& source, const GradOptions& optio
   if (options.opset && options.opset != model.opset("")) {
     model = onnx_io::convert_opset(model, options.opset);
   }
-  unroll_recurrent(model);
+  unroll_all(model);
   ir::Graph& g = *model.graph;
   Types types = onnx_io::infer_value_types(model);
   VjpSpec spec;
@@ -254,7 +241,7 @@ bool lower_gradient_ops(ir::Model& model) {
     return n.domain == "ai.onnx.preview.training" && n.op_type == "Gradient";
   });
   if (!any) return false;
-  unroll_recurrent(model);
+  unroll_all(model);
   bool changed = false;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& n = g.nodes[i];

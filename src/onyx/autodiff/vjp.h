@@ -17,8 +17,8 @@ struct VjpSpec {
   std::vector<std::string> names;  // name for each wrt value's gradient
 };
 
-// Appends the backward nodes to model.graph (first unrolling RNN, GRU and LSTM nodes into
-// primitive ops: see unroll.h); each names[i] becomes a value in the graph
+// Appends the backward nodes to model.graph (first unrolling RNN, GRU, LSTM, Loop and Scan
+// nodes into primitive ops: see unroll.h); each names[i] becomes a value in the graph
 // (zeros when no path leads from wrt[i] to a y). Returns, per wrt value, whether any
 // gradient reached it. Throws Unsupported naming every node on a path that has no
 // gradient rule.

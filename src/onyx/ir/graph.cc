@@ -21,6 +21,33 @@ const ValueInfo* Graph::find_input(const std::string& value_name) const {
   return nullptr;
 }
 
+std::optional<Tensor> Graph::constant_value(const std::string& value_name) const {
+  if (const Initializer* init = find_initializer(value_name)) return init->value;
+  for (const Node& n : nodes) {
+    if (n.op_type != "Constant" || !n.domain.empty() || n.outputs.size() != 1 ||
+        n.outputs[0] != value_name) {
+      continue;
+    }
+    if (const Attribute* a = n.find_attr("value"); a && a->type == AttrType::Tensor) return a->t;
+    if (const Attribute* a = n.find_attr("value_ints")) {
+      return Tensor::from_vector<int64_t>({static_cast<int64_t>(a->ints.size())}, a->ints);
+    }
+    if (const Attribute* a = n.find_attr("value_int")) return Tensor::scalar<int64_t>(a->i);
+  }
+  return std::nullopt;
+}
+
+std::shared_ptr<Graph> deep_copy(const Graph& g) {
+  auto copy = std::make_shared<Graph>(g);
+  for (auto& n : copy->nodes) {
+    for (auto& a : n.attributes) {
+      if (a.g) a.g = deep_copy(*a.g);
+      for (auto& sg : a.graphs) sg = deep_copy(*sg);
+    }
+  }
+  return copy;
+}
+
 bool Graph::expose_initializer(const std::string& value_name) {
   if (find_input(value_name)) return true;
   const Initializer* init = find_initializer(value_name);

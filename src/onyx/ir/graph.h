@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,9 @@ struct Graph {
 
   const Initializer* find_initializer(const std::string& value_name) const;
   const ValueInfo* find_input(const std::string& value_name) const;
+  // The value of `value_name` when it is an initializer or the output of a Constant node
+  // (value, value_int or value_ints), else nullopt.
+  std::optional<Tensor> constant_value(const std::string& value_name) const;
   // Lists initializer `value_name` among the inputs too (so that callers may feed it),
   // typed by its value. False when it is neither an input already nor an initializer.
   bool expose_initializer(const std::string& value_name);
@@ -48,6 +52,10 @@ struct Graph {
 
 // Values a node reads: its inputs, then what its subgraphs take from enclosing scopes.
 std::vector<std::string> node_reads(const Node& node);
+
+// A copy of `g` that shares no subgraph with it (a plain copy shares them through the
+// attributes' pointers), for callers that rewrite the copy's subgraphs.
+std::shared_ptr<Graph> deep_copy(const Graph& g);
 
 // Every read of a value in `g` (node inputs, subgraph references, graph outputs) whose
 // name `rename` maps now reads the new name. Producers are not renamed.
