@@ -101,6 +101,16 @@ TEST(GradCheck, MatMulAndGemm) {
   check("Einsum", {rnd({3, 3, 2}), rnd({2, 4}, -2, 2, 2)}, {attr("equation", "iij,jk->ik")});
 }
 
+// Det through cofactors: batched, 1x1 and 2x2 edge sizes, and a singular matrix (where
+// det(X) X^-T does not exist but the gradient does).
+TEST(GradCheck, Det) {
+  check("Det", {rnd({3, 3})});
+  check("Det", {rnd({2, 4, 4}, -1, 1, 3)});
+  check("Det", {rnd({2, 1, 1})});
+  check("Det", {rnd({2, 2}, -1, 1, 5)});
+  check("Det", {fixed(Tensor::from_vector<double>({3, 3}, {1, 2, 3, 1, 2, 3, 0.5, -1, 2}))});
+}
+
 TEST(GradCheck, Reductions) {
   for (const char* op : {"ReduceSum", "ReduceMean", "ReduceL2", "ReduceSumSquare",
                          "ReduceLogSumExp", "ReduceMax", "ReduceMin", "ReduceL1"}) {
@@ -192,6 +202,14 @@ TEST(GradCheck, RearrangeAndIndex) {
   Tensor repeats = Tensor::from_vector<int64_t>({2, 3}, {1, 0, 2, 1, 0, 2});
   check("ScatterElements", {rnd({3, 3}), constant(repeats), rnd({2, 3}, -2, 2, 5)},
         {attr("reduction", "add")});
+  // Scatter (opsets 9, 10): indices smaller than data on the other axis, axis 1 and -2.
+  Tensor narrow = Tensor::from_vector<int64_t>({2, 2}, {1, 0, 2, 1});
+  for (int64_t opset : {9, 10}) {
+    check("Scatter", {rnd({3, 4}), constant(narrow), rnd({2, 2}, -2, 2, 5)},
+          {attr("axis", int64_t{-2})}, {.opset = opset});
+    check("Scatter", {rnd({2, 3}), constant(narrow), rnd({2, 2}, -2, 2, 5)},
+          {attr("axis", int64_t{1})}, {.opset = opset});
+  }
   check("ScatterND", {rnd({4, 3}), ints({2, 1}, {1, 3}), rnd({2, 3}, -2, 2, 5)});
   check("ScatterND", {rnd({4, 3}), ints({2, 1}, {1, 1}), rnd({2, 3}, -2, 2, 5)},
         {attr("reduction", "add")});

@@ -1,6 +1,8 @@
 // Gradient rules for ops that rearrange, pick or overwrite elements: DepthToSpace,
 // SpaceToDepth, Compress, ReverseSequence, GatherND, TopK, MaxUnpool, Trilu,
-// ScatterElements and ScatterND.
+// ScatterElements, ScatterND and Scatter.
+#include <algorithm>
+
 #include "onyx/autodiff/rules.h"
 
 namespace onyx::autodiff {
@@ -64,7 +66,44 @@ void scatter_rule(GradContext& g) {
   if (g.needs(2)) g.set_dx(2, g.op(gather, {g.dy(0), g.x(1)}, axis));
 }
 
+// Scatter, ScatterElements' name at opsets 9 and 10, before GatherElements existed: the
+// updates' gradient picks dy at the indices through a one-hot of them along the axis
+// (OneHot, Mul, ReduceSum), after slicing dy to the indices' extent on the other axes.
+void legacy_scatter_rule(GradContext& g) {
+  auto data = g.dims(g.x(0));
+  auto idx = g.dims(g.x(1));
+  if (!data || !idx || data->size() != idx->size()) {
+    g.fail("the shapes of data and indices must be known");
+  }
+  int64_t r = static_cast<int64_t>(data->size()), axis = g.node().attr_int("axis", 0);
+  if (axis < -r || axis >= r) g.fail("axis ", axis, " is out of range for rank ", r);
+  if (axis < 0) axis += r;
+  std::vector<ir::Attribute> axis_attr{attr("axis", axis)};
+  if (g.needs(0)) {
+    std::string zeros = g.zeros_like(g.x(2));
+    g.set_dx(0, g.op("Scatter", {g.dy(0), g.x(1), zeros}, axis_attr));
+  }
+  if (!g.needs(2)) return;
+  int64_t depth = (*data)[static_cast<size_t>(axis)];
+  std::vector<int64_t> ends = *idx;
+  ends[static_cast<size_t>(axis)] = depth;
+  if (depth < 0 || std::any_of(ends.begin(), ends.end(), [](int64_t d) { return d < 0; })) {
+    g.fail("the shapes of data and indices must be known statically");
+  }
+  std::vector<int64_t> starts(ends.size(), 0), axes = axes_range(0, r);
+  std::string dy = g.opset() >= 10
+                       ? g.op("Slice", {g.dy(0), g.ints(starts), g.ints(ends), g.ints(axes)})
+                       : g.op("Slice", {g.dy(0)},
+                              {attr("starts", starts), attr("ends", ends), attr("axes", axes)});
+  std::string values = g.as_type_of(g.floats({0, 1}), g.dy(0));
+  std::string hot = g.op("OneHot", {g.x(1), g.constant(Tensor::scalar<int64_t>(depth)), values},
+                         {attr("axis", axis + 1)});  // [..., idx_axis, depth, ...]
+  std::string picked = g.mul(hot, g.unsqueeze(dy, {axis}));
+  g.set_dx(2, g.reduce_sum(picked, {axis + 1}, false));
+}
+
 constexpr GradDef kDefs[] = {
+    {"", "Scatter", 9, 10, legacy_scatter_rule},
     {"", "DepthToSpace", 1, kLatestOpset, permutation_rule},
     {"", "SpaceToDepth", 1, kLatestOpset, permutation_rule},
     {"", "Compress", 9, kLatestOpset, permutation_rule},

@@ -1,4 +1,4 @@
-// Gradient rules for MatMul, Gemm and Einsum.
+// Gradient rules for MatMul, Gemm, Einsum and Det.
 #include <algorithm>
 #include <map>
 #include <set>
@@ -191,10 +191,45 @@ void einsum_rule(GradContext& g) {
   }
 }
 
+// d det(X) / dX_ij is the cofactor (-1)^(i+j) det(X without row i and column j). Standard
+// ONNX has no matrix inverse for the textbook det(X) X^-T, and the cofactors are right for
+// singular matrices too, where that formula fails. The minors come from two Gathers that
+// drop one row and one column each; their determinants are one Det over [..., n, n] of
+// (n-1) x (n-1) matrices: O(n^5), meant for the small matrices Det is used on.
+void det_rule(GradContext& g) {
+  auto d = g.dims(g.x(0));
+  if (!d || d->size() < 2 || d->back() < 1) g.fail("the matrix size must be known statically");
+  int64_t n = d->back(), r = static_cast<int64_t>(d->size());
+  std::string dy = g.unsqueeze(g.dy(0), {-2, -1});
+  if (n == 1) {  // the minors are empty, with determinant 1: d det / dx = 1
+    g.set_dx(0, g.op("Expand", {dy, g.shape(g.x(0))}));
+    return;
+  }
+  std::vector<int64_t> others;  // row k: 0..n-1 without k
+  for (int64_t k = 0; k < n; ++k) {
+    for (int64_t j = 0; j < n; ++j) {
+      if (j != k) others.push_back(j);
+    }
+  }
+  std::string drop = g.constant(Tensor::from_vector<int64_t>({n, n - 1}, others));
+  // [..., n, n] -> rows [..., i, n-1, n] -> columns [..., i, n-1, j, n-1].
+  std::string rows = g.op("Gather", {g.x(0), drop}, {attr("axis", r - 2)});
+  std::string minors = g.op("Gather", {rows, drop}, {attr("axis", r)});
+  std::vector<int64_t> perm;  // to [..., i, j, n-1, n-1]
+  for (int64_t k = 0; k < r - 2; ++k) perm.push_back(k);
+  for (int64_t k : {r - 2, r, r - 1, r + 1}) perm.push_back(k);
+  std::string cof = g.op("Det", {g.op("Transpose", {minors}, {attr("perm", perm)})});
+  Tensor sign = Tensor::empty(DType::Float64, {n, n});
+  for (int64_t i = 0; i < n * n; ++i) sign.data<double>()[i] = (i / n + i % n) % 2 ? -1 : 1;
+  std::string s = g.as_type_of(g.constant(sign), g.x(0));
+  g.set_dx(0, g.mul(dy, g.mul(cof, s)));
+}
+
 constexpr GradDef kDefs[] = {
     {"", "MatMul", 1, kLatestOpset, matmul_rule},
     {"", "Gemm", 7, kLatestOpset, gemm_rule},
     {"", "Einsum", 12, kLatestOpset, einsum_rule},
+    {"", "Det", 11, kLatestOpset, det_rule},
 };
 
 }  // namespace
