@@ -63,6 +63,11 @@ TEST(GradCheck, UnaryMath) {
   check("PRelu", {fixed(away), rnd({3}, 0.1, 0.5, 3)});
 }
 
+// Mish is opset 18, newer than this ONNX library's shape inference.
+TEST(GradCheck, Mish) {
+  check("Mish", {rnd({3, 4}, -4, 4)}, {}, {.opset = 18});
+}
+
 TEST(GradCheck, SelectAndClamp) {
   Tensor x = Tensor::from_vector<double>({2, 3}, {-1.5, -0.7, -0.1, 0.2, 0.9, 1.6});
   check("Clip",
@@ -343,6 +348,19 @@ TEST(GradCheck, Convolution) {
         {attr("group", int64_t{3}), attr("strides", V{2, 2}), attr("auto_pad", "SAME_UPPER")});
   check("Conv", {rnd({2, 2, 9}), rnd({3, 2, 4}, -1, 1, 2), rnd({3}, -1, 1, 3)},
         {attr("strides", V{3})});  // 1-D, input not a whole number of strides
+}
+
+// Col2Im (opset 18): overlapping blocks, strides, padding and dilation.
+TEST(GradCheck, Col2Im) {
+  using V = std::vector<int64_t>;
+  auto shape = [](V v) { return constant(Tensor::from_vector<int64_t>({2}, v)); };
+  // 5x5 image, 2x2 blocks at stride 1: 4x4 = 16 locations, 2 channels of 4 elements.
+  check("Col2Im", {rnd({1, 8, 16}), shape({5, 5}), shape({2, 2})}, {}, {.opset = 18});
+  // 2x3 blocks, dilation 2 by 1 (a 3x3 reach), stride 1 by 2, pads 1: locations
+  // (6+2-3+1) x ((6+2-3)/2+1) = 6x3.
+  check("Col2Im", {rnd({2, 6, 18}), shape({6, 6}), shape({2, 3})},
+        {attr("dilations", V{2, 1}), attr("strides", V{1, 2}), attr("pads", V{1, 1, 1, 1})},
+        {.opset = 18});
 }
 
 TEST(GradCheck, ConvTranspose) {

@@ -12,14 +12,14 @@ TEST(Col2Im, SumsOverlappingBlocks) {
   Tensor cols = Tensor::from_vector<float>({1, 2, 2}, {1, 2, 3, 4});  // [N, C*2, L=2]
   Tensor image = Tensor::from_vector<int64_t>({2}, {1, 3});
   Tensor block = Tensor::from_vector<int64_t>({2}, {1, 2});
-  auto y = testing::run_model(testing::single_node_model("Col2Im", 3, 1, {}, 18),
-                              {cols, image, block});
+  auto y =
+      testing::run_model(testing::single_node_model("Col2Im", 3, 1, {}, 18), {cols, image, block});
   EXPECT_EQ(y[0].tensor().shape(), (Shape{1, 1, 1, 3}));
   EXPECT_EQ(y[0].tensor().to_vector<float>(), (std::vector<float>{1, 2 + 3, 4}));
   Tensor bad = Tensor::from_vector<float>({1, 2, 3}, {1, 2, 3, 4, 5, 6});
-  EXPECT_THROW(testing::run_model(testing::single_node_model("Col2Im", 3, 1, {}, 18),
-                                  {bad, image, block}),
-               Error);
+  EXPECT_THROW(
+      testing::run_model(testing::single_node_model("Col2Im", 3, 1, {}, 18), {bad, image, block}),
+      Error);
 }
 
 // ConvInteger with one weight zero point per output channel: y[m] = sum (x - xz)(w[m] - wz[m]).

@@ -70,6 +70,13 @@ void softplus_rule(GradContext& g) {
   g.set_dx(0, g.mul(g.dy(0), g.op("Sigmoid", {g.x(0)})));
 }
 
+// Mish: y = x t with t = tanh(softplus(x)), so dy/dx = t + x (1 - t^2) sigmoid(x).
+void mish_rule(GradContext& g) {
+  std::string x = g.x(0), t = g.op("Tanh", {g.op("Softplus", {x})});
+  std::string dt = g.mul(g.sub(g.scalar(1, x), g.mul(t, t)), g.op("Sigmoid", {x}));
+  g.set_dx(0, g.mul(g.dy(0), g.add(t, g.mul(x, dt))));
+}
+
 void softsign_rule(GradContext& g) {  // 1 / (1 + |x|)^2
   std::string x = g.x(0);
   std::string d = g.add(g.scalar(1, x), g.op("Abs", {x}));
@@ -141,6 +148,7 @@ constexpr GradDef kDefs[] = {
     {"", "Selu", 1, kLatestOpset, selu_rule},
     {"", "Celu", 12, kLatestOpset, celu_rule},
     {"", "Softplus", 1, kLatestOpset, softplus_rule},
+    {"", "Mish", 18, kLatestOpset, mish_rule},
     {"", "Softsign", 1, kLatestOpset, softsign_rule},
     {"", "HardSigmoid", 1, kLatestOpset, hard_sigmoid_rule},
     {"", "HardSwish", 14, kLatestOpset, hard_swish_rule},

@@ -1,4 +1,4 @@
-// Gradient rules for convolution and pooling. Window geometry (auto_pad, ceil_mode) is
+// Gradient rules for convolution, pooling and Col2Im. Window geometry (auto_pad, ceil_mode) is
 // resolved from static spatial sizes; the batch dimension may stay symbolic.
 #include <algorithm>
 #include <numeric>
@@ -278,6 +278,31 @@ void global_max_pool_rule(GradContext& g) {  // shared among ties, as ReduceMax
   g.set_dx(0, g.mul(mask, g.div(g.dy(0), count)));
 }
 
+// Col2Im sums blocks into an image; its adjoint cuts the blocks back out (im2col), which is
+// a Conv of each channel with one one-hot kernel per block position: output channel k of
+// that Conv is block element k at every block location, the order Col2Im's input has.
+void col2im_rule(GradContext& g) {
+  auto image = g.constant_value(g.x(1)), block = g.constant_value(g.x(2));
+  if (!image || !block) g.fail("image_shape and block_shape must be constants");
+  std::vector<int64_t> is = image->to_int64s(), bs = block->to_int64s();
+  int64_t cells = 1;
+  for (int64_t b : bs) cells *= b;
+  if (is.size() != bs.size() || cells <= 0) g.fail("image_shape and block_shape do not match");
+  Shape kernel{cells, 1};
+  kernel.insert(kernel.end(), bs.begin(), bs.end());
+  Tensor eye = Tensor::zeros(DType::Float64, kernel);
+  for (int64_t k = 0; k < cells; ++k) eye.data<double>()[k * cells + k] = 1;
+  std::vector<int64_t> planes{-1, 1};  // every (n, c) image as one single-channel image
+  planes.insert(planes.end(), is.begin(), is.end());
+  std::string x = g.op("Reshape", {g.dy(0), g.ints(planes)});
+  std::vector<ir::Attribute> attrs;
+  for (const char* a : {"dilations", "pads", "strides"}) {
+    if (const ir::Attribute* v = g.node().find_attr(a)) attrs.push_back(*v);
+  }
+  std::string cols = g.op("Conv", {x, g.as_type_of(g.constant(eye), g.dy(0))}, attrs);
+  g.set_dx(0, g.op("Reshape", {cols, g.shape(g.x(0))}));
+}
+
 constexpr GradDef kDefs[] = {
     {"", "Conv", 1, kLatestOpset, conv_rule},
     {"", "ConvTranspose", 1, kLatestOpset, conv_transpose_rule},
@@ -287,6 +312,7 @@ constexpr GradDef kDefs[] = {
     {"", "GlobalMaxPool", 1, kLatestOpset, global_max_pool_rule},
     {"", "LpPool", 11, kLatestOpset, lp_pool_rule<false>},
     {"", "GlobalLpPool", 2, kLatestOpset, lp_pool_rule<true>},
+    {"", "Col2Im", 18, kLatestOpset, col2im_rule},
 };
 
 }  // namespace

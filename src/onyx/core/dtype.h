@@ -180,4 +180,15 @@ struct ComputeType<BFloat16> {
 template <typename T>
 using compute_t = typename ComputeType<T>::type;
 
+// Conversions for kernels that compute in double whatever T is: through compute_t, so the
+// 16-bit floats convert and float64 keeps its precision (casting through float would not).
+template <typename T>
+double to_double(T v) {
+  return static_cast<double>(static_cast<compute_t<T>>(v));
+}
+template <typename T>
+T from_double(double v) {
+  return static_cast<T>(static_cast<compute_t<T>>(v));
+}
+
 }  // namespace onyx

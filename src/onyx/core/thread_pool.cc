@@ -39,7 +39,8 @@ void ThreadPool::worker_loop(int index) {
     const std::function<void(int)>* job;
     // Spin briefly before sleeping: kernels issue parallel regions back to back, and a
     // condition-variable wake-up costs tens of microseconds, more than many regions last.
-    for (int spin = 0; spin < 20000 && generation_.load(std::memory_order_acquire) == seen; ++spin) {
+    for (int spin = 0; spin < 20000 && generation_.load(std::memory_order_acquire) == seen;
+         ++spin) {
 #if defined(__x86_64__)
       __builtin_ia32_pause();
 #endif

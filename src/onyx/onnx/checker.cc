@@ -42,6 +42,43 @@ CheckerResult run_onnx_checker(const std::string& path) {
   return r;
 }
 
+namespace {
+
+// Output types of the opset-18 ops the runtime has and this ONNX library (1.12, opset 17)
+// cannot infer, from their input types; nullopt when those are unknown too.
+std::optional<ir::TypeInfo> newer_op_type(const ir::Node& n, const ir::Graph& g,
+                                          const std::unordered_map<std::string, ir::TypeInfo>& t) {
+  auto in = [&](size_t i) -> const ir::TypeInfo* {
+    auto it = n.has_input(i) ? t.find(n.input(i)) : t.end();
+    return it == t.end() || it->second.kind != ir::TypeInfo::Kind::Tensor ? nullptr : &it->second;
+  };
+  if (!n.domain.empty() && n.domain != "ai.onnx") return std::nullopt;
+  if (n.op_type == "Mish" || n.op_type == "BitwiseNot") {
+    if (const ir::TypeInfo* x = in(0)) return *x;
+  }
+  if (n.op_type == "Col2Im") {  // [N, C * prod(block_shape), L] -> [N, C, *image_shape]
+    const ir::TypeInfo* x = in(0);
+    auto image = n.has_input(1) ? g.constant_value(n.input(1)) : std::nullopt;
+    auto block = n.has_input(2) ? g.constant_value(n.input(2)) : std::nullopt;
+    if (!x || !image || !block) return std::nullopt;
+    ir::TypeInfo y = ir::TypeInfo::tensor(x->elem);
+    std::vector<ir::Dim> dims;
+    if (x->shape && x->shape->size() == 3) {
+      int64_t cells = 1;
+      for (int64_t b : block->to_int64s()) cells *= b;
+      dims.push_back((*x->shape)[0]);
+      const ir::Dim& c = (*x->shape)[1];
+      dims.push_back(c.value && cells > 0 ? ir::Dim{*c.value / cells, "", ""} : ir::Dim{});
+      for (int64_t d : image->to_int64s()) dims.push_back({d, "", ""});
+      y.shape = dims;
+    }
+    return y;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::unordered_map<std::string, ir::TypeInfo> infer_value_types(const ir::Model& model) {
   std::unordered_map<std::string, ir::TypeInfo> types;
   const ir::Graph& g = *model.graph;
@@ -50,23 +87,41 @@ std::unordered_map<std::string, ir::TypeInfo> infer_value_types(const ir::Model&
   }
   onnx::ModelProto proto;
   model_to_proto(model, &proto);
-  try {
-    onnx::ShapeInferenceOptions opts{false, 0, true};
-    onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), opts);
-  } catch (const std::exception&) {
-    // Non-strict inference still types what it can; anything it throws leaves the
-    // declared types only.
-  }
-  for (const auto& vi : proto.graph().value_info()) types[vi.name()] = type_from_proto(vi.type());
-  // Inference refines the graph outputs' declared types in place (an output declared
-  // without a shape gets the inferred one).
-  for (const auto& vi : proto.graph().output()) {
-    if (vi.has_type()) types[vi.name()] = type_from_proto(vi.type());
-  }
-  for (const auto* list : {&g.inputs, &g.value_info}) {
-    for (const auto& vi : *list) {
-      if (vi.type.kind != ir::TypeInfo::Kind::Unknown) types[vi.name] = vi.type;
+  // Inference stops at ops newer than this library: typing those (newer_op_type) and
+  // inferring again lets it go on past them.
+  for (int round = 0; round < 16; ++round) {
+    try {
+      onnx::ShapeInferenceOptions opts{false, 0, true};
+      onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), opts);
+    } catch (const std::exception&) {
+      // Non-strict inference still types what it can; anything it throws leaves the
+      // declared types only.
     }
+    for (const auto& vi : proto.graph().value_info()) types[vi.name()] = type_from_proto(vi.type());
+    // Inference refines the graph outputs' declared types in place (an output declared
+    // without a shape gets the inferred one).
+    for (const auto& vi : proto.graph().output()) {
+      if (vi.has_type()) types[vi.name()] = type_from_proto(vi.type());
+    }
+    for (const auto* list : {&g.inputs, &g.value_info}) {
+      for (const auto& vi : *list) {
+        if (vi.type.kind != ir::TypeInfo::Kind::Unknown) types[vi.name] = vi.type;
+      }
+    }
+    bool added = false;
+    for (const ir::Node& n : g.nodes) {
+      if (n.outputs.size() != 1 || n.outputs[0].empty()) continue;
+      auto known = types.find(n.outputs[0]);
+      if (known != types.end() && known->second.kind != ir::TypeInfo::Kind::Unknown) continue;
+      if (auto t = newer_op_type(n, g, types)) {
+        types[n.outputs[0]] = *t;
+        auto* vi = proto.mutable_graph()->add_value_info();
+        vi->set_name(n.outputs[0]);
+        type_to_proto(*t, vi->mutable_type());
+        added = true;
+      }
+    }
+    if (!added) break;
   }
   return types;
 }

@@ -251,7 +251,7 @@ class Col2ImKernel final : public Kernel {
                 inside = i >= 0 && i < g.in[d];
                 off = off * g.in[d] + i;
               }
-              if (inside) acc[off] += static_cast<float>(row[ll]);
+              if (inside) acc[off] += to_double(row[ll]);
               for (size_t d = n; d-- > 0;) {
                 if (++l[d] < g.out[d]) break;
                 l[d] = 0;
@@ -263,7 +263,7 @@ class Col2ImKernel final : public Kernel {
             }
           }
           T* o = y.data<T>() + (b * C + c) * I;
-          for (int64_t i = 0; i < I; ++i) o[i] = static_cast<T>(static_cast<float>(acc[i]));
+          for (int64_t i = 0; i < I; ++i) o[i] = from_double<T>(acc[i]);
         }
       }
     });

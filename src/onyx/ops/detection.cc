@@ -160,7 +160,7 @@ class RoiAlignKernel final : public Kernel {
         double count = static_cast<double>(std::max<int64_t>(gh * gw, 1));
         for (int64_t c = 0; c < C; ++c) {
           const T* src = x.data<T>() + (bidx[r] * C + c) * H * W;
-          for (int64_t i = 0; i < H * W; ++i) plane[i] = static_cast<float>(src[i]);
+          for (int64_t i = 0; i < H * W; ++i) plane[i] = to_double(src[i]);
           for (int64_t ph = 0; ph < out_h_; ++ph) {
             for (int64_t pw = 0; pw < out_w_; ++pw) {
               double acc = max_ ? -INFINITY : 0.0;
@@ -173,8 +173,7 @@ class RoiAlignKernel final : public Kernel {
                 }
               }
               if (!max_) acc /= count;
-              y.data<T>()[((r * C + c) * out_h_ + ph) * out_w_ + pw] =
-                  static_cast<T>(static_cast<float>(acc));
+              y.data<T>()[((r * C + c) * out_h_ + ph) * out_w_ + pw] = from_double<T>(acc);
             }
           }
         }
@@ -294,7 +293,7 @@ class GridSampleKernel final : public Kernel {
               iy = std::clamp<int64_t>(iy, 0, H - 1);
               ix = std::clamp<int64_t>(ix, 0, W - 1);
             }
-            return static_cast<float>(p[iy * W + ix]);
+            return to_double(p[iy * W + ix]);
           };
           for (int64_t i = 0; i < Ho; ++i) {
             for (int64_t j = 0; j < Wo; ++j) {
@@ -332,7 +331,7 @@ class GridSampleKernel final : public Kernel {
                   }
                 }
               }
-              y.data<T>()[((n * C + c) * Ho + i) * Wo + j] = static_cast<T>(static_cast<float>(v));
+              y.data<T>()[((n * C + c) * Ho + i) * Wo + j] = from_double<T>(v);
             }
           }
         }

@@ -189,9 +189,7 @@ void det(KernelContext& ctx) {
     using T = decltype(tag);
     std::vector<double> a(static_cast<size_t>(m * m));
     for (int64_t k = 0; k < mats; ++k) {
-      // Through compute_t (float for the 16-bit types): float64 keeps its precision.
-      for (int64_t i = 0; i < m * m; ++i)
-        a[i] = static_cast<double>(static_cast<compute_t<T>>(x.data<T>()[k * m * m + i]));
+      for (int64_t i = 0; i < m * m; ++i) a[i] = to_double(x.data<T>()[k * m * m + i]);
       double d = 1;
       for (int64_t c = 0; c < m; ++c) {  // LU with partial pivoting
         int64_t p = c;
@@ -212,7 +210,7 @@ void det(KernelContext& ctx) {
           for (int64_t j = c; j < m; ++j) a[r * m + j] -= f * a[c * m + j];
         }
       }
-      y.data<T>()[k] = static_cast<T>(static_cast<compute_t<T>>(d));
+      y.data<T>()[k] = from_double<T>(d);
     }
   });
 }

@@ -81,8 +81,9 @@ void matmul(KernelContext& ctx) {
     const float* B = b.data<float>();
     float* Y = y.data<float>();
     // Many small matrices: spread the batch; few large ones: let gemm split each.
-    bool batch_parallel = batches >= ctx.pool().size() && s.M * s.N * s.K < (1 << 20) &&
-                          2.0 * static_cast<double>(batches) * static_cast<double>(s.M * s.N * s.K) > 4e6;
+    bool batch_parallel =
+        batches >= ctx.pool().size() && s.M * s.N * s.K < (1 << 20) &&
+        2.0 * static_cast<double>(batches) * static_cast<double>(s.M * s.N * s.K) > 4e6;
     if (batch_parallel) {
       ctx.pool().parallel_for(batches, 1, [&](int64_t lo, int64_t hi) {
         for (int64_t k = lo; k < hi; ++k) {

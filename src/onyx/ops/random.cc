@@ -64,12 +64,10 @@ class RandomKernel final : public Kernel {
       T* out = y.data<T>();
       if (normal_) {
         std::normal_distribution<double> dist(a_, b_);
-        for (int64_t i = 0; i < y.numel(); ++i)
-          out[i] = static_cast<T>(static_cast<float>(dist(engine_)));
+        for (int64_t i = 0; i < y.numel(); ++i) out[i] = from_double<T>(dist(engine_));
       } else {
         std::uniform_real_distribution<double> dist(a_, b_);
-        for (int64_t i = 0; i < y.numel(); ++i)
-          out[i] = static_cast<T>(static_cast<float>(dist(engine_)));
+        for (int64_t i = 0; i < y.numel(); ++i) out[i] = from_double<T>(dist(engine_));
       }
     });
   }
@@ -108,7 +106,7 @@ class BernoulliKernel final : public Kernel {
         using Y = decltype(ytag);
         Y* out = y.data<Y>();
         for (int64_t i = 0; i < p.numel(); ++i) {
-          double q = static_cast<double>(static_cast<float>(prob[i]));
+          double q = to_double(prob[i]);
           if (!(q >= 0.0 && q <= 1.0)) ctx.fail("probability ", q, " at ", i, " is outside [0, 1]");
           out[i] = static_cast<Y>(static_cast<float>(u(engine_) < q ? 1 : 0));
         }

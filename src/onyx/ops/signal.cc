@@ -137,15 +137,14 @@ class StftKernel final : public Kernel {
         for (int64_t f = 0; f < frames; ++f) {
           for (int64_t j = 0; j < len; ++j) {
             const T* e = in + (b * signal + f * step + j) * comps;
-            double scale = w ? static_cast<double>(static_cast<float>(w[j])) : 1.0;
-            sig[j] =
-                cd(static_cast<float>(e[0]), complex_in ? static_cast<float>(e[1]) : 0.0) * scale;
+            double scale = w ? to_double(w[j]) : 1.0;
+            sig[j] = cd(to_double(e[0]), complex_in ? to_double(e[1]) : 0.0) * scale;
           }
           dft(sig, len, bins, false, res);
           for (int64_t k = 0; k < bins; ++k) {
             T* e = out + ((b * frames + f) * bins + k) * 2;
-            e[0] = static_cast<T>(static_cast<float>(res[k].real()));
-            e[1] = static_cast<T>(static_cast<float>(res[k].imag()));
+            e[0] = from_double<T>(res[k].real());
+            e[1] = from_double<T>(res[k].imag());
           }
         }
       }
