@@ -414,6 +414,17 @@ TEST(GradCheck, Dft) {
   check("DFT", {rnd({3, 4, 2, 2})}, {attr("axis", int64_t{2})});
 }
 
+// STFT with respect to the signal and the window: overlapping frames (step < length), a
+// signal whose last samples are in no frame, complex input, no window.
+TEST(GradCheck, Stft) {
+  auto scalar = [](int64_t n) { return constant(Tensor::scalar<int64_t>(n)); };
+  testing::GradInput none{Tensor(), false, false};
+  check("STFT", {rnd({2, 11, 1}), scalar(2), rnd({4}, -1, 1, 2)});  // 4 frames, 1 left over
+  check("STFT", {rnd({1, 9, 1}), scalar(3), rnd({5}, -1, 1, 3)});   // odd length
+  check("STFT", {rnd({2, 8, 2}), scalar(2), rnd({4}, -1, 1, 4)}, {attr("onesided", int64_t{0})});
+  check("STFT", {rnd({2, 8, 1}), scalar(4), none, scalar(4)});
+}
+
 TEST(GradCheck, Pooling) {
   using V = std::vector<int64_t>;
   // Distinct values so that no window has a tie.

@@ -44,10 +44,11 @@ CheckerResult run_onnx_checker(const std::string& path) {
 
 namespace {
 
-// Output types of the opset-18 ops the runtime has and this ONNX library (1.12, opset 17)
-// cannot infer, from their input types; nullopt when those are unknown too.
-std::optional<ir::TypeInfo> newer_op_type(const ir::Node& n, const ir::Graph& g,
-                                          const std::unordered_map<std::string, ir::TypeInfo>& t) {
+// Output types of the ops this ONNX library (1.12) cannot infer (the opset-18 ops the
+// runtime has) or infers wrongly (STFT's onesided bins), from their input types; nullopt
+// when those are unknown too.
+std::optional<ir::TypeInfo> own_type(const ir::Node& n, const ir::Graph& g,
+                                     const std::unordered_map<std::string, ir::TypeInfo>& t) {
   auto in = [&](size_t i) -> const ir::TypeInfo* {
     auto it = n.has_input(i) ? t.find(n.input(i)) : t.end();
     return it == t.end() || it->second.kind != ir::TypeInfo::Kind::Tensor ? nullptr : &it->second;
@@ -55,6 +56,24 @@ std::optional<ir::TypeInfo> newer_op_type(const ir::Node& n, const ir::Graph& g,
   if (!n.domain.empty() && n.domain != "ai.onnx") return std::nullopt;
   if (n.op_type == "Mish" || n.op_type == "BitwiseNot") {
     if (const ir::TypeInfo* x = in(0)) return *x;
+  }
+  if (n.op_type == "STFT") {  // [B, S, C] -> [B, frames, bins, 2]
+    const ir::TypeInfo* x = in(0);
+    auto step = n.has_input(1) ? g.constant_value(n.input(1)) : std::nullopt;
+    std::optional<int64_t> len;
+    if (const ir::TypeInfo* w = in(2); w && w->shape && w->shape->size() == 1) {
+      len = (*w->shape)[0].value;
+    } else if (auto fl = n.has_input(3) ? g.constant_value(n.input(3)) : std::nullopt) {
+      len = fl->to_int64s().at(0);
+    }
+    if (!x || !x->shape || x->shape->size() != 3 || !step || !len) return std::nullopt;
+    const auto& xs = *x->shape;
+    ir::Dim frames{}, bins{n.attr_int("onesided", 1) ? *len / 2 + 1 : *len, "", ""};
+    int64_t st = step->to_int64s().at(0);
+    if (xs[1].value && st > 0) frames = ir::Dim{1 + (*xs[1].value - *len) / st, "", ""};
+    ir::TypeInfo y = ir::TypeInfo::tensor(x->elem);
+    y.shape = std::vector<ir::Dim>{xs[0], frames, bins, ir::Dim{2, "", ""}};
+    return y;
   }
   if (n.op_type == "Col2Im") {  // [N, C * prod(block_shape), L] -> [N, C, *image_shape]
     const ir::TypeInfo* x = in(0);
@@ -87,7 +106,7 @@ std::unordered_map<std::string, ir::TypeInfo> infer_value_types(const ir::Model&
   }
   onnx::ModelProto proto;
   model_to_proto(model, &proto);
-  // Inference stops at ops newer than this library: typing those (newer_op_type) and
+  // Inference stops at ops newer than this library: typing those (own_type) and
   // inferring again lets it go on past them.
   for (int round = 0; round < 16; ++round) {
     try {
@@ -112,14 +131,20 @@ std::unordered_map<std::string, ir::TypeInfo> infer_value_types(const ir::Model&
     for (const ir::Node& n : g.nodes) {
       if (n.outputs.size() != 1 || n.outputs[0].empty()) continue;
       auto known = types.find(n.outputs[0]);
-      if (known != types.end() && known->second.kind != ir::TypeInfo::Kind::Unknown) continue;
-      if (auto t = newer_op_type(n, g, types)) {
-        types[n.outputs[0]] = *t;
-        auto* vi = proto.mutable_graph()->add_value_info();
-        vi->set_name(n.outputs[0]);
-        type_to_proto(*t, vi->mutable_type());
-        added = true;
+      bool typed = known != types.end() && known->second.kind != ir::TypeInfo::Kind::Unknown;
+      if (typed && n.op_type != "STFT") continue;
+      auto t = own_type(n, g, types);
+      if (!t || (typed && known->second.str() == t->str())) continue;
+      types[n.outputs[0]] = *t;
+      onnx::ValueInfoProto* vi = nullptr;
+      for (auto& v : *proto.mutable_graph()->mutable_value_info()) {
+        if (v.name() == n.outputs[0]) vi = &v;
       }
+      if (!vi) vi = proto.mutable_graph()->add_value_info();
+      vi->set_name(n.outputs[0]);
+      vi->clear_type();
+      type_to_proto(*t, vi->mutable_type());
+      added = true;
     }
     if (!added) break;
   }
