@@ -398,6 +398,22 @@ TEST(GradCheck, Resize) {
   check("Resize", {fixed(x), floats({}), none, constant(i64({2, 1, 6, 8}))},
         {attr("mode", "linear")}, {.opset = 11});
   check("Resize", {fixed(x), floats({1, 1, 2, 2})}, {attr("mode", "nearest")}, {.opset = 10});
+  // tf_crop_and_resize: a region reaching outside the image (extrapolated there), and an
+  // axis kept at its size but cropped.
+  auto crop = [&](std::vector<float> roi, std::vector<int64_t> sizes) {
+    check("Resize", {fixed(x), floats(roi), none, constant(i64(sizes))},
+          {attr("mode", "linear"), attr("coordinate_transformation_mode", "tf_crop_and_resize"),
+           attr("extrapolation_value", 10.0f)});
+  };
+  crop({0, 0, -0.2f, 0.1f, 1, 1, 1.1f, 0.8f}, {2, 1, 5, 3});
+  crop({0, 0, 0.2f, 0.1f, 1, 1, 0.9f, 0.7f}, {2, 1, 3, 4});
+  // tf_half_pixel_for_nn (opset 11 only) shifts even an unresized axis by half a pixel.
+  for (const char* rounding : {"round_prefer_floor", "round_prefer_ceil"}) {
+    check("Resize", {fixed(x), floats({}), floats({1, 1, 2, 1})},
+          {attr("mode", "nearest"), attr("nearest_mode", rounding),
+           attr("coordinate_transformation_mode", "tf_half_pixel_for_nn")},
+          {.opset = 11});
+  }
   check("Upsample", {fixed(x), floats({1, 1, 2, 1.5f})}, {attr("mode", "linear")}, {.opset = 9});
   check("Upsample", {fixed(x)},
         {attr("mode", "nearest"), attr("scales", std::vector<float>{1, 1, 2, 3})}, {.opset = 7});

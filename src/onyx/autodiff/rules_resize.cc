@@ -2,7 +2,9 @@
 // linear, cubic) is separable and linear in X: along each resized axis d, Y = M_d X with a fixed
 // [out, in] matrix of interpolation weights. So dX applies each M_d transposed to dY. M_d is not
 // recomputed here: it is the Resize itself applied to an identity matrix along its rows,
-// so the gradient uses exactly the forward op's taps, whatever its coordinate mode.
+// so the gradient uses exactly the forward op's taps, whatever its coordinate mode
+// (tf_crop_and_resize with each axis's own region; tf_half_pixel_for_nn through the picks
+// of nearest, as its shift would move the identity's columns too).
 #include <algorithm>
 
 #include "onyx/autodiff/rules.h"
@@ -13,12 +15,36 @@ namespace {
 
 using ir::attr;
 
+// An [n, n] identity of x's element type.
+std::string identity(GradContext& g, int64_t n) {
+  if (g.opset() >= 9) return g.op("EyeLike", {g.fill(g.ints({n, n}), 0.0, g.x(0))});
+  Tensor id = Tensor::zeros(DType::Float64, {n, n});  // before EyeLike: a stored one
+  for (int64_t i = 0; i < n; ++i) id.data<double>()[i * n + i] = 1;
+  return g.as_type_of(g.constant(id), g.x(0));
+}
+
 void resize_rule(GradContext& g) {
   const ir::Node& node = g.node();
   std::string coord = node.attr_string("coordinate_transformation_mode", "half_pixel");
-  // An unresized axis must map onto itself, which these modes do not guarantee.
-  if (g.opset() >= 11 && (coord == "tf_crop_and_resize" || coord == "tf_half_pixel_for_nn")) {
-    g.fail("coordinate_transformation_mode '", coord, "' is not supported");
+  // In these modes an axis resized to its own size need not map onto itself (a crop, or a
+  // half-pixel shift), so no axis is skipped; a crop's region is given per axis.
+  bool crop = g.opset() >= 11 && coord == "tf_crop_and_resize";
+  bool shifted = g.opset() >= 11 && coord == "tf_half_pixel_for_nn";
+  if (shifted && node.attr_string("mode", "nearest") != "nearest") {
+    g.fail("tf_half_pixel_for_nn is supported with mode nearest only");
+  }
+  std::vector<double> roi;
+  if (crop) {
+    auto t = g.has_x(1) ? g.constant_value(g.x(1)) : std::nullopt;
+    if (!t) g.fail("roi must be a constant for tf_crop_and_resize");
+    for (int64_t i = 0; i < t->numel(); ++i) roi.push_back(t->element_as_double(i));
+  }
+  // Outside the crop region the output is extrapolation_value, a constant with no
+  // gradient: the weights are those of a zero extrapolation.
+  std::vector<ir::Attribute> attrs = node.attributes;
+  if (crop) {
+    std::erase_if(attrs, [](const ir::Attribute& a) { return a.name == "extrapolation_value"; });
+    attrs.push_back(attr("extrapolation_value", 0.0f));
   }
   for (const char* a : {"axes", "antialias", "keep_aspect_ratio_policy"}) {
     if (node.find_attr(a)) g.fail("attribute '", a, "' is not supported");
@@ -28,6 +54,7 @@ void resize_rule(GradContext& g) {
     return d && std::all_of(d->begin(), d->end(), [](int64_t v) { return v >= 0; });
   };
   if (!is_static(in) || !is_static(out)) g.fail("input and output shapes must be known statically");
+  if (crop && roi.size() != 2 * in->size()) g.fail("roi must have 2 values per axis");
   // Scales when the node gave scales (they, not out/in, fix the coordinates), else sizes.
   bool upsample = node.op_type == "Upsample";
   std::optional<Tensor> scales;
@@ -42,41 +69,51 @@ void resize_rule(GradContext& g) {
   if (!scales && (upsample || g.opset() < 11)) g.fail("scales must be given");
   std::string empty = g.opset() < 13 ? g.floats({}) : "";  // optional only from opset 13
   // The same op, resizing rows of `eye` [in, in] by scale s (or to n_out rows).
-  auto resize_rows = [&](const std::string& eye, double s, int64_t n_out, int64_t n_in) {
+  auto resize_rows = [&](const std::string& eye, double s, int64_t n_out, int64_t n_in, size_t d) {
     std::vector<float> rows{static_cast<float>(s), 1.0f};
-    if (upsample && g.opset() < 9) {
-      std::vector<ir::Attribute> attrs = node.attributes;
-      std::erase_if(attrs, [](const ir::Attribute& a) { return a.name == "scales"; });
-      attrs.push_back(attr("scales", rows));
-      return g.op("Upsample", {eye}, attrs);
+    std::string region = empty;
+    if (crop) {  // axis d's region for the rows, all of the columns
+      size_t r = roi.size() / 2;
+      region =
+          g.op("Cast",
+               {g.floats({static_cast<float>(roi[d]), 0.0f, static_cast<float>(roi[r + d]), 1.0f})},
+               {attr("to", static_cast<int64_t>(g.dtype(g.x(1))))});
     }
-    if (upsample || g.opset() < 11)
-      return g.op(node.op_type, {eye, g.floats(rows)}, node.attributes);
-    if (scales) return g.op("Resize", {eye, empty, g.floats(rows)}, node.attributes);
-    return g.op("Resize", {eye, empty, empty, g.ints({n_out, n_in})}, node.attributes);
+    if (upsample && g.opset() < 9) {
+      std::vector<ir::Attribute> up = attrs;
+      std::erase_if(up, [](const ir::Attribute& a) { return a.name == "scales"; });
+      up.push_back(attr("scales", rows));
+      return g.op("Upsample", {eye}, up);
+    }
+    if (upsample || g.opset() < 11) return g.op(node.op_type, {eye, g.floats(rows)}, attrs);
+    if (scales) return g.op("Resize", {eye, region, g.floats(rows)}, attrs);
+    return g.op("Resize", {eye, region, empty, g.ints({n_out, n_in})}, attrs);
   };
   std::string v = g.dy(0);
   size_t r = in->size();
   for (size_t d = 0; d < r; ++d) {
     int64_t n_in = (*in)[d], n_out = (*out)[d];
     double s = scales ? scales->element_as_double(static_cast<int64_t>(d)) : 1.0;
-    if (n_in == n_out && (!scales || s == 1.0)) continue;  // the identity
-    std::string eye;
-    if (g.opset() >= 9) {
-      eye = g.op("EyeLike", {g.fill(g.ints({n_in, n_in}), 0.0, g.x(0))});
-    } else {  // before EyeLike: a stored identity
-      Tensor id = Tensor::zeros(g.dtype(g.x(0)) == DType::Float64 ? DType::Float64 : DType::Float32,
-                                {n_in, n_in});
-      for (int64_t i = 0; i < n_in; ++i) {
-        if (id.dtype() == DType::Float64)
-          id.data<double>()[i * n_in + i] = 1;
-        else
-          id.data<float>()[i * n_in + i] = 1;
-      }
-      eye = g.constant(id);
-    }
+    bool whole = !crop || (roi[d] == 0 && roi[roi.size() / 2 + d] == 1);
+    if (!shifted && whole && n_in == n_out && (!scales || s == 1.0)) continue;  // the identity
     // [n_out, n_in]: row i holds the weights output i takes of each input.
-    std::string m = resize_rows(eye, s, n_out, n_in);
+    std::string m;
+    if (shifted) {
+      // The shift moves the identity's columns too. Nearest picks one input per output:
+      // resizing the column [0, 1, ..., n_in-1] (a single column stays put) says which,
+      // and OneHot makes those picks the rows of M.
+      std::vector<double> ramp(static_cast<size_t>(n_in));
+      for (int64_t i = 0; i < n_in; ++i) ramp[static_cast<size_t>(i)] = static_cast<double>(i);
+      std::string col =
+          g.as_type_of(g.constant(Tensor::from_vector<double>({n_in, 1}, ramp)), g.x(0));
+      std::string picks = g.op("Cast", {resize_rows(col, s, n_out, 1, d)},
+                               {attr("to", static_cast<int64_t>(DType::Int64))});
+      std::string values = g.as_type_of(g.floats({0, 1}), g.x(0));
+      m = g.op("OneHot", {g.op("Reshape", {picks, g.ints({-1})}),
+                          g.constant(Tensor::scalar<int64_t>(n_in)), values});
+    } else {
+      m = resize_rows(identity(g, n_in), s, n_out, n_in, d);
+    }
     // Axis d last, contract it with M, and back.
     std::vector<int64_t> perm = axes_range(0, static_cast<int64_t>(r));
     std::swap(perm[d], perm.back());
