@@ -419,6 +419,22 @@ TEST(GradCheck, Resize) {
         {attr("mode", "nearest"), attr("scales", std::vector<float>{1, 1, 2, 3})}, {.opset = 7});
 }
 
+// GridSample, lowered to primitive ops (lower_grid_sample.cc): with respect to the image
+// and the grid, in every mode, padding mode and corner alignment. The grid reaches outside
+// the image (-1.4 to 1.4) so that every padding rule is exercised; finite differences
+// step over no tap boundary as long as no coordinate sits within eps of an integer.
+TEST(GradCheck, GridSample) {
+  for (const char* mode : {"bilinear", "nearest", "bicubic"}) {
+    for (const char* padding : {"zeros", "border", "reflection"}) {
+      for (int64_t align : {0, 1}) {
+        SCOPED_TRACE(std::string(mode) + " " + padding + " align_corners " + std::to_string(align));
+        check("GridSample", {rnd({2, 2, 3, 4}), rnd({2, 3, 2, 2}, -1.4, 1.4, 7)},
+              {attr("mode", mode), attr("padding_mode", padding), attr("align_corners", align)});
+      }
+    }
+  }
+}
+
 TEST(GradCheck, Dft) {
   auto length = [](int64_t n) { return constant(Tensor::scalar<int64_t>(n)); };
   check("DFT", {rnd({2, 5, 2})});                                  // complex

@@ -141,7 +141,7 @@ LossGradient loss_gradient(const ir::Model& source, const TrainingOptions& o) {
   ir::GraphBuilder b(g);
 
   r.running = set_mode(m, b, o.train_mode);
-  unroll_all(m);
+  rewrite_for_gradients(m);
   Types types = onnx_io::infer_value_types(m);
   auto [pred, pred_type] = prediction(m, types, o.output);
   g.outputs.clear();

@@ -275,6 +275,21 @@ bool loop_like(const ir::Node& n) {
   return n.domain.empty() && (n.op_type == "Loop" || n.op_type == "Scan");
 }
 
+bool grid_sample(const ir::Node& n) {
+  return n.domain.empty() && n.op_type == "GridSample";
+}
+
+// Every rewrite, in the order rewrite_for_gradients applies them.
+struct Rewrite {
+  bool (*pick)(const ir::Node&);
+  Emit emit;
+};
+constexpr Rewrite kRewrites[] = {
+    {loop_like, emit_unrolled_loop},
+    {recurrent, emit_unrolled_recurrent},
+    {grid_sample, emit_lowered_grid_sample},
+};
+
 }  // namespace
 
 size_t unroll_recurrent(ir::Model& model) {
@@ -288,23 +303,25 @@ size_t unroll_loops(ir::Model& model) {
   return total;
 }
 
-size_t unroll_all(ir::Model& model) {
-  size_t loops = unroll_loops(model);
-  return loops + unroll_recurrent(model);
+size_t rewrite_for_gradients(ir::Model& model) {
+  size_t loops = unroll_loops(model);  // first: a loop body may hold the others
+  return loops + unroll_recurrent(model) + rewrite(model, grid_sample, emit_lowered_grid_sample);
 }
 
-bool unrolled_op(const ir::Node& n) {
-  return recurrent(n) || loop_like(n);
+bool rewritten_op(const ir::Node& n) {
+  return std::any_of(std::begin(kRewrites), std::end(kRewrites),
+                     [&](const Rewrite& r) { return r.pick(n); });
 }
 
-std::string unroll_problem(const ir::Model& model, const ir::Node& n) {
-  if (!unrolled_op(n)) return "";
+std::string rewrite_problem(const ir::Model& model, const ir::Node& n) {
+  const Rewrite* r = std::find_if(std::begin(kRewrites), std::end(kRewrites),
+                                  [&](const Rewrite& w) { return w.pick(n); });
+  if (r == std::end(kRewrites)) return "";
   ir::Model scratch = model;
   scratch.graph = ir::deep_copy(*model.graph);
   ir::GraphBuilder b(*scratch.graph);
   try {
-    (recurrent(n) ? emit_unrolled_recurrent : emit_unrolled_loop)(
-        b, n, onnx_io::infer_value_types(model), model.opset(""));
+    r->emit(b, n, onnx_io::infer_value_types(model), model.opset(""));
   } catch (const Error& e) {
     std::string why = e.what(), self = n.describe() + ": ";
     return why.rfind(self, 0) == 0 ? why.substr(self.size()) : why;

@@ -1,7 +1,7 @@
 // Ops differentiated by rewriting them first: recurrent layers (RNN, GRU, LSTM) as their
 // time steps in primitive ops (MatMul, Add, activations, Mul), Loop and Scan as one copy of
-// their body per iteration. The primitives' gradient rules then differentiate them:
-// backpropagation through time, as ONNX nodes.
+// their body per iteration (backpropagation through time, as ONNX nodes), GridSample as
+// coordinate arithmetic and gathers. The primitives' gradient rules then differentiate them.
 #pragma once
 
 #include "onyx/autodiff/grad_context.h"
@@ -23,18 +23,22 @@ size_t unroll_recurrent(ir::Model& model);
 // Scan's length must be known statically. Other loops stay; unroll_problem says why.
 size_t unroll_loops(ir::Model& model);
 
-// Both of the above, loops first (a loop body may hold a recurrent layer).
-size_t unroll_all(ir::Model& model);
+// All of the rewrites: loops first (a loop body may hold the others), then recurrent
+// layers, then GridSample (4-D; H and W known statically). Returns how many nodes were
+// replaced; nodes that cannot be rewritten stay.
+size_t rewrite_for_gradients(ir::Model& model);
 
-// Whether `n` is an op that unroll_all rewrites.
-bool unrolled_op(const ir::Node& n);
+// Whether `n` is an op that rewrite_for_gradients rewrites.
+bool rewritten_op(const ir::Node& n);
 
-// Why unroll_all leaves node `n` of `model` as it is ("" when it does not).
-std::string unroll_problem(const ir::Model& model, const ir::Node& n);
+// Why rewrite_for_gradients leaves node `n` of `model` as it is ("" when it does not).
+std::string rewrite_problem(const ir::Model& model, const ir::Node& n);
 
-// The rewriters behind unroll_all: each appends the nodes replacing `n` to b's graph, or
-// throws Unsupported naming `n`.
+// The rewriters: each appends the nodes replacing `n` to b's graph, or throws Unsupported
+// naming `n`.
 using Emit = void (*)(ir::GraphBuilder& b, const ir::Node& n, const Types& types, int64_t opset);
 void emit_unrolled_loop(ir::GraphBuilder& b, const ir::Node& n, const Types& types, int64_t opset);
+void emit_lowered_grid_sample(ir::GraphBuilder& b, const ir::Node& n, const Types& types,
+                              int64_t opset);
 
 }  // namespace onyx::autodiff

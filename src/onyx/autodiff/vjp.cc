@@ -66,8 +66,8 @@ Paths find_paths(const ir::Graph& g, const Types& types, const std::vector<std::
 std::string rule_problem(const ir::Model& model, const ir::Node& n) {
   int64_t opset = model.opset(n.domain);
   if (find_rule(n.domain, n.op_type, opset)) return "";
-  if (unrolled_op(n)) {  // still here: unrolling it failed
-    std::string why = unroll_problem(model, n);
+  if (rewritten_op(n)) {  // still here: rewriting it failed
+    std::string why = rewrite_problem(model, n);
     if (!why.empty()) return why;
   }
   if (find_rule(n.domain, n.op_type, kLatestOpset) || find_rule(n.domain, n.op_type, 1)) {
@@ -175,13 +175,13 @@ std::vector<MissingRule> missing_rules(const ir::Model& source, const std::vecto
                                        const std::vector<std::string>& wrt) {
   ir::Model model = source;
   model.graph = ir::deep_copy(*source.graph);
-  unroll_all(model);
+  rewrite_for_gradients(model);
   Types types = onnx_io::infer_value_types(model);
   return missing_on_paths(model, find_paths(*model.graph, types, ys, wrt));
 }
 
 std::vector<bool> append_vjp(ir::Model& model, const VjpSpec& spec) {
-  unroll_all(model);
+  rewrite_for_gradients(model);
   return append_vjp_typed(model, spec, onnx_io::infer_value_types(model));
 }
 
@@ -191,7 +191,7 @@ ir::Model build_gradient_model(const ir::Model& source, const GradOptions& optio
   if (options.opset && options.opset != model.opset("")) {
     model = onnx_io::convert_opset(model, options.opset);
   }
-  unroll_all(model);
+  rewrite_for_gradients(model);
   ir::Graph& g = *model.graph;
   Types types = onnx_io::infer_value_types(model);
   VjpSpec spec;
@@ -241,7 +241,7 @@ bool lower_gradient_ops(ir::Model& model) {
     return n.domain == "ai.onnx.preview.training" && n.op_type == "Gradient";
   });
   if (!any) return false;
-  unroll_all(model);
+  rewrite_for_gradients(model);
   bool changed = false;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& n = g.nodes[i];

@@ -17,9 +17,9 @@ struct VjpSpec {
   std::vector<std::string> names;  // name for each wrt value's gradient
 };
 
-// Appends the backward nodes to model.graph (first unrolling RNN, GRU, LSTM, Loop and Scan
-// nodes into primitive ops: see unroll.h); each names[i] becomes a value in the graph
-// (zeros when no path leads from wrt[i] to a y). Returns, per wrt value, whether any
+// Appends the backward nodes to model.graph (first rewriting RNN, GRU, LSTM, Loop, Scan and
+// GridSample nodes into primitive ops: see unroll.h); each names[i] becomes a value in the
+// graph (zeros when no path leads from wrt[i] to a y). Returns, per wrt value, whether any
 // gradient reached it. Throws Unsupported naming every node on a path that has no
 // gradient rule.
 std::vector<bool> append_vjp(ir::Model& model, const VjpSpec& spec);
