@@ -3,6 +3,7 @@
 // and the grid: the image's is a scatter of dY to the taps, the grid's comes through the
 // interpolation weights. The arithmetic follows the runtime's kernel (ops/detection.cc)
 // step by step; the gradient check asserts the two agree on the forward values.
+#include "onyx/autodiff/rewriter.h"
 #include "onyx/autodiff/unroll.h"
 
 namespace onyx::autodiff {
@@ -11,10 +12,10 @@ namespace {
 
 using ir::attr;
 
-class GridSampleLowering {
+class GridSampleLowering : Rewriter {
  public:
   GridSampleLowering(ir::GraphBuilder& b, const ir::Node& n, const Types& types)
-      : b_(b), n_(n), types_(types) {}
+      : Rewriter(b, n, types, "lower") {}
 
   void run() {
     align_ = n_.attr_int("align_corners", 0) != 0;
@@ -75,36 +76,11 @@ class GridSampleLowering {
     std::string nc = b_.op("Slice", {b_.op("Shape", {n_.input(0)}), ints({0}), ints({2})});
     std::string hw = b_.op("Slice", {b_.op("Shape", {grid}), ints({1}), ints({3})});
     std::string shape = b_.op("Concat", {nc, hw}, {attr("axis", int64_t{0})});
-    ir::Node out;  // writes the GridSample node's own output name
-    out.name = b_.unique(n_.name.empty() ? "grid_sample" : n_.name);
-    out.op_type = "Reshape";
-    out.inputs = {sum, shape};
-    out.outputs = {n_.outputs.at(0)};
-    b_.graph().nodes.push_back(std::move(out));
+    alias(b_.op("Reshape", {sum, shape}), n_.outputs.at(0));
   }
 
  private:
-  template <typename... Args>
-  [[noreturn]] void fail_here(const Args&... args) const {
-    fail(ErrorKind::Unsupported, n_.describe(), ": cannot lower for differentiation: ", args...);
-  }
-
-  // A scalar of the grid's element type.
-  std::string c(double v) {
-    Tensor t = Tensor::empty(grid_type_, {});
-    if (grid_type_ == DType::Float64) {
-      t.data<double>()[0] = v;
-    } else if (grid_type_ == DType::Float32) {
-      t.data<float>()[0] = static_cast<float>(v);
-    } else {
-      fail_here("a grid of ", dtype_name(grid_type_), " is not supported");
-    }
-    return b_.constant("c", t);
-  }
-  std::string ints(const std::vector<int64_t>& v) {
-    return b_.constant("c", Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v));
-  }
-  std::string index(int64_t i) { return b_.constant("c", Tensor::scalar<int64_t>(i)); }
+  std::string c(double v) { return scalar(v, grid_type_); }  // in the grid's type
 
   std::string unnormalize(const std::string& g, int64_t size) {
     std::string p = b_.op("Add", {g, c(1)});
@@ -182,21 +158,6 @@ class GridSampleLowering {
     return b_.op("Mul", {v, w});
   }
 
-  std::optional<std::vector<int64_t>> dims_of(const std::string& v) const {
-    auto it = types_.find(v);
-    if (it == types_.end() || !it->second.shape) return std::nullopt;
-    std::vector<int64_t> d;
-    for (const auto& dim : *it->second.shape) d.push_back(dim.value ? *dim.value : -1);
-    return d;
-  }
-  DType elem(const std::string& v) const {
-    auto it = types_.find(v);
-    return it == types_.end() ? DType::Undefined : it->second.elem;
-  }
-
-  ir::GraphBuilder& b_;
-  const ir::Node n_;  // a copy: the builder grows the node list
-  const Types& types_;
   bool align_ = false;
   std::string mode_, padding_;
   int64_t h_ = 0, w_ = 0;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "onyx/autodiff/grad_context.h"
+#include "onyx/autodiff/rewriter.h"
 #include "onyx/ir/builder.h"
 #include "onyx/onnx/checker.h"
 
@@ -18,10 +18,10 @@ bool recurrent(const ir::Node& n) {
 
 // Emits one recurrent node's time steps. Gate layouts follow the spec: LSTM i, o, f, c;
 // GRU z, r, h; RNN one gate.
-class Unroller {
+class Unroller : Rewriter {
  public:
   Unroller(ir::GraphBuilder& b, const ir::Node& n, const Types& types, int64_t opset)
-      : b_(b), n_(n), types_(types), opset_(opset) {}
+      : Rewriter(b, n, types, "unroll"), opset_(opset) {}
 
   void run() {
     const std::string& op = n_.op_type;
@@ -63,34 +63,11 @@ class Unroller {
     }
     std::vector<std::string> results{y, h, c};
     for (size_t i = 0; i < n_.outputs.size() && i < results.size(); ++i) {
-      if (n_.outputs[i].empty()) continue;
-      ir::Node id;  // writes the recurrent node's own output name
-      id.name = b_.unique(n_.name.empty() ? "unrolled" : n_.name);
-      id.op_type = "Identity";
-      id.inputs = {results[i]};
-      id.outputs = {n_.outputs[i]};
-      b_.graph().nodes.push_back(std::move(id));
+      if (!n_.outputs[i].empty()) alias(results[i], n_.outputs[i]);
     }
   }
 
  private:
-  template <typename... Args>
-  [[noreturn]] void fail_here(const Args&... args) const {
-    fail(ErrorKind::Unsupported, n_.describe(), ": cannot unroll for differentiation: ", args...);
-  }
-
-  std::optional<std::vector<int64_t>> dims_of(const std::string& v) const {
-    auto it = types_.find(v);
-    if (it == types_.end() || !it->second.shape) return std::nullopt;
-    std::vector<int64_t> d;
-    for (const auto& dim : *it->second.shape) d.push_back(dim.value ? *dim.value : -1);
-    return d;
-  }
-
-  std::string ints(const std::vector<int64_t>& v) {
-    return b_.constant("c", Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v));
-  }
-  std::string index(int64_t i) { return b_.constant("c", Tensor::scalar<int64_t>(i)); }
   std::string concat(const std::vector<std::string>& v, int64_t axis) {
     return v.size() == 1 ? v[0] : b_.op("Concat", v, {attr("axis", axis)});
   }
@@ -225,9 +202,6 @@ class Unroller {
     return fill(b_, shape, 0.0, t != types_.end() ? t->second.elem : DType::Undefined);
   }
 
-  ir::GraphBuilder& b_;
-  const ir::Node n_;  // a copy: the builder grows the node list
-  const Types& types_;
   int64_t opset_;
   int64_t gates_ = 1, hidden_ = 0, directions_ = 1, layout_ = 0, steps_ = 0;
   std::string x_;

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <set>
 
-#include "onyx/autodiff/grad_context.h"
+#include "onyx/autodiff/rewriter.h"
 #include "onyx/autodiff/unroll.h"
 #include "onyx/ir/builder.h"
 #include "onyx/onnx/checker.h"
@@ -15,10 +15,10 @@ namespace {
 
 using ir::attr;
 
-class LoopUnroller {
+class LoopUnroller : Rewriter {
  public:
   LoopUnroller(ir::GraphBuilder& b, const ir::Node& n, const Types& types, int64_t opset)
-      : b_(b), n_(n), types_(types), opset_(opset) {}
+      : Rewriter(b, n, types, "unroll"), opset_(opset) {}
 
   void run() {
     const ir::Attribute* body = n_.find_attr("body");
@@ -32,11 +32,6 @@ class LoopUnroller {
   }
 
  private:
-  template <typename... Args>
-  [[noreturn]] void fail_here(const Args&... args) const {
-    fail(ErrorKind::Unsupported, n_.describe(), ": cannot unroll for differentiation: ", args...);
-  }
-
   std::string input(size_t i) const { return n_.has_input(i) ? n_.input(i) : ""; }
 
   // Loop: inputs M, cond, carried...; body (iteration_num, cond, carried...) ->
@@ -261,30 +256,6 @@ class LoopUnroller {
                              : b_.op("Concat", parts, {attr("axis", axis)});
   }
 
-  void alias(const std::string& from, const std::string& to) {
-    ir::Node id;  // writes the loop node's own output name
-    id.name = b_.unique(prefix_ + "out");
-    id.op_type = "Identity";
-    id.inputs = {from};
-    id.outputs = {to};
-    b_.graph().nodes.push_back(std::move(id));
-  }
-
-  std::optional<std::vector<int64_t>> dims_of(const std::string& v) const {
-    auto it = types_.find(v);
-    if (it == types_.end() || !it->second.shape) return std::nullopt;
-    std::vector<int64_t> d;
-    for (const auto& dim : *it->second.shape) d.push_back(dim.value ? *dim.value : -1);
-    return d;
-  }
-  std::string ints(const std::vector<int64_t>& v) {
-    return b_.constant("c", Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v));
-  }
-  std::string index(int64_t i) { return b_.constant("c", Tensor::scalar<int64_t>(i)); }
-
-  ir::GraphBuilder& b_;
-  const ir::Node n_;  // a copy: the builder grows the node list
-  const Types& types_;
   int64_t opset_;
   const ir::Graph* body_ = nullptr;
   std::string prefix_;

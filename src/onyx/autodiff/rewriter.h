@@ -1,0 +1,46 @@
+// The common ground of the rewriters behind rewrite_for_gradients (unroll.h): emitting
+// constants into the graph, reading the static types inference found, writing the rewritten
+// node's outputs, and failing with the node named.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "onyx/autodiff/grad_context.h"
+#include "onyx/ir/builder.h"
+
+namespace onyx::autodiff {
+
+class Rewriter {
+ protected:
+  // `verb` completes "cannot ... for differentiation" in errors ("unroll", "lower").
+  Rewriter(ir::GraphBuilder& b, const ir::Node& n, const Types& types, const char* verb)
+      : b_(b), n_(n), types_(types), verb_(verb) {}
+
+  template <typename... Args>
+  [[noreturn]] void fail_here(const Args&... args) const {
+    fail(ErrorKind::Unsupported, n_.describe(), ": cannot ", verb_,
+         " for differentiation: ", args...);
+  }
+
+  // A 1-D int64 constant, and a scalar one.
+  std::string ints(const std::vector<int64_t>& v);
+  std::string index(int64_t i);
+  // A scalar constant of floating-point type `t` (float or double).
+  std::string scalar(double v, DType t);
+  // Static facts: dimensions (-1 where unknown), element type.
+  std::optional<std::vector<int64_t>> dims_of(const std::string& v) const;
+  DType elem(const std::string& v) const;
+  // Makes `value` the rewritten node's output `name` (an Identity that writes that name).
+  void alias(const std::string& value, const std::string& name);
+
+  ir::GraphBuilder& b_;
+  const ir::Node n_;  // a copy: the builder grows the node list
+  const Types& types_;
+
+ private:
+  const char* verb_;
+};
+
+}  // namespace onyx::autodiff
