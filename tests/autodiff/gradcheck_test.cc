@@ -435,6 +435,40 @@ TEST(GradCheck, GridSample) {
   }
 }
 
+// RoiAlign, lowered to primitive ops (lower_roi_align.cc), with respect to the feature map:
+// regions of different sizes (so an adaptive grid masks points), one reaching outside the
+// map, two regions on the same image; fixed and adaptive sampling, avg and max, both
+// coordinate modes.
+TEST(GradCheck, RoiAlign) {
+  Tensor rois = Tensor::from_vector<double>(
+      {3, 4}, {0.3, 0.6, 3.7, 2.9, 1.1, 0.2, 2.3, 4.6, -2.5, 2.2, 7.5, 6.5});
+  Tensor batch = Tensor::from_vector<int64_t>({3}, {1, 0, 1});
+  for (const char* mode : {"avg", "max"}) {
+    for (int64_t ratio : {0, 2}) {
+      for (const char* coords : {"half_pixel", "output_half_pixel"}) {
+        SCOPED_TRACE(std::string(mode) + " sampling_ratio " + std::to_string(ratio) + " " + coords);
+        check("RoiAlign", {rnd({2, 2, 5, 6}), no_grad(rois), constant(batch)},
+              {attr("mode", mode), attr("sampling_ratio", ratio), attr("output_height", int64_t{2}),
+               attr("output_width", int64_t{3}), attr("spatial_scale", 0.9f),
+               attr("coordinate_transformation_mode", coords)});
+      }
+    }
+  }
+  // Before opset 16 the lowered form's GatherElements has no gradient: the error says to
+  // convert, and names the node.
+  GradChecker old("RoiAlign", {rnd({2, 2, 5, 6}), no_grad(rois), constant(batch)}, {},
+                  {.opset = 13});
+  try {
+    old.run("RoiAlign-10");
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("node 'under_test' (RoiAlign): cannot lower for "
+                                         "differentiation: opset 16 or later is needed"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(GradCheck, Dft) {
   auto length = [](int64_t n) { return constant(Tensor::scalar<int64_t>(n)); };
   check("DFT", {rnd({2, 5, 2})});                                  // complex

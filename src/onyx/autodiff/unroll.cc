@@ -253,6 +253,10 @@ bool grid_sample(const ir::Node& n) {
   return n.domain.empty() && n.op_type == "GridSample";
 }
 
+bool roi_align(const ir::Node& n) {
+  return n.domain.empty() && n.op_type == "RoiAlign";
+}
+
 // Every rewrite, in the order rewrite_for_gradients applies them.
 struct Rewrite {
   bool (*pick)(const ir::Node&);
@@ -262,6 +266,7 @@ constexpr Rewrite kRewrites[] = {
     {loop_like, emit_unrolled_loop},
     {recurrent, emit_unrolled_recurrent},
     {grid_sample, emit_lowered_grid_sample},
+    {roi_align, emit_lowered_roi_align},
 };
 
 }  // namespace
@@ -278,8 +283,11 @@ size_t unroll_loops(ir::Model& model) {
 }
 
 size_t rewrite_for_gradients(ir::Model& model) {
-  size_t loops = unroll_loops(model);  // first: a loop body may hold the others
-  return loops + unroll_recurrent(model) + rewrite(model, grid_sample, emit_lowered_grid_sample);
+  size_t n = unroll_loops(model);  // first, in rounds: a loop body may hold the others
+  for (const Rewrite& r : kRewrites) {
+    if (r.pick != loop_like) n += rewrite(model, r.pick, r.emit);
+  }
+  return n;
 }
 
 bool rewritten_op(const ir::Node& n) {

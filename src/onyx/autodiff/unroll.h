@@ -1,7 +1,7 @@
 // Ops differentiated by rewriting them first: recurrent layers (RNN, GRU, LSTM) as their
 // time steps in primitive ops (MatMul, Add, activations, Mul), Loop and Scan as one copy of
-// their body per iteration (backpropagation through time, as ONNX nodes), GridSample as
-// coordinate arithmetic and gathers. The primitives' gradient rules then differentiate them.
+// their body per iteration (backpropagation through time, as ONNX nodes), GridSample and
+// RoiAlign as coordinate arithmetic and gathers. The primitives' gradient rules then differentiate them.
 #pragma once
 
 #include "onyx/autodiff/grad_context.h"
@@ -24,7 +24,7 @@ size_t unroll_recurrent(ir::Model& model);
 size_t unroll_loops(ir::Model& model);
 
 // All of the rewrites: loops first (a loop body may hold the others), then recurrent
-// layers, then GridSample (4-D; H and W known statically). Returns how many nodes were
+// layers, then GridSample and RoiAlign (4-D; H and W known statically). Returns how many nodes were
 // replaced; nodes that cannot be rewritten stay.
 size_t rewrite_for_gradients(ir::Model& model);
 
@@ -40,5 +40,7 @@ using Emit = void (*)(ir::GraphBuilder& b, const ir::Node& n, const Types& types
 void emit_unrolled_loop(ir::GraphBuilder& b, const ir::Node& n, const Types& types, int64_t opset);
 void emit_lowered_grid_sample(ir::GraphBuilder& b, const ir::Node& n, const Types& types,
                               int64_t opset);
+void emit_lowered_roi_align(ir::GraphBuilder& b, const ir::Node& n, const Types& types,
+                            int64_t opset);
 
 }  // namespace onyx::autodiff

@@ -45,8 +45,8 @@ CheckerResult run_onnx_checker(const std::string& path) {
 namespace {
 
 // Output types of the ops this ONNX library (1.12) cannot infer (the opset-18 ops the
-// runtime has) or infers wrongly (STFT's onesided bins), from their input types; nullopt
-// when those are unknown too.
+// runtime has, RoiAlign before opset 16) or infers wrongly (STFT's onesided bins), from
+// their input types; nullopt when those are unknown too.
 std::optional<ir::TypeInfo> own_type(const ir::Node& n, const ir::Graph& g,
                                      const std::unordered_map<std::string, ir::TypeInfo>& t) {
   auto in = [&](size_t i) -> const ir::TypeInfo* {
@@ -56,6 +56,17 @@ std::optional<ir::TypeInfo> own_type(const ir::Node& n, const ir::Graph& g,
   if (!n.domain.empty() && n.domain != "ai.onnx") return std::nullopt;
   if (n.op_type == "Mish" || n.op_type == "BitwiseNot") {
     if (const ir::TypeInfo* x = in(0)) return *x;
+  }
+  if (n.op_type == "RoiAlign") {  // [R, C, output_height, output_width]
+    const ir::TypeInfo *x = in(0), *rois = in(1);
+    if (!x) return std::nullopt;
+    ir::TypeInfo y = ir::TypeInfo::tensor(x->elem);
+    if (x->shape && x->shape->size() == 4 && rois && rois->shape && rois->shape->size() == 2) {
+      y.shape = std::vector<ir::Dim>{(*rois->shape)[0], (*x->shape)[1],
+                                     ir::Dim{n.attr_int("output_height", 1), "", ""},
+                                     ir::Dim{n.attr_int("output_width", 1), "", ""}};
+    }
+    return y;
   }
   if (n.op_type == "STFT") {  // [B, S, C] -> [B, frames, bins, 2]
     const ir::TypeInfo* x = in(0);
@@ -131,7 +142,8 @@ std::unordered_map<std::string, ir::TypeInfo> infer_value_types(const ir::Model&
     for (const ir::Node& n : g.nodes) {
       if (n.outputs.size() != 1 || n.outputs[0].empty()) continue;
       auto known = types.find(n.outputs[0]);
-      bool typed = known != types.end() && known->second.kind != ir::TypeInfo::Kind::Unknown;
+      bool typed = known != types.end() && known->second.kind != ir::TypeInfo::Kind::Unknown &&
+                   known->second.elem != DType::Undefined;
       if (typed && n.op_type != "STFT") continue;
       auto t = own_type(n, g, types);
       if (!t || (typed && known->second.str() == t->str())) continue;
