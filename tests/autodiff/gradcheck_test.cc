@@ -104,6 +104,11 @@ TEST(GradCheck, MatMulAndGemm) {
   check("Einsum", {rnd({3, 3})}, {attr("equation", "ii->")});
   check("Einsum", {rnd({3, 3})}, {attr("equation", "ii->i")});
   check("Einsum", {rnd({3, 3, 2}), rnd({2, 4}, -2, 2, 2)}, {attr("equation", "iij,jk->ik")});
+  // Repeated subscripts next to an ellipsis, around it, and with the ellipsis broadcast.
+  check("Einsum", {rnd({2, 3, 3})}, {attr("equation", "...ii->...i")});
+  check("Einsum", {rnd({3, 2, 3})}, {attr("equation", "i...i->...")});
+  check("Einsum", {rnd({2, 3, 3}), rnd({2, 3}, -2, 2, 2)}, {attr("equation", "...ii,...i->...")});
+  check("Einsum", {rnd({1, 3, 3}), rnd({2, 3}, -2, 2, 2)}, {attr("equation", "...ii,...i->...i")});
 }
 
 // Det through cofactors: batched, 1x1 and 2x2 edge sizes, and a singular matrix (where

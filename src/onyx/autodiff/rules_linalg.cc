@@ -86,14 +86,30 @@ void gemm_rule(GradContext& g) {
   }
 }
 
-// `d` holds a gradient over the labels `unique` of an operand whose subscripts `term`
-// repeat some: returns it shaped like the operand `x`, zero off the diagonals. Each
-// repeated occurrence gets a fresh label tied to the first by an identity matrix.
+// Labels with '.' standing for an ellipsis, spelled back out for an equation.
+std::string with_ellipsis(const std::string& labels) {
+  std::string r;
+  for (char c : labels) r += c == '.' ? std::string("...") : std::string(1, c);
+  return r;
+}
+
+// `d` holds a gradient over the labels `unique` of an operand whose labels `term` repeat
+// some ('.' is its ellipsis): returns it shaped like the operand `x`, zero off the
+// diagonals. Each repeated occurrence gets a fresh label tied to the first by an identity
+// matrix.
 std::string restore_diagonals(GradContext& g, const std::string& d, const std::string& unique,
                               const std::string& term, const std::string& equation,
                               const std::string& x) {
   std::string spread = term, operands = unique;
   std::vector<std::string> inputs{d};
+  // The axis of label p: an ellipsis before it covers rank - (labels - 1) axes.
+  size_t dots = term.find('.');
+  int64_t covered = 0;
+  if (dots != std::string::npos) {
+    auto r = g.rank(x);
+    if (!r) g.fail("the rank of operand '", x, "' must be known");
+    covered = *r - static_cast<int64_t>(term.size() - 1);
+  }
   char fresh = 'A';
   for (size_t p = 0; p < term.size(); ++p) {
     if (term.find(term[p]) == p) continue;  // a first occurrence
@@ -102,12 +118,14 @@ std::string restore_diagonals(GradContext& g, const std::string& d, const std::s
     }
     if (fresh > 'Z') g.fail("no free subscript letter left");
     spread[p] = fresh;
-    std::string n = g.op("Gather", {g.shape(x), g.ints({static_cast<int64_t>(p)})});
+    int64_t axis = static_cast<int64_t>(p) + (dots < p ? covered - 1 : 0);
+    std::string n = g.op("Gather", {g.shape(x), g.ints({axis})});
     std::string square = g.op("Concat", {n, n}, {attr("axis", int64_t{0})});
     inputs.push_back(g.op("EyeLike", {g.fill(square, 0.0, x)}));
     operands += std::string(",") + term[p] + fresh;
   }
-  return g.op("Einsum", inputs, {attr("equation", operands + "->" + spread)});
+  return g.op("Einsum", inputs,
+              {attr("equation", with_ellipsis(operands) + "->" + with_ellipsis(spread))});
 }
 
 // Einsum: the gradient of operand i is the einsum of the output gradient with the other
@@ -157,9 +175,6 @@ void einsum_rule(GradContext& g) {
     if (!g.needs(i)) continue;
     std::string mine = labels(terms[i]);
     bool repeats = std::set<char>(mine.begin(), mine.end()).size() != mine.size();
-    if (repeats && mine.find('.') != std::string::npos) {
-      g.fail("operand ", i, " repeats a subscript next to an ellipsis; not supported");
-    }
     // A repeated label (a diagonal, "ii"): the gradient is computed for the label once,
     // then put back on the diagonal by identity matrices.
     std::string unique;
@@ -184,8 +199,9 @@ void einsum_rule(GradContext& g) {
       std::string ones = g.fill(g.shape(g.x(i)), 1.0, g.x(i));
       inputs.push_back(ones);
     }
-    std::string d = g.op("Einsum", inputs,
-                         {attr("equation", lhs_terms + "->" + (repeats ? unique : terms[i]))});
+    std::string d =
+        g.op("Einsum", inputs,
+             {attr("equation", lhs_terms + "->" + (repeats ? with_ellipsis(unique) : terms[i]))});
     if (repeats) d = restore_diagonals(g, d, unique, mine, eq, g.x(i));
     g.set_dx(i, mine.find('.') != std::string::npos ? g.reduce_to(d, std::nullopt, g.x(i)) : d);
   }
