@@ -19,6 +19,7 @@ Weights are random with a fixed seed; nothing is downloaded.
 import os
 import sys
 import warnings
+from typing import List
 
 import numpy as np
 import torch
@@ -92,6 +93,25 @@ class LoopRnn(nn.Module):
         return self.head(h)
 
 
+class ListRnn(nn.Module):
+    """The recurrence of LoopRnn collecting every step's state in a list and stacking it,
+    scripted: an ONNX Loop carrying a sequence (SequenceInsert), then ConcatFromSequence."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.Linear(5, 6)
+        self.rec = nn.Linear(6, 6)
+        self.head = nn.Linear(6, 3)
+
+    def forward(self, x):
+        h = torch.zeros(x.size(0), 6)
+        states: List[torch.Tensor] = []
+        for t in range(x.size(1)):
+            h = torch.tanh(self.cell(x[:, t]) + self.rec(h))
+            states.append(h)
+        return self.head(torch.stack(states, 1).mean(1))
+
+
 STEPS = 20
 # case -> (constructor, one input's shape, classes, optimizers to run)
 CASES = {
@@ -100,8 +120,9 @@ CASES = {
     "resblock": (ResBlock, (3, 6, 6), 4, ["sgd", "adam"]),
     "lstm": (Lstm, (4, 5), 3, ["adam"]),
     "loop": (LoopRnn, (4, 5), 3, ["sgd"]),
+    "list": (ListRnn, (4, 5), 3, ["adam"]),
 }
-SCRIPTED = {"loop"}  # exported through torch.jit.script
+SCRIPTED = {"loop", "list"}  # exported through torch.jit.script
 BATCH = 6
 
 

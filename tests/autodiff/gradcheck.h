@@ -90,6 +90,19 @@ class GradChecker {
     g.nodes.push_back(std::move(n));
   }
 
+  // A whole model instead of one op: its graph inputs are in0, in1, ... (fed `inputs`, or
+  // initializers for constant ones) and its outputs out0, out1, ... (options.num_outputs).
+  GradChecker(ir::Model model, std::vector<GradInput> inputs, GradCheckOptions options = {})
+      : op_(model.graph->name),
+        inputs_(std::move(inputs)),
+        options_(options),
+        model_(std::move(model)) {
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      if (inputs_[i].differentiate && !inputs_[i].constant)
+        wrt_.push_back("in" + std::to_string(i));
+    }
+  }
+
   // Runs the check; failures are reported through gtest with the case's name.
   void run(const std::string& label) {
     SCOPED_TRACE(label);

@@ -320,6 +320,45 @@ TEST(GradCheck, Loop) {
   }
 }
 
+// Sequences known statically are followed through and their reads become tensor ops
+// (fold_sequences.cc): construct, insert at the front, erase the last, read one, stack
+// them, and split a tensor into a sequence and concatenate it back.
+TEST(GradCheck, Sequences) {
+  ir::Model m;
+  m.set_opset("", 17);
+  m.graph->name = "sequences";
+  ir::GraphBuilder b(*m.graph);
+  auto t = [](Shape s) { return ir::TypeInfo::tensor(DType::Float64, s); };
+  b.input("in0", t({2, 3}));
+  b.input("in1", t({2, 3}));
+  auto i64 = [&](std::vector<int64_t> v, Shape s) {
+    return b.constant("c", Tensor::from_vector<int64_t>(s, v));
+  };
+  std::string s = b.op("SequenceConstruct", {"in0", "in1"});
+  s = b.op("SequenceInsert", {s, b.op("Sin", {"in0"}), i64({0}, {})});  // [sin x, x, y]
+  s = b.op("SequenceErase", {s, i64({-1}, {})});                        // [sin x, x]
+  std::string stacked =
+      b.op("ConcatFromSequence", {s}, {attr("axis", int64_t{-1}), attr("new_axis", int64_t{1})});
+  std::string picked = b.op("SequenceAt", {s, i64({1}, {})});
+  std::string pieces =
+      b.op("SplitToSequence", {"in1"}, {attr("axis", int64_t{1}), attr("keepdims", int64_t{0})});
+  std::string joined = b.op("ConcatFromSequence", {pieces}, {attr("axis", int64_t{0})});
+  std::string count = b.op("Cast", {b.op("SequenceLength", {pieces})}, {attr("to", int64_t{11})});
+  std::vector<std::string> results{b.op("Mul", {stacked, stacked}),
+                                   b.op("Mul", {picked, b.op("Cos", {"in1"})}),
+                                   b.op("Mul", {b.op("Tanh", {joined}), count})};
+  for (size_t k = 0; k < results.size(); ++k) {  // named out0.. as the checker expects
+    ir::Node id;
+    id.op_type = "Identity";
+    id.inputs = {results[k]};
+    id.outputs = {"out" + std::to_string(k)};
+    m.graph->nodes.push_back(id);
+    b.output(id.outputs[0]);
+  }
+  GradChecker c(m, {rnd({2, 3}), rnd({2, 3}, -2, 2, 2)}, {.num_outputs = 3});
+  c.run("sequences");
+}
+
 TEST(GradCheck, Scan) {
   auto body = std::make_shared<ir::Graph>();
   body->name = "body";

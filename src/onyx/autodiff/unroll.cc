@@ -284,6 +284,7 @@ size_t unroll_loops(ir::Model& model) {
 
 size_t rewrite_for_gradients(ir::Model& model) {
   size_t n = unroll_loops(model);  // first, in rounds: a loop body may hold the others
+  n += fold_sequences(model);      // the lists the unrolled loops built
   for (const Rewrite& r : kRewrites) {
     if (r.pick != loop_like) n += rewrite(model, r.pick, r.emit);
   }

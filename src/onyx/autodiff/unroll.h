@@ -1,7 +1,8 @@
 // Ops differentiated by rewriting them first: recurrent layers (RNN, GRU, LSTM) as their
 // time steps in primitive ops (MatMul, Add, activations, Mul), Loop and Scan as one copy of
 // their body per iteration (backpropagation through time, as ONNX nodes), GridSample and
-// RoiAlign as coordinate arithmetic and gathers. The primitives' gradient rules then differentiate them.
+// RoiAlign as coordinate arithmetic and gathers. The primitives' gradient rules then differentiate
+// them.
 #pragma once
 
 #include "onyx/autodiff/grad_context.h"
@@ -23,9 +24,14 @@ size_t unroll_recurrent(ir::Model& model);
 // Scan's length must be known statically. Other loops stay; unroll_problem says why.
 size_t unroll_loops(ir::Model& model);
 
-// All of the rewrites: loops first (a loop body may hold the others), then recurrent
-// layers, then GridSample and RoiAlign (4-D; H and W known statically). Returns how many nodes were
-// replaced; nodes that cannot be rewritten stay.
+// Replaces the reads of sequences whose elements are known statically (SequenceAt,
+// SequenceLength, ConcatFromSequence) by tensor ops, and drops the sequence ops left
+// unread: see fold_sequences.cc. Returns how many reads were replaced.
+size_t fold_sequences(ir::Model& model);
+
+// All of the rewrites: loops first (a loop body may hold the others), then sequences, then
+// recurrent layers, GridSample and RoiAlign (4-D; H and W known statically). Returns how many nodes
+// were replaced; nodes that cannot be rewritten stay.
 size_t rewrite_for_gradients(ir::Model& model);
 
 // Whether `n` is an op that rewrite_for_gradients rewrites.

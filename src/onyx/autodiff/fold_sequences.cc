@@ -1,0 +1,228 @@
+// Sequences whose every element is known when the graph is built (SequenceEmpty,
+// SequenceConstruct, SequenceInsert and SequenceErase at constant positions,
+// SplitToSequence of a static size) are followed statically, and the ops that read tensors
+// out of them (SequenceAt, SequenceLength, ConcatFromSequence) become tensor ops. Gradients
+// then flow through plain tensors. This is what a scripted PyTorch list becomes once its
+// loop is unrolled: `outs.append(h)` in the body, `torch.stack(outs)` after it.
+#include <algorithm>
+#include <map>
+#include <unordered_set>
+
+#include "onyx/autodiff/unroll.h"
+#include "onyx/ir/builder.h"
+#include "onyx/onnx/checker.h"
+
+namespace onyx::autodiff {
+
+namespace {
+
+using ir::attr;
+
+bool sequence_op(const ir::Node& n) {
+  static const std::unordered_set<std::string> ops{
+      "SequenceEmpty", "SequenceConstruct", "SequenceInsert",     "SequenceErase",
+      "SequenceAt",    "SequenceLength",    "ConcatFromSequence", "SplitToSequence"};
+  return n.domain.empty() && ops.count(n.op_type);
+}
+
+class SequenceFolder {
+ public:
+  SequenceFolder(ir::Model& model) : g_(*model.graph), b_(g_), opset_(model.opset("")) {}
+
+  size_t run(const Types& types) {
+    types_ = &types;
+    std::vector<ir::Node> nodes = std::move(g_.nodes);
+    g_.nodes.clear();
+    size_t folded = 0;
+    for (ir::Node& n : nodes) {
+      // An Identity passes a sequence on (unrolled loops return their results so).
+      if (n.op_type == "Identity" && n.domain.empty() && elements(n.input(0))) {
+        known_[n.outputs[0]] = *elements(n.input(0));
+      }
+      if (!sequence_op(n) || !fold(n)) {
+        g_.nodes.push_back(std::move(n));
+      } else {
+        ++folded;
+      }
+    }
+    if (folded) drop_unread_sequences();
+    return folded;
+  }
+
+ private:
+  // The constant int value `v`, if it is one.
+  std::optional<int64_t> constant_int(const std::string& v) const {
+    auto t = g_.constant_value(v);
+    if (!t || t->numel() != 1) return std::nullopt;
+    return t->to_int64s()[0];
+  }
+
+  // The elements of sequence `v`, when known.
+  const std::vector<std::string>* elements(const std::string& v) const {
+    auto it = known_.find(v);
+    return it == known_.end() ? nullptr : &it->second;
+  }
+
+  // A position of a sequence of `size` (negative counts from the back), or nullopt when out
+  // of range; `insert` allows size itself.
+  static std::optional<size_t> position(int64_t p, size_t size, bool insert) {
+    int64_t n = static_cast<int64_t>(size);
+    if (p < 0) p += n;
+    if (p < 0 || p > n || (p == n && !insert)) return std::nullopt;
+    return static_cast<size_t>(p);
+  }
+
+  void emit(const std::string& op, const std::vector<std::string>& inputs,
+            const std::string& output, std::vector<ir::Attribute> attrs = {}) {
+    ir::Node n;
+    n.name = b_.unique(op);
+    n.op_type = op;
+    n.inputs = inputs;
+    n.outputs = {output};
+    n.attributes = std::move(attrs);
+    g_.nodes.push_back(std::move(n));
+  }
+
+  // Follows or rewrites node `n`; false leaves it as it is. Sequence-producing nodes stay
+  // in the graph (a later reader may need them); drop_unread_sequences removes them once
+  // nothing reads them.
+  bool fold(const ir::Node& n) {
+    const std::string& op = n.op_type;
+    auto in = [&](size_t i) { return n.has_input(i) ? n.input(i) : std::string(); };
+    if (op == "SequenceEmpty") {
+      known_[n.outputs[0]] = {};
+      return false;
+    }
+    if (op == "SequenceConstruct") {
+      known_[n.outputs[0]] = n.inputs;
+      return false;
+    }
+    if (op == "SplitToSequence") {
+      split(n);
+      return false;
+    }
+    const std::vector<std::string>* seq = elements(in(0));
+    if (!seq) return false;
+    if (op == "SequenceInsert" || op == "SequenceErase") {
+      std::vector<std::string> next = *seq;
+      bool insert = op == "SequenceInsert";
+      std::string pos_v = in(insert ? 2 : 1);
+      std::optional<int64_t> p =
+          pos_v.empty() ? std::optional<int64_t>(insert ? next.size() : -1) : constant_int(pos_v);
+      auto at = p ? position(*p, next.size(), insert) : std::nullopt;
+      if (!at) return false;
+      if (insert) {
+        next.insert(next.begin() + static_cast<long>(*at), n.input(1));
+      } else {
+        next.erase(next.begin() + static_cast<long>(*at));
+      }
+      known_[n.outputs[0]] = std::move(next);
+      return false;
+    }
+    if (op == "SequenceAt") {
+      auto p = constant_int(in(1));
+      auto at = p ? position(*p, seq->size(), false) : std::nullopt;
+      if (!at) return false;
+      emit("Identity", {(*seq)[*at]}, n.outputs[0]);
+      return true;
+    }
+    if (op == "SequenceLength") {
+      std::string c =
+          b_.constant("length", Tensor::scalar<int64_t>(static_cast<int64_t>(seq->size())));
+      emit("Identity", {c}, n.outputs[0]);
+      return true;
+    }
+    if (op == "ConcatFromSequence") {
+      if (seq->empty()) return false;  // the op itself fails on an empty sequence
+      int64_t axis = n.attr_int("axis", 0);
+      std::vector<std::string> parts = *seq;
+      if (n.attr_int("new_axis", 0)) {
+        for (auto& p : parts) {
+          std::string axes = b_.constant("axes", Tensor::from_vector<int64_t>({1}, {axis}));
+          p = b_.op("Unsqueeze", {p, axes});
+        }
+      }
+      emit("Concat", parts, n.outputs[0], {attr("axis", axis)});
+      return true;
+    }
+    return false;
+  }
+
+  // SplitToSequence with a static split: its elements are a Split's outputs.
+  void split(const ir::Node& n) {
+    std::string x = n.input(0);
+    auto it = types_->find(x);
+    if (it == types_->end() || !it->second.shape) return;
+    int64_t rank = static_cast<int64_t>(it->second.shape->size());
+    int64_t axis = n.attr_int("axis", 0);
+    if (axis < -rank || axis >= rank) return;
+    if (axis < 0) axis += rank;
+    const auto& dim = (*it->second.shape)[static_cast<size_t>(axis)];
+    if (!dim.value) return;
+    int64_t len = *dim.value;
+    std::vector<int64_t> sizes;
+    bool keep = true;
+    if (!n.has_input(1)) {  // pieces of 1, the axis squeezed unless keepdims
+      sizes.assign(static_cast<size_t>(len), 1);
+      keep = n.attr_int("keepdims", 1) != 0;
+    } else {
+      auto s = g_.constant_value(n.input(1));
+      if (!s) return;
+      std::vector<int64_t> v = s->to_int64s();
+      if (s->rank() == 0) {  // equal pieces of v[0], the last one shorter
+        if (v[0] <= 0) return;
+        for (int64_t done = 0; done < len; done += v[0])
+          sizes.push_back(std::min(v[0], len - done));
+      } else {
+        sizes = v;
+      }
+    }
+    if (sizes.empty() || opset_ < 13) return;  // Split's sizes became an input at 13
+    std::string split = b_.constant(
+        "split", Tensor::from_vector<int64_t>({static_cast<int64_t>(sizes.size())}, sizes));
+    std::vector<std::string> parts =
+        b_.add("Split", {x, split}, {attr("axis", axis)}, sizes.size());
+    if (!keep) {
+      std::string axes = b_.constant("axes", Tensor::from_vector<int64_t>({1}, {axis}));
+      for (auto& p : parts) p = b_.op("Squeeze", {p, axes});
+    }
+    known_[n.outputs[0]] = parts;
+  }
+
+  // Removes the sequence nodes nothing reads any more (repeatedly: removing an insert may
+  // leave the one before it unread).
+  void drop_unread_sequences() {
+    for (bool removed = true; removed;) {
+      removed = false;
+      std::unordered_set<std::string> read;
+      for (const auto& n : g_.nodes) {
+        for (const auto& v : ir::node_reads(n)) read.insert(v);
+      }
+      for (const auto& o : g_.outputs) read.insert(o.name);
+      std::erase_if(g_.nodes, [&](const ir::Node& n) {
+        bool dead =
+            sequence_op(n) && std::none_of(n.outputs.begin(), n.outputs.end(),
+                                           [&](const std::string& o) { return read.count(o); });
+        removed |= dead;
+        return dead;
+      });
+    }
+  }
+
+  ir::Graph& g_;
+  ir::GraphBuilder b_;
+  int64_t opset_;
+  const Types* types_ = nullptr;
+  std::map<std::string, std::vector<std::string>> known_;
+};
+
+}  // namespace
+
+size_t fold_sequences(ir::Model& model) {
+  ir::Graph& g = *model.graph;
+  if (std::none_of(g.nodes.begin(), g.nodes.end(), sequence_op)) return 0;
+  Types types = onnx_io::infer_value_types(model);
+  return SequenceFolder(model).run(types);
+}
+
+}  // namespace onyx::autodiff
