@@ -220,6 +220,9 @@ TEST(GradCheck, RearrangeAndIndex) {
     check("Scatter", {rnd({2, 3}), constant(narrow), rnd({2, 2}, -2, 2, 5)},
           {attr("axis", int64_t{1})}, {.opset = opset});
   }
+  // OneHot with respect to its values (off, on), indices negative and repeated.
+  check("OneHot", {ints({2, 2}, {1, -1, 0, 1}), ints({}, {3}), rnd({2})},
+        {attr("axis", int64_t{1})});
   check("ScatterND", {rnd({4, 3}), ints({2, 1}, {1, 3}), rnd({2, 3}, -2, 2, 5)});
   check("ScatterND", {rnd({4, 3}), ints({2, 1}, {1, 1}), rnd({2, 3}, -2, 2, 5)},
         {attr("reduction", "add")});

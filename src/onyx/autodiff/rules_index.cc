@@ -1,6 +1,6 @@
 // Gradient rules for ops that rearrange, pick or overwrite elements: DepthToSpace,
 // SpaceToDepth, Compress, ReverseSequence, GatherND, TopK, MaxUnpool, Trilu,
-// ScatterElements, ScatterND and Scatter.
+// ScatterElements, ScatterND, Scatter and OneHot.
 #include <algorithm>
 
 #include "onyx/autodiff/rules.h"
@@ -102,8 +102,23 @@ void legacy_scatter_rule(GradContext& g) {
   g.set_dx(2, g.reduce_sum(picked, {axis + 1}, false));
 }
 
+// OneHot writes values[1] where an index points and values[0] elsewhere: each gets the
+// sum of dY over its positions.
+void one_hot_rule(GradContext& g) {
+  if (!g.needs(2)) return;
+  std::vector<ir::Attribute> axis{attr("axis", g.node().attr_int("axis", -1))};
+  std::string bits = g.as_type_of(g.floats({0, 1}), g.dy(0));
+  std::string hot = g.op("OneHot", {g.x(0), g.x(1), bits}, axis);
+  std::string on = g.op("ReduceSum", {g.mul(g.dy(0), hot)}, {attr("keepdims", int64_t{0})});
+  std::string all = g.op("ReduceSum", {g.dy(0)}, {attr("keepdims", int64_t{0})});
+  std::string both = g.op("Concat", {g.unsqueeze(g.sub(all, on), {0}), g.unsqueeze(on, {0})},
+                          {attr("axis", int64_t{0})});
+  g.set_dx(2, both);
+}
+
 constexpr GradDef kDefs[] = {
     {"", "Scatter", 9, 10, legacy_scatter_rule},
+    {"", "OneHot", 9, kLatestOpset, one_hot_rule},
     {"", "DepthToSpace", 1, kLatestOpset, permutation_rule},
     {"", "SpaceToDepth", 1, kLatestOpset, permutation_rule},
     {"", "Compress", 9, kLatestOpset, permutation_rule},

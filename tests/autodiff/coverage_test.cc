@@ -1,0 +1,70 @@
+// Every op the runtime has a kernel for is differentiable by a rule or a rewrite, or is
+// listed here with the reason it has neither. A new kernel fails this test until someone
+// decides which.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "onyx/autodiff/rules.h"
+#include "onyx/autodiff/unroll.h"
+#include "onyx/ops/registry.h"
+
+namespace onyx {
+namespace {
+
+// op -> why it has no gradient rule.
+const std::map<std::string, std::string>& without_rules() {
+  static const std::map<std::string, std::string> m = [] {
+    std::map<std::string, std::string> r;
+    auto add = [&](std::initializer_list<const char*> ops, const char* why) {
+      for (const char* op : ops) r[op] = why;
+    };
+    add({"And", "Or", "Xor", "Not", "Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual",
+         "IsInf", "IsNaN", "ArgMax", "ArgMin", "NonZero", "Shape", "Size", "NonMaxSuppression",
+         "Multinomial"},
+        "its outputs are integer or boolean");
+    add({"BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "ConvInteger", "MatMulInteger",
+         "QLinearConv", "QLinearMatMul", "QuantizeLinear", "DequantizeLinear",
+         "DynamicQuantizeLinear"},
+        "integer or quantized arithmetic, which PyTorch does not differentiate either");
+    add({"Constant", "ConstantOfShape", "RandomNormal", "RandomUniform", "BlackmanWindow",
+         "HammingWindow", "HannWindow", "MelWeightMatrix"},
+        "it has no floating-point input: a constant of the graph");
+    add({"StringNormalizer", "TfIdfVectorizer"}, "its inputs are strings or integers");
+    add({"Unique"}, "sorting out repeats has no derivative in PyTorch either");
+    add({"SequenceEmpty", "SequenceConstruct", "SequenceInsert", "SequenceErase", "SequenceAt",
+         "SequenceLength", "ConcatFromSequence", "SplitToSequence"},
+        "differentiated when the sequence is known statically (fold_sequences), not otherwise");
+    add({"SequenceMap", "Optional", "OptionalGetElement", "OptionalHasElement"},
+        "gradients flow through tensors, not through sequence or optional values");
+    add({"ai.onnx.preview.training.Adagrad", "ai.onnx.preview.training.Adam",
+         "ai.onnx.preview.training.Momentum"},
+        "an optimizer update, which a training step applies, not differentiates");
+    return r;
+  }();
+  return m;
+}
+
+TEST(GradientCoverage, EveryKernelHasARuleOrAReason) {
+  for (const std::string& name : ops::registry().op_names()) {
+    size_t dot = name.rfind('.');
+    std::string domain = dot == std::string::npos ? "" : name.substr(0, dot);
+    std::string op = dot == std::string::npos ? name : name.substr(dot + 1);
+    ir::Node n;
+    n.domain = domain;
+    n.op_type = op;
+    // A rule at some opset (Scatter and Upsample have theirs at their old opsets only).
+    bool rule = false;
+    for (int64_t opset = 1; opset <= 18 && !rule; ++opset) {
+      rule = autodiff::find_rule(domain, op, opset) != nullptr;
+    }
+    bool covered = rule || autodiff::rewritten_op(n);
+    bool listed = without_rules().count(name) != 0;
+    EXPECT_TRUE(covered || listed) << name << " has no gradient rule and no reason listed";
+    EXPECT_FALSE(covered && listed) << name << " has a rule but is listed as having none";
+  }
+}
+
+}  // namespace
+}  // namespace onyx
