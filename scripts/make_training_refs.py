@@ -112,6 +112,26 @@ class ListRnn(nn.Module):
         return self.head(torch.stack(states, 1).mean(1))
 
 
+class WhileRnn(nn.Module):
+    """The recurrence of LoopRnn run while the state stays small (1 to 3 steps on the fixture
+    batches, at most x.size(1)), scripted: an ONNX Loop whose condition depends on the
+    data, so it cannot be unrolled."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.Linear(5, 6)
+        self.rec = nn.Linear(6, 6)
+        self.head = nn.Linear(6, 3)
+
+    def forward(self, x):
+        h = torch.zeros(x.size(0), 6)
+        t = 0
+        while t < x.size(1) and bool(h.abs().mean() < 0.43):
+            h = torch.tanh(self.cell(x[:, t]) + self.rec(h))
+            t += 1
+        return self.head(h)
+
+
 STEPS = 20
 # case -> (constructor, one input's shape, classes, optimizers to run)
 CASES = {
@@ -121,8 +141,9 @@ CASES = {
     "lstm": (Lstm, (4, 5), 3, ["adam"]),
     "loop": (LoopRnn, (4, 5), 3, ["sgd"]),
     "list": (ListRnn, (4, 5), 3, ["adam"]),
+    "while": (WhileRnn, (4, 5), 3, ["sgd"]),
 }
-SCRIPTED = {"loop", "list"}  # exported through torch.jit.script
+SCRIPTED = {"loop", "list", "while"}  # exported through torch.jit.script
 BATCH = 6
 
 

@@ -323,6 +323,43 @@ TEST(GradCheck, Loop) {
   }
 }
 
+// Loops that cannot be unrolled (their number of iterations depends on data) get a
+// backward Loop over the recorded iterations (rules_control.cc): a trip count fed as an
+// input, and a while loop whose condition depends on the carried values. The values keep
+// every finite-difference step on the same side of the condition.
+TEST(GradCheck, WhileLoop) {
+  auto f64 = [](Shape s) { return ir::TypeInfo::tensor(DType::Float64, s); };
+  auto body = [&](bool data_cond) {
+    auto g = std::make_shared<ir::Graph>();
+    g->name = "body";
+    ir::GraphBuilder b(*g);
+    std::string i = b.input("i", ir::TypeInfo::tensor(DType::Int64, Shape{}));
+    std::string cond = b.input("cond", ir::TypeInfo::tensor(DType::Bool, Shape{}));
+    std::string s = b.input("s", f64({3}));
+    std::string step = b.op("Cast", {i}, {attr("to", int64_t{11})});
+    std::string grow = b.op("Sigmoid", {b.op("Mul", {s, "in3"})});
+    std::string next = b.op("Add", {b.op("Add", {s, grow}), b.op("Mul", {step, "in3"})});
+    std::string c = cond;
+    if (data_cond) {
+      std::string four = b.constant("four", Tensor::scalar<double>(4.0));
+      c = b.op("Less", {b.op("ReduceSum", {next}, {attr("keepdims", int64_t{0})}), four});
+    }
+    b.output(c, ir::TypeInfo::tensor(DType::Bool, Shape{}));
+    b.output(next, f64({3}));
+    b.output(b.op("Tanh", {next}), f64({3}));
+    return g;
+  };
+  testing::GradInput none{Tensor(), false, false};
+  Tensor s0 = Tensor::from_vector<double>({3}, {0.3, -0.2, 0.1});
+  Tensor w = Tensor::from_vector<double>({3}, {0.5, -0.4, 0.2});
+  // A trip count fed at run time: 3 iterations.
+  check("Loop", {no_grad(Tensor::scalar<int64_t>(3)), none, fixed(s0), fixed(w)},
+        {attr("body", body(false))}, {.num_outputs = 2, .node_inputs = 3});
+  // While the sum stays under 4: it is 0.2 at first and grows by about 1.6 an iteration.
+  check("Loop", {none, no_grad(Tensor::scalar<bool>(true)), fixed(s0), fixed(w)},
+        {attr("body", body(true))}, {.num_outputs = 2, .node_inputs = 3});
+}
+
 // Sequences known statically are followed through and their reads become tensor ops
 // (fold_sequences.cc): construct, insert at the front, erase the last, read one, stack
 // them, and split a tensor into a sequence and concatenate it back.

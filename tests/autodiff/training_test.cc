@@ -53,7 +53,8 @@ TEST_P(LossGradient, MatchesPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, LossGradient,
-                         ::testing::Values("mlp", "cnn_bn", "resblock", "lstm", "loop", "list"));
+                         ::testing::Values("mlp", "cnn_bn", "resblock", "lstm", "loop", "list",
+                                           "while"));
 
 struct StepCase {
   std::string model, optimizer;
@@ -93,7 +94,8 @@ INSTANTIATE_TEST_SUITE_P(Optimizers, TrainingSteps,
                                            StepCase{"mlp", "adam"}, StepCase{"mlp", "adamw"},
                                            StepCase{"cnn_bn", "sgd"}, StepCase{"resblock", "sgd"},
                                            StepCase{"resblock", "adam"}, StepCase{"lstm", "adam"},
-                                           StepCase{"loop", "sgd"}, StepCase{"list", "adam"}),
+                                           StepCase{"loop", "sgd"}, StepCase{"list", "adam"},
+                                           StepCase{"while", "sgd"}),
                          [](const auto& info) {
                            return info.param.model + "_" + info.param.optimizer;
                          });

@@ -93,7 +93,8 @@ INSTANTIATE_TEST_SUITE_P(Models, OrtTrain,
                          ::testing::Values(OrtCase{"mlp", "nesterov"}, OrtCase{"mlp", "adagrad"},
                                            OrtCase{"cnn_bn", "sgd"}, OrtCase{"resblock", "adam"},
                                            OrtCase{"resblock", "adamw"}, OrtCase{"lstm", "sgd"},
-                                           OrtCase{"loop", "momentum"}, OrtCase{"list", "adamw"}),
+                                           OrtCase{"loop", "momentum"}, OrtCase{"list", "adamw"},
+                                           OrtCase{"while", "adam"}),
                          [](const auto& info) {
                            return info.param.model + "_" + info.param.optimizer;
                          });

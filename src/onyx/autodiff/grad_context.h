@@ -39,6 +39,13 @@ class GradContext {
   // Forward output i; an output the forward node leaves out (MaxPool's Indices, Dropout's
   // mask) is added to it under a fresh name, so rules can ask for what they need.
   std::string y(size_t i);
+  // Changes the forward node itself, for rules whose backward pass needs the forward node
+  // to keep more than it does (Loop's per-iteration state); node() follows.
+  template <typename F>
+  void edit_node(F&& f) {
+    f(graph_.nodes[node_index_]);
+    node_ = graph_.nodes[node_index_];
+  }
   // Gradient arriving at output i: zeros shaped like y(i) when none does.
   std::string dy(size_t i);
   bool has_dy(size_t i) const { return i < dy_.size() && !dy_[i].empty(); }
