@@ -360,6 +360,47 @@ TEST(GradCheck, WhileLoop) {
         {attr("body", body(true))}, {.num_outputs = 2, .node_inputs = 3});
 }
 
+// A Scan whose length is known only at run time (declared "T") runs as a Loop that the
+// Loop rule differentiates; the same directions and axes as above.
+TEST(GradCheck, ScanOfRunTimeLength) {
+  auto body = std::make_shared<ir::Graph>();
+  body->name = "body";
+  ir::GraphBuilder b(*body);
+  auto f64 = [](std::vector<ir::Dim> d) { return ir::TypeInfo::tensor(DType::Float64, d); };
+  std::string s = b.input("s", f64({{2, "", ""}}));
+  std::string x1 = b.input("x1", f64({{2, "", ""}}));
+  std::string x2 = b.input("x2", f64({{2, "", ""}}));
+  std::string next = b.op("Tanh", {b.op("Add", {s, b.op("Mul", {x1, x2})})});
+  b.output(next, f64({{2, "", ""}}));
+  b.output(b.op("Mul", {next, "in3"}), f64({{2, "", ""}}));
+  b.output(b.op("Sin", {x2}), f64({{2, "", ""}}));
+  ir::Model m;
+  m.set_opset("", 17);
+  m.graph->name = "scan_of_run_time_length";
+  ir::Dim two{2, "", ""}, t{std::nullopt, "T", ""};
+  m.graph->inputs = {{"in0", f64({two}), ""},
+                     {"in1", f64({t, two}), ""},
+                     {"in2", f64({two, t}), ""},
+                     {"in3", f64({two}), ""}};
+  ir::Node n;
+  n.name = "under_test";
+  n.op_type = "Scan";
+  n.inputs = {"in0", "in1", "in2"};
+  n.outputs = {"out0", "out1", "out2"};
+  n.attributes = {attr("body", body),
+                  attr("num_scan_inputs", int64_t{2}),
+                  attr("scan_input_axes", std::vector<int64_t>{0, 1}),
+                  attr("scan_input_directions", std::vector<int64_t>{0, 1}),
+                  attr("scan_output_axes", std::vector<int64_t>{1, 0}),
+                  attr("scan_output_directions", std::vector<int64_t>{1, 0})};
+  m.graph->nodes.push_back(n);
+  for (const char* o : {"out0", "out1", "out2"}) m.graph->outputs.push_back({o, {}, ""});
+  GradChecker c(
+      m, {rnd({2}, -1, 1, 1), rnd({4, 2}, -1, 1, 2), rnd({2, 4}, -1, 1, 3), rnd({2}, -1, 1, 4)},
+      {.num_outputs = 3});
+  c.run("scan of run-time length");
+}
+
 // Sequences known statically are followed through and their reads become tensor ops
 // (fold_sequences.cc): construct, insert at the front, erase the last, read one, stack
 // them, and split a tensor into a sequence and concatenate it back.

@@ -194,24 +194,9 @@ void loop_rule(GradContext& g) {
     spec.names.push_back(prefix + "douter" + std::to_string(o));
   }
   append_vjp(m, spec);
-
-  // As the backward Loop's body: iteration k redoes forward iteration t = T - 1 - k from
-  // the records (and reads the scan outputs' gradients at t).
-  std::vector<ir::Node> head;
   std::string k_in = prefix + "k", cond_in = prefix + "cond", t = prefix + "t";
   std::string one = prefix + "one", last = prefix + "last", yes = prefix + "true";
-  head.push_back(constant_node(one, Tensor::scalar<int64_t>(1)));
-  head.push_back(constant_node(yes, Tensor::scalar<bool>(true)));
-  head.push_back(node_of("Sub", {trips, one}, last));
-  head.push_back(node_of("Sub", {last, k_in}, t));
-  auto at_t = [&](const std::string& stack, const std::string& name) {
-    head.push_back(node_of("Gather", {stack, t}, name));
-  };
-  at_t(records[0], body.inputs[0].name);
-  head.push_back(node_of("Identity", {yes}, body.inputs[1].name));
-  for (size_t k = 0; k < carried; ++k) at_t(records[k + 1], body.inputs[k + 2].name);
-  for (const auto& [seed, output] : scan_seeds) at_t(g.dy(output), seed);
-  bg.nodes.insert(bg.nodes.begin(), head.begin(), head.end());
+
   bg.inputs = {{k_in, ir::TypeInfo::tensor(DType::Int64, Shape{}), ""},
                {cond_in, ir::TypeInfo::tensor(DType::Bool, Shape{}), ""}};
   bg.inputs.insert(bg.inputs.end(), seeds.begin(), seeds.end());
@@ -227,7 +212,24 @@ void loop_rule(GradContext& g) {
     bg.outputs.push_back({sum, type_of(g, g.outer()[o]), ""});
     initial.push_back(g.zeros_like(g.outer()[o]));
   }
+  // Renamed before the head below is added: the head reads enclosing values (records,
+  // gradients) whose names the gradient builder did not know, and may have reused.
   prefix_definitions(bg, prefix);
+  // As the backward Loop's body: iteration k redoes forward iteration t = T - 1 - k from
+  // the records (and reads the scan outputs' gradients at t).
+  std::vector<ir::Node> head;
+  head.push_back(constant_node(one, Tensor::scalar<int64_t>(1)));
+  head.push_back(constant_node(yes, Tensor::scalar<bool>(true)));
+  head.push_back(node_of("Sub", {trips, one}, last));
+  head.push_back(node_of("Sub", {last, k_in}, t));
+  auto at_t = [&](const std::string& stack, const std::string& name) {
+    head.push_back(node_of("Gather", {stack, t}, name));
+  };
+  at_t(records[0], body.inputs[0].name);
+  head.push_back(node_of("Identity", {yes}, body.inputs[1].name));
+  for (size_t k = 0; k < carried; ++k) at_t(records[k + 1], body.inputs[k + 2].name);
+  for (const auto& [seed, output] : scan_seeds) at_t(g.dy(output), seed);
+  bg.nodes.insert(bg.nodes.begin(), head.begin(), head.end());
   bg.name = prefix + "body";
   bg.remove_unused();
   std::vector<std::string> out =

@@ -2,6 +2,7 @@
 // own ops' rules differentiate them. Their backward passes need every iteration's values,
 // which a Loop or Scan node does not keep; the unrolled graph keeps them as ordinary values.
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "onyx/autodiff/rewriter.h"
@@ -105,7 +106,7 @@ class LoopUnroller : Rewriter {
       if (in_axes[j] < -rank || in_axes[j] >= rank) fail_here("scan_input_axes is out of range");
       if (in_axes[j] < 0) in_axes[j] += rank;
       int64_t len = (*d)[static_cast<size_t>(in_axes[j])];
-      if (len < 0) fail_here("the scanned length of '", x, "' must be known statically");
+      if (len < 0) return scan_as_loop(states, in_axes, in_dirs, out_axes, out_dirs);
       if (steps >= 0 && len != steps) fail_here("the scan inputs have different lengths");
       steps = len;
     }
@@ -174,6 +175,77 @@ class LoopUnroller : Rewriter {
       if (std::find(n.outputs.begin(), n.outputs.end(), v) != n.outputs.end()) return &n;
     }
     return nullptr;
+  }
+
+  // A Scan whose length is known only at run time becomes the equivalent Loop (which the
+  // Loop gradient rule differentiates without unrolling): the body gathers each scan input's
+  // slice at the iteration number, and the Loop's scan outputs, stacked along axis 0 in
+  // iteration order, are reversed and moved to their axes afterwards.
+  std::vector<std::string> scan_as_loop(size_t states, const std::vector<int64_t>& in_axes,
+                                        const std::vector<int64_t>& in_dirs,
+                                        const std::vector<int64_t>& out_axes,
+                                        const std::vector<int64_t>& out_dirs) {
+    if (opset_ < 11) fail_here("a Scan of run-time length needs opset 11 or later");
+    size_t k_in = in_axes.size(), k_out = out_axes.size();
+    std::string p = b_.unique(prefix_ + "loop") + "/";
+    std::string len = b_.op("Gather", {b_.op("Shape", {n_.input(states)}), index(in_axes[0])});
+    auto loop_body = ir::deep_copy(*body_);
+    ir::Graph& lb = *loop_body;
+    std::vector<ir::Node> head;
+    auto node = [&](const char* op, std::vector<std::string> in, const std::string& out,
+                    std::vector<ir::Attribute> attrs = {}) {
+      ir::Node n;
+      n.op_type = op;
+      n.inputs = std::move(in);
+      n.outputs = {out};
+      n.attributes = std::move(attrs);
+      head.push_back(std::move(n));
+    };
+    std::string i = p + "i", cond = p + "cond", one = p + "one", last = p + "last";
+    std::string back = p + "back";
+    node("Constant", {}, one, {attr("value", Tensor::scalar<int64_t>(1))});
+    node("Sub", {len, one}, last);
+    node("Sub", {last, i}, back);
+    for (size_t j = 0; j < k_in; ++j) {
+      node("Gather", {n_.input(states + j), in_dirs[j] ? back : i}, lb.inputs[states + j].name,
+           {attr("axis", in_axes[j])});
+    }
+    lb.nodes.insert(lb.nodes.begin(), head.begin(), head.end());
+    std::vector<ir::ValueInfo> inputs{{i, ir::TypeInfo::tensor(DType::Int64, Shape{}), ""},
+                                      {cond, ir::TypeInfo::tensor(DType::Bool, Shape{}), ""}};
+    inputs.insert(inputs.end(), lb.inputs.begin(), lb.inputs.begin() + static_cast<long>(states));
+    lb.inputs = inputs;
+    std::string cond_out = p + "cond_out";
+    ir::Node keep;
+    keep.op_type = "Identity";
+    keep.inputs = {cond};
+    keep.outputs = {cond_out};
+    lb.nodes.push_back(std::move(keep));
+    lb.outputs.insert(lb.outputs.begin(),
+                      {cond_out, ir::TypeInfo::tensor(DType::Bool, Shape{}), ""});
+    std::vector<std::string> loop_in{len, ""};
+    loop_in.insert(loop_in.end(), n_.inputs.begin(), n_.inputs.begin() + static_cast<long>(states));
+    std::vector<std::string> results =
+        b_.add("Loop", loop_in, {attr("body", loop_body)}, states + k_out);
+    for (size_t k = 0; k < k_out; ++k) {
+      std::string& v = results[states + k];
+      if (out_dirs[k]) {
+        v = b_.op("Slice", {v, ints({-1}), ints({std::numeric_limits<int64_t>::min()}), ints({0}),
+                            ints({-1})});
+      }
+      int64_t axis = out_axes[k];
+      if (axis == 0) continue;
+      const auto& shape = body_->outputs[states + k].type.shape;
+      if (!shape) fail_here("the rank of scan output ", k, " must be known to move its axis");
+      int64_t rank = static_cast<int64_t>(shape->size()) + 1;
+      if (axis < 0) axis += rank;
+      std::vector<int64_t> perm;  // axis 0 (the iterations) goes to `axis`
+      for (int64_t a = 1; a <= axis; ++a) perm.push_back(a);
+      perm.push_back(0);
+      for (int64_t a = axis + 1; a < rank; ++a) perm.push_back(a);
+      v = b_.op("Transpose", {v}, {attr("perm", perm)});
+    }
+    return results;
   }
 
   // True when body output `v` is the body's condition input or a constant true (of the body
