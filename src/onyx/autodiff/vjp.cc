@@ -191,9 +191,19 @@ ir::Model build_gradient_model(const ir::Model& source, const GradOptions& optio
   if (options.opset && options.opset != model.opset("")) {
     model = onnx_io::convert_opset(model, options.opset);
   }
+  // The outputs as the model computes them: rewriting may leave inference knowing less
+  // (a Loop standing for a Scan), and the seeds are typed like the outputs.
+  Types before = onnx_io::infer_value_types(model);
   rewrite_for_gradients(model);
   ir::Graph& g = *model.graph;
   Types types = onnx_io::infer_value_types(model);
+  for (const auto& out : g.outputs) {
+    auto b = before.find(out.name);
+    auto a = types.find(out.name);
+    if (b != before.end() && b->second.shape && (a == types.end() || !a->second.shape)) {
+      types[out.name] = b->second;
+    }
+  }
   VjpSpec spec;
   spec.wrt = options.wrt;
   if (spec.wrt.empty()) {
