@@ -76,58 +76,54 @@ class Lstm(nn.Module):
         return self.head(y[:, -1])
 
 
-class LoopRnn(nn.Module):
-    """A hand-written recurrence over the sequence. It is exported scripted, so the for loop
-    stays an ONNX Loop whose trip count is x.size(1)."""
+class Recurrence(nn.Module):
+    """h <- tanh(cell(x_t) + rec(h)) and a linear head: the loops below differ only in how
+    they iterate, which is what each exports as."""
 
     def __init__(self):
         super().__init__()
         self.cell = nn.Linear(5, 6)
         self.rec = nn.Linear(6, 6)
         self.head = nn.Linear(6, 3)
+
+    def step(self, x_t, h):
+        return torch.tanh(self.cell(x_t) + self.rec(h))
+
+
+class LoopRnn(Recurrence):
+    """Over the sequence, scripted: the for loop stays an ONNX Loop whose trip count is
+    x.size(1)."""
 
     def forward(self, x):
         h = torch.zeros(x.size(0), 6)
         for t in range(x.size(1)):
-            h = torch.tanh(self.cell(x[:, t]) + self.rec(h))
+            h = self.step(x[:, t], h)
         return self.head(h)
 
 
-class ListRnn(nn.Module):
-    """The recurrence of LoopRnn collecting every step's state in a list and stacking it,
-    scripted: an ONNX Loop carrying a sequence (SequenceInsert), then ConcatFromSequence."""
-
-    def __init__(self):
-        super().__init__()
-        self.cell = nn.Linear(5, 6)
-        self.rec = nn.Linear(6, 6)
-        self.head = nn.Linear(6, 3)
+class ListRnn(Recurrence):
+    """Every step's state collected in a list and stacked, scripted: an ONNX Loop carrying a
+    sequence (SequenceInsert), then ConcatFromSequence."""
 
     def forward(self, x):
         h = torch.zeros(x.size(0), 6)
         states: List[torch.Tensor] = []
         for t in range(x.size(1)):
-            h = torch.tanh(self.cell(x[:, t]) + self.rec(h))
+            h = self.step(x[:, t], h)
             states.append(h)
         return self.head(torch.stack(states, 1).mean(1))
 
 
-class WhileRnn(nn.Module):
-    """The recurrence of LoopRnn run while the state stays small (1 to 3 steps on the fixture
-    batches, at most x.size(1)), scripted: an ONNX Loop whose condition depends on the
-    data, so it cannot be unrolled."""
-
-    def __init__(self):
-        super().__init__()
-        self.cell = nn.Linear(5, 6)
-        self.rec = nn.Linear(6, 6)
-        self.head = nn.Linear(6, 3)
+class WhileRnn(Recurrence):
+    """Run while the state stays small (1 to 3 steps on the fixture batches, at most
+    x.size(1)), scripted: an ONNX Loop whose condition depends on the data, so it cannot be
+    unrolled."""
 
     def forward(self, x):
         h = torch.zeros(x.size(0), 6)
         t = 0
         while t < x.size(1) and bool(h.abs().mean() < 0.43):
-            h = torch.tanh(self.cell(x[:, t]) + self.rec(h))
+            h = self.step(x[:, t], h)
             t += 1
         return self.head(h)
 
