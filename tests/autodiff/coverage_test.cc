@@ -34,10 +34,10 @@ const std::map<std::string, std::string>& without_rules() {
     add({"StringNormalizer", "TfIdfVectorizer"}, "its inputs are strings or integers");
     add({"Unique"}, "sorting out repeats has no derivative in PyTorch either");
     add({"SequenceEmpty", "SequenceConstruct", "SequenceInsert", "SequenceErase", "SequenceAt",
-         "SequenceLength", "ConcatFromSequence", "SplitToSequence"},
-        "differentiated when the sequence is known statically (fold_sequences), not otherwise");
-    add({"SequenceMap", "Optional", "OptionalGetElement", "OptionalHasElement"},
-        "gradients flow through tensors, not through sequence or optional values");
+         "SequenceLength", "ConcatFromSequence", "SplitToSequence", "SequenceMap", "Optional",
+         "OptionalGetElement", "OptionalHasElement"},
+        "differentiated when the sequence or optional is known statically (fold_sequences), "
+        "not otherwise: gradients flow through tensors only");
     add({"ai.onnx.preview.training.Adagrad", "ai.onnx.preview.training.Adam",
          "ai.onnx.preview.training.Momentum"},
         "an optimizer update, which a training step applies, not differentiates");

@@ -403,7 +403,8 @@ TEST(GradCheck, ScanOfRunTimeLength) {
 
 // Sequences known statically are followed through and their reads become tensor ops
 // (fold_sequences.cc): construct, insert at the front, erase the last, read one, stack
-// them, and split a tensor into a sequence and concatenate it back.
+// them, map a body over them, split a tensor into a sequence and concatenate it back, and
+// wrap and unwrap optionals.
 TEST(GradCheck, Sequences) {
   ir::Model m;
   m.set_opset("", 17);
@@ -425,9 +426,22 @@ TEST(GradCheck, Sequences) {
       b.op("SplitToSequence", {"in1"}, {attr("axis", int64_t{1}), attr("keepdims", int64_t{0})});
   std::string joined = b.op("ConcatFromSequence", {pieces}, {attr("axis", int64_t{0})});
   std::string count = b.op("Cast", {b.op("SequenceLength", {pieces})}, {attr("to", int64_t{11})});
-  std::vector<std::string> results{b.op("Mul", {stacked, stacked}),
-                                   b.op("Mul", {picked, b.op("Cos", {"in1"})}),
-                                   b.op("Mul", {b.op("Tanh", {joined}), count})};
+  // SequenceMap: a body applied to each element, with a tensor input shared by all.
+  auto body = std::make_shared<ir::Graph>();
+  body->name = "map_body";
+  ir::GraphBuilder mb(*body);
+  mb.input("e", t({2, 3}));
+  mb.input("w", t({2, 3}));
+  mb.output(mb.op("Mul", {mb.op("Sin", {"e"}), "w"}), t({2, 3}));
+  std::string mapped = b.op("SequenceMap", {s, "in1"}, {attr("body", body)});
+  std::vector<std::string> results{
+      b.op("Mul", {stacked, stacked}), b.op("Mul", {picked, b.op("Cos", {"in1"})}),
+      b.op("Mul", {b.op("Tanh", {joined}), count}),
+      b.op("ConcatFromSequence", {mapped}, {attr("axis", int64_t{1})}),
+      // An optional holding in0, unwrapped, and whether it holds one (1).
+      b.op("Mul", {b.op("OptionalGetElement", {b.op("Optional", {"in0"})}),
+                   b.op("Cast", {b.op("OptionalHasElement", {b.op("Optional", {"in1"})})},
+                        {attr("to", int64_t{11})})})};
   for (size_t k = 0; k < results.size(); ++k) {  // named out0.. as the checker expects
     ir::Node id;
     id.op_type = "Identity";
@@ -436,7 +450,7 @@ TEST(GradCheck, Sequences) {
     m.graph->nodes.push_back(id);
     b.output(id.outputs[0]);
   }
-  GradChecker c(m, {rnd({2, 3}), rnd({2, 3}, -2, 2, 2)}, {.num_outputs = 3});
+  GradChecker c(m, {rnd({2, 3}), rnd({2, 3}, -2, 2, 2)}, {.num_outputs = 5});
   c.run("sequences");
 }
 

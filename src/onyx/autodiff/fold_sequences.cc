@@ -1,13 +1,16 @@
 // Sequences whose every element is known when the graph is built (SequenceEmpty,
 // SequenceConstruct, SequenceInsert and SequenceErase at constant positions,
-// SplitToSequence of a static size) are followed statically, and the ops that read tensors
-// out of them (SequenceAt, SequenceLength, ConcatFromSequence) become tensor ops. Gradients
-// then flow through plain tensors. This is what a scripted PyTorch list becomes once its
-// loop is unrolled: `outs.append(h)` in the body, `torch.stack(outs)` after it.
+// SplitToSequence of a static size, SequenceMap over such sequences) are followed
+// statically, and the ops that read tensors out of them (SequenceAt, SequenceLength,
+// ConcatFromSequence) become tensor ops; optionals likewise (Optional, OptionalGetElement,
+// OptionalHasElement). Gradients then flow through plain tensors. This is what a scripted
+// PyTorch list becomes once its loop is unrolled: `outs.append(h)` in the body,
+// `torch.stack(outs)` after it.
 #include <algorithm>
 #include <map>
 #include <unordered_set>
 
+#include "onyx/autodiff/rewriter.h"
 #include "onyx/autodiff/unroll.h"
 #include "onyx/ir/builder.h"
 #include "onyx/onnx/checker.h"
@@ -21,7 +24,8 @@ using ir::attr;
 bool sequence_op(const ir::Node& n) {
   static const std::unordered_set<std::string> ops{
       "SequenceEmpty", "SequenceConstruct", "SequenceInsert",     "SequenceErase",
-      "SequenceAt",    "SequenceLength",    "ConcatFromSequence", "SplitToSequence"};
+      "SequenceAt",    "SequenceLength",    "ConcatFromSequence", "SplitToSequence",
+      "SequenceMap",   "Optional",          "OptionalGetElement", "OptionalHasElement"};
   return n.domain.empty() && ops.count(n.op_type);
 }
 
@@ -101,8 +105,27 @@ class SequenceFolder {
       split(n);
       return false;
     }
+    if (op == "SequenceMap") {
+      map(n);
+      return false;
+    }
+    if (op == "Optional") {  // an optional is a sequence of at most one element
+      known_[n.outputs[0]] =
+          in(0).empty() ? std::vector<std::string>{} : std::vector<std::string>{in(0)};
+      return false;
+    }
     const std::vector<std::string>* seq = elements(in(0));
     if (!seq) return false;
+    if (op == "OptionalGetElement" || op == "OptionalHasElement") {
+      if (op == "OptionalHasElement") {
+        std::string c = b_.constant("has", Tensor::scalar<bool>(!seq->empty()));
+        emit("Identity", {c}, n.outputs[0]);
+      } else {
+        if (seq->empty()) return false;  // the op fails on an empty optional
+        emit("Identity", {(*seq)[0]}, n.outputs[0]);
+      }
+      return true;
+    }
     if (op == "SequenceInsert" || op == "SequenceErase") {
       std::vector<std::string> next = *seq;
       bool insert = op == "SequenceInsert";
@@ -146,6 +169,37 @@ class SequenceFolder {
       return true;
     }
     return false;
+  }
+
+  // SequenceMap over known sequences: one copy of the body per element, reading that
+  // element of each sequence input and the whole of each tensor input. (The node stays
+  // for any reader that still needs its sequences.)
+  void map(const ir::Node& n) {
+    const ir::Attribute* a = n.find_attr("body");
+    if (!a || !a->g || a->g->outputs.size() != n.outputs.size()) return;
+    std::vector<const std::vector<std::string>*> seqs;
+    size_t length = 0;
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const std::vector<std::string>* e = elements(n.inputs[i]);
+      auto t = types_->find(n.inputs[i]);
+      bool is_seq = t != types_->end() && t->second.kind == ir::TypeInfo::Kind::Sequence;
+      if (i == 0 || is_seq) {
+        if (!e || (i > 0 && e->size() != length)) return;  // unknown, or of another length
+        length = e->size();
+      }
+      seqs.push_back(i == 0 || is_seq ? e : nullptr);
+    }
+    std::vector<std::vector<std::string>> results(n.outputs.size());
+    std::string prefix = b_.unique((n.name.empty() ? "sequence_map" : n.name) + "/map") + "/";
+    for (size_t e = 0; e < length; ++e) {
+      std::vector<std::string> args;
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        args.push_back(seqs[i] ? (*seqs[i])[e] : n.inputs[i]);
+      }
+      auto outs = inline_graph(b_, *a->g, args, prefix + std::to_string(e) + "/");
+      for (size_t k = 0; k < outs.size(); ++k) results[k].push_back(outs[k]);
+    }
+    for (size_t k = 0; k < results.size(); ++k) known_[n.outputs[k]] = results[k];
   }
 
   // SplitToSequence with a static split: its elements are a Split's outputs.

@@ -1,6 +1,50 @@
 #include "onyx/autodiff/rewriter.h"
 
+#include <map>
+
 namespace onyx::autodiff {
+
+std::vector<std::string> inline_graph(ir::GraphBuilder& b, const ir::Graph& body,
+                                      const std::vector<std::string>& args,
+                                      const std::string& prefix) {
+  std::map<std::string, std::string> rename;
+  for (size_t i = 0; i < body.inputs.size() && i < args.size(); ++i) {
+    rename[body.inputs[i].name] = args[i];
+  }
+  for (const auto& init : body.initializers) {
+    rename[init.name] = b.constant(prefix + init.name, init.value);
+  }
+  for (const ir::Node& src : body.nodes) {
+    ir::Node n = src;
+    n.name = b.unique(prefix + (src.name.empty() ? src.op_type : src.name));
+    for (auto& in : n.inputs) {
+      if (auto it = rename.find(in); it != rename.end()) in = it->second;
+    }
+    for (auto& a : n.attributes) {  // nested subgraphs read this copy's values
+      if (a.g) {
+        a.g = ir::deep_copy(*a.g);
+        ir::rename_reads(*a.g, rename);
+      }
+      for (auto& sg : a.graphs) {
+        sg = ir::deep_copy(*sg);
+        ir::rename_reads(*sg, rename);
+      }
+    }
+    for (auto& out : n.outputs) {
+      if (out.empty()) continue;
+      std::string fresh = b.unique(prefix + out);
+      rename[out] = fresh;
+      out = fresh;
+    }
+    b.graph().nodes.push_back(std::move(n));
+  }
+  std::vector<std::string> outs;
+  for (const auto& o : body.outputs) {
+    auto it = rename.find(o.name);
+    outs.push_back(it != rename.end() ? it->second : o.name);  // else an enclosing value
+  }
+  return outs;
+}
 
 std::string Rewriter::ints(const std::vector<int64_t>& v) {
   return b_.constant("c", Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v));

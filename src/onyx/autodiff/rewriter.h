@@ -12,6 +12,14 @@
 
 namespace onyx::autodiff {
 
+// One copy of graph `body` appended to b's graph, its inputs reading `args`: everything the
+// copy defines gets a fresh name starting with `prefix`, so copies and the enclosing graph
+// never collide; reads of enclosing values keep their names. Returns the values of the
+// body's outputs.
+std::vector<std::string> inline_graph(ir::GraphBuilder& b, const ir::Graph& body,
+                                      const std::vector<std::string>& args,
+                                      const std::string& prefix);
+
 class Rewriter {
  protected:
   // `verb` completes "cannot ... for differentiation" in errors ("unroll", "lower").

@@ -275,46 +275,8 @@ class LoopUnroller : Rewriter {
     return vector ? Tensor::from_vector<int64_t>({1}, {v}) : Tensor::scalar<int64_t>(v);
   }
 
-  // One copy of the body whose inputs read `args`; returns the values of its outputs.
-  // Everything the copy defines gets a fresh name, so copies and the enclosing graph
-  // never collide; reads of enclosing values keep their names.
   std::vector<std::string> inline_body(const std::vector<std::string>& args, int64_t iteration) {
-    std::string p = prefix_ + std::to_string(iteration) + "/";
-    std::map<std::string, std::string> rename;
-    for (size_t i = 0; i < body_->inputs.size(); ++i) rename[body_->inputs[i].name] = args[i];
-    for (const auto& init : body_->initializers) {
-      rename[init.name] = b_.constant(p + init.name, init.value);
-    }
-    for (const ir::Node& src : body_->nodes) {
-      ir::Node n = src;
-      n.name = b_.unique(p + (src.name.empty() ? src.op_type : src.name));
-      for (auto& in : n.inputs) {
-        if (auto it = rename.find(in); it != rename.end()) in = it->second;
-      }
-      for (auto& a : n.attributes) {  // nested subgraphs read this copy's values
-        if (a.g) {
-          a.g = ir::deep_copy(*a.g);
-          ir::rename_reads(*a.g, rename);
-        }
-        for (auto& sg : a.graphs) {
-          sg = ir::deep_copy(*sg);
-          ir::rename_reads(*sg, rename);
-        }
-      }
-      for (auto& out : n.outputs) {
-        if (out.empty()) continue;
-        std::string fresh = b_.unique(p + out);
-        rename[out] = fresh;
-        out = fresh;
-      }
-      b_.graph().nodes.push_back(std::move(n));
-    }
-    std::vector<std::string> outs;
-    for (const auto& o : body_->outputs) {
-      auto it = rename.find(o.name);
-      outs.push_back(it != rename.end() ? it->second : o.name);  // else an enclosing value
-    }
-    return outs;
+    return inline_graph(b_, *body_, args, prefix_ + std::to_string(iteration) + "/");
   }
 
   // The values, each given a new axis `axis`, concatenated along it.
