@@ -177,26 +177,38 @@ class ScatterElementsKernel final : public Kernel {
     if (ind.rank() != x.rank()) ctx.fail(ctx.input_name(1), " must have the rank of the data");
     if (upd.dtype() != x.dtype()) ctx.fail("updates must have the data's element type");
     int64_t axis = normalize_axis(axis_, x.rank());
-    Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
-    y.copy_from(x);
-    std::vector<int64_t> idx = ind.to_int64s();
-    auto xs = shape_strides(x.shape());
-    visit_any(x.dtype(), [&](auto tag) {
+    // int64 indices are read in place; others converted once.
+    std::vector<int64_t> converted;
+    if (ind.dtype() != DType::Int64) converted = ind.to_int64s();
+    const int64_t* idx = converted.empty() ? ind.data<int64_t>() : converted.data();
+    Shape shape = x.shape();
+    Tensor* reused = ctx.reuse_input(0, 0);  // x is gone if so: use `shape`, `y`
+    Tensor& y = reused ? *reused : ctx.allocate(0, x.dtype(), x.shape());
+    if (!reused) y.copy_from(x);
+    auto xs = shape_strides(shape);
+    visit_any(y.dtype(), [&](auto tag) {
       using T = decltype(tag);
       T* out = y.data<T>();
       const T* up = upd.data<T>();
-      if (x.rank() == 1) {  // flat scatters: what gradients of gathers and pools emit
-        for (int64_t k = 0; k < ind.numel(); ++k) {
-          combine(out[checked_index(ctx, 1, idx[k], x.dim(0))], up[k], reduction_);
+      if (shape.size() == 1) {  // flat scatters: what gradients of gathers and pools emit
+        int64_t n = shape[0], count = ind.numel();
+        for (int64_t k = 0; k < count; ++k) checked_index(ctx, 1, idx[k], n);
+        auto scatter = [&](auto op) {
+          for (int64_t k = 0; k < count; ++k) op(out[idx[k] < 0 ? idx[k] + n : idx[k]], up[k]);
+        };
+        if constexpr (std::is_floating_point_v<T>) {  // the common cases, without a switch
+          if (reduction_ == Reduction::Add) return scatter([](T& d, T v) { d += v; });
+          if (reduction_ == Reduction::None) return scatter([](T& d, T v) { d = v; });
         }
+        scatter([&](T& d, const T& v) { combine(d, v, reduction_); });
         return;
       }
       std::vector<int64_t> pos(static_cast<size_t>(ind.rank()), 0);
       for (int64_t k = 0; k < ind.numel(); ++k) {
         int64_t off = 0;
         for (int64_t d = 0; d < ind.rank(); ++d) {
-          int64_t c = d == axis ? checked_index(ctx, 1, idx[k], x.dim(d)) : pos[d];
-          if (c >= x.dim(d)) ctx.fail("updates are larger than the data along axis ", d);
+          int64_t c = d == axis ? checked_index(ctx, 1, idx[k], shape[d]) : pos[d];
+          if (c >= shape[d]) ctx.fail("updates are larger than the data along axis ", d);
           off += c * xs[d];
         }
         combine(out[off], up[k], reduction_);
@@ -231,19 +243,21 @@ class ScatterNDKernel final : public Kernel {
     if (upd.shape() != want)
       ctx.fail("updates must have shape ", shape_str(want), ", got ", shape_str(upd.shape()));
     if (upd.dtype() != x.dtype()) ctx.fail("updates must have the data's element type");
-    Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
-    y.copy_from(x);
+    Shape shape = x.shape();
+    Tensor* reused = ctx.reuse_input(0, 0);  // x is gone if so: use `shape`, `y`
+    Tensor& y = reused ? *reused : ctx.allocate(0, x.dtype(), x.shape());
+    if (!reused) y.copy_from(x);
     int64_t slice = 1;
-    for (int64_t d = q; d < x.rank(); ++d) slice *= x.dim(d);
-    auto xs = shape_strides(x.shape());
+    for (size_t d = static_cast<size_t>(q); d < shape.size(); ++d) slice *= shape[d];
+    auto xs = shape_strides(shape);
     std::vector<int64_t> idx = ind.to_int64s();
     int64_t tuples = ind.numel() / q;
-    visit_any(x.dtype(), [&](auto tag) {
+    visit_any(y.dtype(), [&](auto tag) {
       using T = decltype(tag);
       for (int64_t t = 0; t < tuples; ++t) {
         int64_t off = 0;
         for (int64_t k = 0; k < q; ++k)
-          off += checked_index(ctx, 1, idx[t * q + k], x.dim(k)) * xs[k];
+          off += checked_index(ctx, 1, idx[t * q + k], shape[static_cast<size_t>(k)]) * xs[k];
         for (int64_t e = 0; e < slice; ++e)
           combine(y.data<T>()[off + e], upd.data<T>()[t * slice + e], reduction_);
       }

@@ -28,6 +28,17 @@ Tensor& KernelContext::allocate(size_t i, DType dtype, const Shape& shape) {
   return outputs_[i]->tensor();
 }
 
+Tensor* KernelContext::reuse_input(size_t in, size_t out) {
+  if (!last_reads_ || in >= last_reads_->size() || !(*last_reads_)[in]) return nullptr;
+  if (!has_input(in) || !inputs_[in]->is_tensor() || !inputs_[in]->tensor().unique()) {
+    return nullptr;
+  }
+  if (out >= outputs_.size() || !outputs_[out]) return nullptr;
+  *outputs_[out] = std::move(*inputs_[in]);
+  *inputs_[in] = Value();
+  return &outputs_[out]->tensor();
+}
+
 void KernelContext::set_output(size_t i, Value value) {
   if (i < outputs_.size() && outputs_[i]) *outputs_[i] = std::move(value);
 }

@@ -64,6 +64,13 @@ class KernelContext {
 
   // Allocates output i (reusing pooled memory) and returns it for the kernel to fill.
   Tensor& allocate(size_t i, DType dtype, const Shape& shape);
+  // Output `out` as input `in` itself, for kernels that would copy an input and change a
+  // few elements (ScatterElements): possible when this node is the input's last reader and
+  // no other value shares its buffer. Null otherwise, and then the kernel copies; after a
+  // non-null return, input `in` is gone.
+  Tensor* reuse_input(size_t in, size_t out);
+  // Which inputs this node reads last (set by the runtime; none when not set).
+  void set_last_reads(const std::vector<char>* last) { last_reads_ = last; }
   void set_output(size_t i, Value value);
   // A scratch tensor from the pool, for a kernel's temporary buffers.
   Tensor scratch(DType dtype, const Shape& shape) { return Tensor::empty(dtype, shape, buffers_); }
@@ -85,6 +92,7 @@ class KernelContext {
   ThreadPool& pool_;
   BufferPool* buffers_;
   void* frame_;
+  const std::vector<char>* last_reads_ = nullptr;
 };
 
 class Kernel {

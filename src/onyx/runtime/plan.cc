@@ -1,5 +1,6 @@
 #include "onyx/runtime/plan.h"
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_set>
 
@@ -151,6 +152,14 @@ Plan::Plan(const ir::Graph& graph, const PlanContext& ctx, const Plan* outer)
       steps_[last_use[s]].release.push_back(static_cast<int>(s));
     }
   }
+  for (auto& step : steps_) {
+    step.last_read.assign(step.inputs.size(), 0);
+    for (size_t j = 0; j < step.inputs.size(); ++j) {
+      int s = step.inputs[j];
+      if (s < 0 || std::count(step.inputs.begin(), step.inputs.end(), s) != 1) continue;
+      step.last_read[j] = std::count(step.release.begin(), step.release.end(), s) ? 1 : 0;
+    }
+  }
   // Outputs nobody reads are released right after the step that makes them.
   for (size_t k = 0; k < steps_.size(); ++k) {
     for (int s : steps_[k].outputs) {
@@ -186,6 +195,7 @@ void Plan::execute(Frame& frame) const {
     for (int s : step.inputs) ins.push_back(s < 0 ? nullptr : &frame.slots[s]);
     for (int s : step.outputs) outs.push_back(s < 0 ? nullptr : &frame.slots[s]);
     ops::KernelContext kctx(*step.node, ins, outs, *ctx_.pool, ctx_.buffers, &frame);
+    kctx.set_last_reads(&step.last_read);
     auto t0 =
         ctx_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     try {

@@ -41,6 +41,9 @@ class Plan {
     std::vector<int> inputs;   // slot per input, -1 when omitted
     std::vector<int> outputs;  // slot per output, -1 when omitted
     std::vector<int> release;  // slots dead after this step
+    // Per input: this step is the slot's last reader, and reads it once (the kernel may
+    // then reuse its buffer for an output).
+    std::vector<char> last_read;
   };
 
   const ir::Graph& graph() const { return graph_; }
