@@ -195,7 +195,15 @@ class ConstantOfShapeKernel final : public Kernel {
     Tensor& y = ctx.allocate(0, value_.dtype(), shape);
     visit_any(value_.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      std::fill_n(y.data<T>(), y.numel(), value_.data<T>()[0]);
+      T v = value_.data<T>()[0];
+      T* out = y.data<T>();
+      if constexpr (std::is_trivially_copyable_v<T>) {  // big fills (gradients' zeros) split
+        ctx.pool().parallel_for(y.numel(), int64_t{1} << 16, [&](int64_t lo, int64_t hi) {
+          std::fill(out + lo, out + hi, v);
+        });
+      } else {
+        std::fill_n(out, y.numel(), v);
+      }
     });
   }
 
