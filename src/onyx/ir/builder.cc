@@ -58,14 +58,26 @@ Attribute attr(const std::string& name, std::shared_ptr<Graph> v) {
   return a;
 }
 
-GraphBuilder::GraphBuilder(Graph& graph) : graph_(graph) {
-  for (const auto& in : graph.inputs) used_.insert(in.name);
-  for (const auto& init : graph.initializers) used_.insert(init.name);
-  for (const auto& n : graph.nodes) {
-    used_.insert(n.name);
-    for (const auto& o : n.outputs) used_.insert(o);
+namespace {
+
+// Every name `g` and its subgraphs define: a new value must repeat none of them, or it would
+// clash with (be shadowed by) a subgraph's own value of that name.
+void collect_names(const Graph& g, std::unordered_set<std::string>& used) {
+  for (const auto& in : g.inputs) used.insert(in.name);
+  for (const auto& init : g.initializers) used.insert(init.name);
+  for (const auto& n : g.nodes) {
+    used.insert(n.name);
+    for (const auto& o : n.outputs) used.insert(o);
+    for (const auto& a : n.attributes) {
+      if (a.g) collect_names(*a.g, used);
+      for (const auto& sg : a.graphs) collect_names(*sg, used);
+    }
   }
 }
+
+}  // namespace
+
+GraphBuilder::GraphBuilder(Graph& graph) : graph_(graph) { collect_names(graph, used_); }
 
 std::string GraphBuilder::unique(const std::string& base) {
   std::string b = base.empty() ? "v" : base;

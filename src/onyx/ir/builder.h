@@ -26,7 +26,8 @@ Attribute attr(const std::string& name, std::shared_ptr<Graph> v);
 
 class GraphBuilder {
  public:
-  // Builds into `graph` (which may already hold nodes; their names are respected).
+  // Builds into `graph` (which may already hold nodes; their names, and the names inside
+  // their subgraphs, are never generated again).
   explicit GraphBuilder(Graph& graph);
 
   // A graph input; returns its name.
