@@ -40,8 +40,7 @@ Tensor read_image(const std::string& spec) {
     }
     int64_t per = all.dim(1) * all.dim(2);
     Tensor t = Tensor::empty(DType::Float32, {all.dim(1), all.dim(2)});
-    for (int64_t i = 0; i < per; ++i)
-      t.data<float>()[i] = all.data<uint8_t>()[index * per + i] / 255.0f;
+    data::pixels_to_unit(all.data<uint8_t>() + index * per, per, t.data<float>());
     return t;
   }
   return data::read_image(spec);

@@ -145,13 +145,15 @@ Dataset load_mnist(const std::string& dir, const std::string& split) {
   }
   Dataset d;
   d.images = Tensor::empty(DType::Float32, {images.dim(0), 1, images.dim(1), images.dim(2)});
-  const uint8_t* px = images.data<uint8_t>();
-  float* f = d.images.data<float>();
-  for (int64_t i = 0; i < images.numel(); ++i) f[i] = static_cast<float>(px[i]) / 255.0f;
+  pixels_to_unit(images.data<uint8_t>(), images.numel(), d.images.data<float>());
   d.labels = Tensor::empty(DType::Int64, {labels.dim(0)});
   for (int64_t i = 0; i < labels.numel(); ++i)
     d.labels.data<int64_t>()[i] = labels.data<uint8_t>()[i];
   return d;
+}
+
+void pixels_to_unit(const uint8_t* pixels, int64_t count, float* out) {
+  for (int64_t i = 0; i < count; ++i) out[i] = static_cast<float>(pixels[i]) / 255.0f;
 }
 
 }  // namespace onyx::data

@@ -13,6 +13,9 @@ namespace onyx::data {
 // past `max_bytes`.
 Tensor read_idx(const std::string& path, size_t max_bytes = size_t{2} << 30);
 
+// uint8 pixels scaled to [0, 1], as every image reader and loader here gives them.
+void pixels_to_unit(const uint8_t* pixels, int64_t count, float* out);
+
 // Images as float32 [N, 1, H, W] scaled to [0, 1], labels int64 [N].
 struct Dataset {
   Tensor images, labels;
