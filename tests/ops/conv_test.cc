@@ -1,6 +1,8 @@
 // Convolution-family kernels: cases the backend suite does not reach.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "test_util.h"
 
 namespace onyx {
@@ -36,6 +38,55 @@ TEST(ConvInteger, PerChannelWeightZeroPoints) {
   EXPECT_THROW(
       testing::run_model(testing::single_node_model("ConvInteger", 4, 1), {x, w, xz, wz_bad}),
       Error);
+}
+
+// Convolutions with a large kernel and few output positions (weight gradients) take a
+// path of their own when the batch has several images; it must agree with a direct sum.
+TEST(Conv, LargeKernelFewOutputsMatchesTheDirectSum) {
+  struct Case {
+    int64_t H, W, KH, KW, stride;
+    std::vector<int64_t> pads;
+  };
+  for (const Case& c : {Case{7, 6, 7, 6, 1, {1, 1, 1, 1}}, Case{9, 9, 7, 7, 2, {1, 1, 1, 1}},
+                        Case{8, 8, 7, 7, 1, {0, 2, 1, 0}}}) {
+    const int64_t N = 3, C = 4, M = 5;
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> dist(-1, 1);
+    Tensor x = Tensor::empty(DType::Float32, {N, C, c.H, c.W});
+    Tensor w = Tensor::empty(DType::Float32, {M, C, c.KH, c.KW});
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = dist(rng);
+    for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = dist(rng);
+    auto y = testing::run_model(
+                 testing::single_node_model("Conv", 2, 1,
+                                            {testing::attr_ints("pads", c.pads),
+                                             testing::attr_ints("strides", {c.stride, c.stride})}),
+                 {x, w})[0]
+                 .tensor();
+    int64_t OH = (c.H + c.pads[0] + c.pads[2] - c.KH) / c.stride + 1;
+    int64_t OW = (c.W + c.pads[1] + c.pads[3] - c.KW) / c.stride + 1;
+    ASSERT_EQ(y.shape(), (Shape{N, M, OH, OW}));
+    for (int64_t n = 0; n < N; ++n) {
+      for (int64_t m = 0; m < M; ++m) {
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            double sum = 0;
+            for (int64_t ch = 0; ch < C; ++ch) {
+              for (int64_t kh = 0; kh < c.KH; ++kh) {
+                for (int64_t kw = 0; kw < c.KW; ++kw) {
+                  int64_t ih = oh * c.stride - c.pads[0] + kh, iw = ow * c.stride - c.pads[1] + kw;
+                  if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W) continue;
+                  sum += double(x.data<float>()[((n * C + ch) * c.H + ih) * c.W + iw]) *
+                         w.data<float>()[((m * C + ch) * c.KH + kh) * c.KW + kw];
+                }
+              }
+            }
+            EXPECT_NEAR(y.data<float>()[((n * M + m) * OH + oh) * OW + ow], sum, 1e-4)
+                << "image " << n << " filter " << m << " at " << oh << "," << ow;
+          }
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

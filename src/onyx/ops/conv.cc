@@ -1,6 +1,7 @@
 // Conv (N-d, groups, dilations, auto_pad), ConvInteger and QLinearConv. im2col + GEMM per
 // image and group; 1x1 stride-1 unpadded convolutions skip im2col; depthwise 2-D
 // convolutions run a direct loop.
+#include <algorithm>
 #include <cmath>
 
 #include "onyx/ops/conv_util.h"
@@ -227,6 +228,12 @@ class ConvKernel final : public Kernel {
   void run(KernelContext& ctx, const ConvShape& s, const T* x, const T* w, const T* bias, T* y) {
     int64_t I = s.g.in_size(), O = s.g.out_size();
     bool depthwise = std::is_same_v<T, float> && s.g.spatial == 2 && s.Cg == 1 && s.Mg == 1;
+    if constexpr (std::is_same_v<T, float>) {
+      if (s.g.spatial == 2 && s.group == 1 && s.N > 1 && O <= 16 && s.g.dilation[0] == 1 &&
+          s.g.dilation[1] == 1 && s.g.kernel_size() >= 4 * O) {
+        return run_by_position(ctx, s, x, w, bias, y);
+      }
+    }
     Tensor col;
     if (!depthwise && !is_pointwise(s.g))
       col = ctx.scratch(dtype_of<T>, {s.Cg * s.g.kernel_size() * O});
@@ -244,6 +251,56 @@ class ConvKernel final : public Kernel {
       }
       if (bias) add_bias(bias, s.M, O, yn);
       epilogue_.apply(yn, s.M * O);
+    }
+  }
+
+  // Few output positions per image and a large kernel: a weight gradient (3x3) computed as
+  // a convolution whose "kernel" is the output gradient and whose images are the input
+  // channels. im2col would write rows of 9 and one image's GEMM would be a sliver (N = 9);
+  // instead, for each output position, the windows of every image are gathered in rows as
+  // long as the kernel is wide, and one GEMM [images x K] * W^T gives that position for
+  // all images and filters.
+  void run_by_position(KernelContext& ctx, const ConvShape& s, const float* x, const float* w,
+                       const float* bias, float* y) {
+    const WindowGeometry& g = s.g;
+    int64_t H = g.in[0], W = g.in[1], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
+    int64_t O = g.out_size(), K = s.C * KH * KW, I = H * W;
+    Tensor win = ctx.scratch(DType::Float32, {s.N, K});
+    Tensor prod = ctx.scratch(DType::Float32, {s.M, s.N});
+    float* wd = win.data<float>();
+    for (int64_t o = 0; o < O; ++o) {
+      int64_t oh = o / OW, ow = o % OW;
+      int64_t ih0 = oh * g.stride[0] - g.pad_begin[0], iw0 = ow * g.stride[1] - g.pad_begin[1];
+      // Columns of the kernel row that land inside the image.
+      int64_t lo = std::clamp<int64_t>(-iw0, 0, KW), hi = std::clamp<int64_t>(W - iw0, lo, KW);
+      ctx.pool().parallel_for(s.N, 1, [&](int64_t b, int64_t e) {
+        for (int64_t n = b; n < e; ++n) {
+          for (int64_t c = 0; c < s.C; ++c) {
+            const float* xc = x + (n * s.C + c) * I;
+            for (int64_t kh = 0; kh < KH; ++kh) {
+              float* r = wd + n * K + (c * KH + kh) * KW;
+              int64_t ih = ih0 + kh;
+              if (ih < 0 || ih >= H) {
+                std::fill_n(r, KW, 0.0f);
+                continue;
+              }
+              std::fill(r, r + lo, 0.0f);
+              std::copy(xc + ih * W + iw0 + lo, xc + ih * W + iw0 + hi, r + lo);
+              std::fill(r + hi, r + KW, 0.0f);
+            }
+          }
+        }
+      });
+      gemm_f32(false, true, s.M, s.N, K, 1.0f, w, K, wd, K, 0.0f, prod.data<float>(), s.N,
+               &ctx.pool());
+      for (int64_t n = 0; n < s.N; ++n) {
+        for (int64_t m = 0; m < s.M; ++m)
+          y[(n * s.M + m) * O + o] = prod.data<float>()[m * s.N + n];
+      }
+    }
+    for (int64_t n = 0; n < s.N; ++n) {
+      if (bias) add_bias(bias, s.M, O, y + n * s.M * O);
+      epilogue_.apply(y + n * s.M * O, s.M * O);
     }
   }
 

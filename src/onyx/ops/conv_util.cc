@@ -100,15 +100,16 @@ WindowGeometry window_geometry(const KernelContext& ctx, const WindowAttrs& a,
 }
 
 template <typename T>
-void im2col(const T* x, int64_t channels, const WindowGeometry& g, T* col) {
+void im2col(const T* x, int64_t channels, const WindowGeometry& g, T* col, int64_t ld) {
   int64_t K = g.kernel_size(), O = g.out_size(), I = g.in_size();
+  if (ld < 0) ld = O;
   if (g.spatial == 2) {
     int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
     for (int64_t c = 0; c < channels; ++c) {
       const T* xc = x + c * I;
       for (int64_t kh = 0; kh < g.kernel[0]; ++kh) {
         for (int64_t kw = 0; kw < g.kernel[1]; ++kw) {
-          T* row = col + ((c * g.kernel[0] + kh) * g.kernel[1] + kw) * O;
+          T* row = col + ((c * g.kernel[0] + kh) * g.kernel[1] + kw) * ld;
           for (int64_t oh = 0; oh < OH; ++oh) {
             int64_t ih = oh * g.stride[0] - g.pad_begin[0] + kh * g.dilation[0];
             T* r = row + oh * OW;
@@ -139,7 +140,7 @@ void im2col(const T* x, int64_t channels, const WindowGeometry& g, T* col) {
     const T* xc = x + c * I;
     std::fill(kidx.begin(), kidx.end(), 0);
     for (int64_t k = 0; k < K; ++k) {
-      T* row = col + (c * K + k) * O;
+      T* row = col + (c * K + k) * ld;
       std::fill(oidx.begin(), oidx.end(), 0);
       for (int64_t o = 0; o < O; ++o) {
         int64_t off = 0;
@@ -166,8 +167,8 @@ void im2col(const T* x, int64_t channels, const WindowGeometry& g, T* col) {
   }
 }
 
-template void im2col<float>(const float*, int64_t, const WindowGeometry&, float*);
-template void im2col<double>(const double*, int64_t, const WindowGeometry&, double*);
-template void im2col<int32_t>(const int32_t*, int64_t, const WindowGeometry&, int32_t*);
+template void im2col<float>(const float*, int64_t, const WindowGeometry&, float*, int64_t);
+template void im2col<double>(const double*, int64_t, const WindowGeometry&, double*, int64_t);
+template void im2col<int32_t>(const int32_t*, int64_t, const WindowGeometry&, int32_t*, int64_t);
 
 }  // namespace onyx::ops

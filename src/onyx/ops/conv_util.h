@@ -30,8 +30,9 @@ WindowGeometry window_geometry(const KernelContext& ctx, const WindowAttrs& a,
                                const std::vector<int64_t>& in, const std::vector<int64_t>& kernel);
 
 // im2col for one image and one channel group: col[(c * K + k), o] with K kernel positions
-// and o output positions; positions in the padding read as zero.
+// and o output positions; positions in the padding read as zero. Rows are `ld` apart
+// (default: the number of output positions), so several images can sit side by side.
 template <typename T>
-void im2col(const T* x, int64_t channels, const WindowGeometry& g, T* col);
+void im2col(const T* x, int64_t channels, const WindowGeometry& g, T* col, int64_t ld = -1);
 
 }  // namespace onyx::ops

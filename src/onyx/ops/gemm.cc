@@ -4,6 +4,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "onyx/core/error.h"
 
@@ -47,6 +48,32 @@ void gemm_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, co
   // Below ~1 MFLOP the wake-up of other threads costs more than it saves.
   if (threads <= 1 || flops < 2e6) {
     sgemm_block(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  if (M * N <= 4096 && K >= 8 * (M + N)) {
+    // A small C over a long K (weight gradients: a few output channels by a 3x3 kernel,
+    // summed over every pixel of the batch): rows or columns would leave each thread a
+    // sliver, so each sums its own stretch of K and the partial products are added.
+    int64_t parts = std::min<int64_t>(threads, K / 256);
+    std::vector<float> partial(static_cast<size_t>(parts * M * N));
+    pool->parallel_for(parts, 1, [&](int64_t b, int64_t e) {
+      for (int64_t p = b; p < e; ++p) {
+        int64_t k0 = K * p / parts, k1 = K * (p + 1) / parts;
+        const float* a = ta ? A + k0 * lda : A + k0;
+        const float* bb = tb ? B + k0 : B + k0 * ldb;
+        sgemm_block(ta, tb, M, N, k1 - k0, 1.0f, a, lda, bb, ldb, 0.0f, partial.data() + p * M * N,
+                    N);
+      }
+    });
+    for (int64_t i = 0; i < M; ++i) {
+      for (int64_t j = 0; j < N; ++j) {
+        float sum = 0;
+        for (int64_t p = 0; p < parts; ++p)
+          sum += partial[static_cast<size_t>((p * M + i) * N + j)];
+        float& c = C[i * ldc + j];
+        c = alpha * sum + (beta == 0.0f ? 0.0f : beta * c);
+      }
+    }
     return;
   }
   if (M >= N) {  // split rows of C
