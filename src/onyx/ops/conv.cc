@@ -57,6 +57,37 @@ bool is_pointwise(const WindowGeometry& g) {
   return true;
 }
 
+// C[m, j] = A[m, :] . B[j, :] for a handful of rows j (N <= 16), A [M, K] and B [N, K]
+// row-major: a GEMM whose N is too small for a library's packing to pay (oneDNN runs the
+// first layer's weight gradient, M = 32, N = 9, K = 50176, at about 10 GFLOP/s). K is
+// walked in blocks small enough for B's block to stay in cache while every row of A
+// passes; rows of A are split across threads.
+void dots_by_rows(const float* A, const float* B, int64_t M, int64_t N, int64_t K, float* C,
+                  ThreadPool& pool) {
+  constexpr int64_t kBlock = 2048;
+  pool.parallel_for(M, 1, [&](int64_t m0, int64_t m1) {
+    std::fill(C + m0 * N, C + m1 * N, 0.0f);
+    for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
+      int64_t len = std::min(kBlock, K - k0);
+      for (int64_t m = m0; m < m1; ++m) {
+        const float* a = A + m * K + k0;
+        for (int64_t j = 0; j < N; ++j) {
+          const float* b = B + j * K + k0;
+          float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // 8 lanes: vectorised, fixed order
+          int64_t k = 0;
+          for (; k + 8 <= len; k += 8) {
+            for (int l = 0; l < 8; ++l) acc[l] += a[k + l] * b[k + l];
+          }
+          float sum = 0;
+          for (; k < len; ++k) sum += a[k] * b[k];
+          for (float v : acc) sum += v;
+          C[m * N + j] += sum;
+        }
+      }
+    }
+  });
+}
+
 // y[m, o] for one image, all groups; T is float or double (or int32 for the integer ops).
 template <typename T>
 void conv_image(const ConvShape& s, const T* x, const T* w, T* y, T* col, ThreadPool& pool) {
@@ -229,56 +260,75 @@ class ConvKernel final : public Kernel {
     int64_t I = s.g.in_size(), O = s.g.out_size();
     bool depthwise = std::is_same_v<T, float> && s.g.spatial == 2 && s.Cg == 1 && s.Mg == 1;
     if constexpr (std::is_same_v<T, float>) {
-      if (s.g.spatial == 2 && s.group == 1 && s.N > 1 && O <= 16 && s.g.dilation[0] == 1 &&
+      if (s.g.spatial == 2 && s.group == 1 && O <= 16 && s.g.dilation[0] == 1 &&
           s.g.dilation[1] == 1 && s.g.kernel_size() >= 4 * O) {
         return run_by_position(ctx, s, x, w, bias, y);
       }
     }
-    Tensor col;
-    if (!depthwise && !is_pointwise(s.g))
-      col = ctx.scratch(dtype_of<T>, {s.Cg * s.g.kernel_size() * O});
-    for (int64_t n = 0; n < s.N; ++n) {
+    int64_t col_size = !depthwise && !is_pointwise(s.g) ? s.Cg * s.g.kernel_size() * O : 0;
+    auto one_image = [&](int64_t n, T* col) {
       const T* xn = x + n * s.C * I;
       T* yn = y + n * s.M * O;
       if constexpr (std::is_same_v<T, float>) {
         if (depthwise) {
           depthwise_2d(s, xn, w, yn, ctx.pool());
         } else {
-          conv_image<T>(s, xn, w, yn, col.defined() ? col.data<T>() : nullptr, ctx.pool());
+          conv_image<T>(s, xn, w, yn, col, ctx.pool());
         }
       } else {
-        conv_image<T>(s, xn, w, yn, col.defined() ? col.data<T>() : nullptr, ctx.pool());
+        conv_image<T>(s, xn, w, yn, col, ctx.pool());
       }
       if (bias) add_bias(bias, s.M, O, yn);
       epilogue_.apply(yn, s.M * O);
+    };
+    // Small images in a batch (training): each thread takes whole images, as one image's
+    // im2col and GEMM are too small to split well. (Inside, the pool runs inline.)
+    int64_t threads = ctx.pool().size();
+    double image_flops = 2.0 * static_cast<double>(s.M * s.Cg * s.g.kernel_size() * O);
+    if (threads > 1 && s.N >= threads && image_flops < 5e7) {
+      Tensor cols = ctx.scratch(dtype_of<T>, {std::max<int64_t>(col_size, 1) * threads});
+      ctx.pool().parallel_for(threads, 1, [&](int64_t b, int64_t e) {
+        for (int64_t t = b; t < e; ++t) {
+          for (int64_t n = s.N * t / threads; n < s.N * (t + 1) / threads; ++n) {
+            one_image(n, col_size ? cols.data<T>() + t * col_size : nullptr);
+          }
+        }
+      });
+      return;
     }
+    Tensor col;
+    if (col_size) col = ctx.scratch(dtype_of<T>, {col_size});
+    for (int64_t n = 0; n < s.N; ++n) one_image(n, col.defined() ? col.data<T>() : nullptr);
   }
 
   // Few output positions per image and a large kernel: a weight gradient (3x3) computed as
   // a convolution whose "kernel" is the output gradient and whose images are the input
-  // channels. im2col would write rows of 9 and one image's GEMM would be a sliver (N = 9);
-  // instead, for each output position, the windows of every image are gathered in rows as
-  // long as the kernel is wide, and one GEMM [images x K] * W^T gives that position for
-  // all images and filters.
+  // channels. im2col would write rows of 9 in runs of 3, and each image's GEMM would be a
+  // sliver (N = 9). Instead each (image, output position) window is gathered as one row,
+  // in runs as long as the kernel is wide, and one GEMM W * windows^T gives every output.
   void run_by_position(KernelContext& ctx, const ConvShape& s, const float* x, const float* w,
                        const float* bias, float* y) {
     const WindowGeometry& g = s.g;
     int64_t H = g.in[0], W = g.in[1], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
-    int64_t O = g.out_size(), K = s.C * KH * KW, I = H * W;
-    Tensor win = ctx.scratch(DType::Float32, {s.N, K});
-    Tensor prod = ctx.scratch(DType::Float32, {s.M, s.N});
+    int64_t O = g.out_size(), K = s.C * KH * KW, I = H * W, rows = s.N * O;
+    // At most about 64 MB of windows at a time.
+    int64_t chunk = std::clamp<int64_t>((int64_t{16} << 20) / K, 1, rows);
+    Tensor win = ctx.scratch(DType::Float32, {chunk, K});
+    Tensor prod = ctx.scratch(DType::Float32, {s.M, chunk});
     float* wd = win.data<float>();
-    for (int64_t o = 0; o < O; ++o) {
-      int64_t oh = o / OW, ow = o % OW;
-      int64_t ih0 = oh * g.stride[0] - g.pad_begin[0], iw0 = ow * g.stride[1] - g.pad_begin[1];
-      // Columns of the kernel row that land inside the image.
-      int64_t lo = std::clamp<int64_t>(-iw0, 0, KW), hi = std::clamp<int64_t>(W - iw0, lo, KW);
-      ctx.pool().parallel_for(s.N, 1, [&](int64_t b, int64_t e) {
-        for (int64_t n = b; n < e; ++n) {
+    for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+      int64_t nr = std::min(chunk, rows - r0);
+      ctx.pool().parallel_for(nr, 1, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          int64_t n = (r0 + i) / O, o = (r0 + i) % O;
+          int64_t ih0 = o / OW * g.stride[0] - g.pad_begin[0];
+          int64_t iw0 = o % OW * g.stride[1] - g.pad_begin[1];
+          // Columns of a kernel row that land inside the image.
+          int64_t lo = std::clamp<int64_t>(-iw0, 0, KW), hi = std::clamp<int64_t>(W - iw0, lo, KW);
           for (int64_t c = 0; c < s.C; ++c) {
             const float* xc = x + (n * s.C + c) * I;
             for (int64_t kh = 0; kh < KH; ++kh) {
-              float* r = wd + n * K + (c * KH + kh) * KW;
+              float* r = wd + i * K + (c * KH + kh) * KW;
               int64_t ih = ih0 + kh;
               if (ih < 0 || ih >= H) {
                 std::fill_n(r, KW, 0.0f);
@@ -291,11 +341,15 @@ class ConvKernel final : public Kernel {
           }
         }
       });
-      gemm_f32(false, true, s.M, s.N, K, 1.0f, w, K, wd, K, 0.0f, prod.data<float>(), s.N,
-               &ctx.pool());
-      for (int64_t n = 0; n < s.N; ++n) {
-        for (int64_t m = 0; m < s.M; ++m)
-          y[(n * s.M + m) * O + o] = prod.data<float>()[m * s.N + n];
+      if (nr <= 16) {
+        dots_by_rows(w, wd, s.M, nr, K, prod.data<float>(), ctx.pool());
+      } else {
+        gemm_f32(false, true, s.M, nr, K, 1.0f, w, K, wd, K, 0.0f, prod.data<float>(), nr,
+                 &ctx.pool());
+      }
+      for (int64_t i = 0; i < nr; ++i) {
+        int64_t n = (r0 + i) / O, o = (r0 + i) % O;
+        for (int64_t m = 0; m < s.M; ++m) y[(n * s.M + m) * O + o] = prod.data<float>()[m * nr + i];
       }
     }
     for (int64_t n = 0; n < s.N; ++n) {
