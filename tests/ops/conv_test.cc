@@ -89,5 +89,40 @@ TEST(Conv, LargeKernelFewOutputsMatchesTheDirectSum) {
   }
 }
 
+// A batch of small images is split across threads by image (Conv and ConvTranspose): the
+// same numbers as one thread, for float and double, with a batch that does not divide.
+TEST(Conv, BatchSplitAcrossThreadsMatchesOneThread) {
+  for (DType t : {DType::Float32, DType::Float64}) {
+    for (const char* op : {"Conv", "ConvTranspose"}) {
+      std::mt19937 rng(3);
+      std::uniform_real_distribution<double> dist(-1, 1);
+      auto random = [&](Shape shape) {
+        Tensor v = Tensor::empty(t, shape);
+        for (int64_t i = 0; i < v.numel(); ++i) {
+          if (t == DType::Float32) {
+            v.data<float>()[i] = static_cast<float>(dist(rng));
+          } else {
+            v.data<double>()[i] = dist(rng);
+          }
+        }
+        return v;
+      };
+      Tensor x = random({5, 3, 9, 8}), w = random({3, 4, 3, 3}), b = random({4});
+      if (std::string(op) == "Conv") w = random({4, 3, 3, 3});
+      auto model = [&] {
+        return testing::single_node_model(
+            op, 3, 1,
+            {testing::attr_ints("pads", {1, 0, 1, 2}), testing::attr_ints("strides", {2, 1})});
+      };
+      Tensor one = testing::run_model(model(), {x, w, b}, 1)[0].tensor();
+      Tensor two = testing::run_model(model(), {x, w, b}, 2)[0].tensor();
+      ASSERT_EQ(one.shape(), two.shape()) << op;
+      for (int64_t i = 0; i < one.numel(); ++i) {
+        ASSERT_NEAR(one.element_as_double(i), two.element_as_double(i), 1e-5) << op << " " << i;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace onyx

@@ -134,24 +134,23 @@ class ConvTransposeKernel final : public Kernel {
     visit_float(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-        Tensor col = ctx.scratch(x.dtype(), {Mg * K, I});
         T* Y = y.data<T>();
         std::fill_n(Y, y.numel(), T(0));
-        std::vector<int64_t> kidx(n), iidx(n);
-        for (int64_t b = 0; b < N; ++b) {
+        // Image b into Y, with `colbuf` [Mg*K, I] for scratch.
+        auto image = [&](int64_t b, T* colbuf) {
+          std::vector<int64_t> kidx(n), iidx(n);
           for (int64_t g = 0; g < group; ++g) {
             const T* xg = x.data<T>() + (b * C + g * Cg) * I;
             const T* wg = w.data<T>() + g * Cg * Mg * K;
             // col[Mg*K, I] = W_g^T [Mg*K, Cg] x X_g [Cg, I]
             if constexpr (std::is_same_v<T, float>) {
-              gemm_f32(true, false, Mg * K, I, Cg, 1.0f, wg, Mg * K, xg, I, 0.0f, col.data<float>(),
-                       I, &ctx.pool());
+              gemm_f32(true, false, Mg * K, I, Cg, 1.0f, wg, Mg * K, xg, I, 0.0f, colbuf, I,
+                       &ctx.pool());
             } else {
-              gemm_generic<T>(true, false, Mg * K, I, Cg, T(1), wg, Mg * K, xg, I, T(0),
-                              col.data<T>(), I);
+              gemm_generic<T>(true, false, Mg * K, I, Cg, T(1), wg, Mg * K, xg, I, T(0), colbuf, I);
             }
             T* yg = Y + (b * M + g * Mg) * O;
-            const T* cp = col.data<T>();
+            const T* cp = colbuf;
             if (n == 2) {
               // Each output channel sums its own K rows of col: channels run in parallel.
               ctx.pool().parallel_for(Mg, 1, [&](int64_t m0, int64_t m1) {
@@ -193,6 +192,23 @@ class ConvTransposeKernel final : public Kernel {
               for (int64_t o = 0; o < O; ++o) Y[(b * M + m) * O + o] += bv;
             }
           }
+        };
+        // A batch of small images (training): each thread takes whole images, as one
+        // image's GEMM is too small to split well. (Inside, the pool runs inline.)
+        int64_t threads = ctx.pool().size(), per = Mg * K * I;
+        double image_flops = 2.0 * static_cast<double>(Mg * K * I * Cg * group);
+        if (threads > 1 && N >= threads && image_flops < 5e7) {
+          Tensor cols = ctx.scratch(x.dtype(), {per * threads});
+          ctx.pool().parallel_for(threads, 1, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) {
+              for (int64_t b = N * t / threads; b < N * (t + 1) / threads; ++b) {
+                image(b, cols.data<T>() + t * per);
+              }
+            }
+          });
+        } else {
+          Tensor col = ctx.scratch(x.dtype(), {Mg * K, I});
+          for (int64_t b = 0; b < N; ++b) image(b, col.data<T>());
         }
       }
     });
