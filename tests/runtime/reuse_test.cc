@@ -9,7 +9,9 @@
 namespace onyx {
 namespace {
 
-ir::TypeInfo floats(int64_t n) { return ir::TypeInfo::tensor(DType::Float32, Shape{n}); }
+ir::TypeInfo floats(int64_t n) {
+  return ir::TypeInfo::tensor(DType::Float32, Shape{n});
+}
 
 TEST(InputReuse, ScatterLeavesValuesStillNeededIntact) {
   ir::Model m;

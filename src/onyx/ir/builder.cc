@@ -77,7 +77,9 @@ void collect_names(const Graph& g, std::unordered_set<std::string>& used) {
 
 }  // namespace
 
-GraphBuilder::GraphBuilder(Graph& graph) : graph_(graph) { collect_names(graph, used_); }
+GraphBuilder::GraphBuilder(Graph& graph) : graph_(graph) {
+  collect_names(graph, used_);
+}
 
 std::string GraphBuilder::unique(const std::string& base) {
   std::string b = base.empty() ? "v" : base;

@@ -198,9 +198,8 @@ class ConstantOfShapeKernel final : public Kernel {
       T v = value_.data<T>()[0];
       T* out = y.data<T>();
       if constexpr (std::is_trivially_copyable_v<T>) {  // big fills (gradients' zeros) split
-        ctx.pool().parallel_for(y.numel(), int64_t{1} << 16, [&](int64_t lo, int64_t hi) {
-          std::fill(out + lo, out + hi, v);
-        });
+        ctx.pool().parallel_for(y.numel(), int64_t{1} << 16,
+                                [&](int64_t lo, int64_t hi) { std::fill(out + lo, out + hi, v); });
       } else {
         std::fill_n(out, y.numel(), v);
       }
