@@ -454,6 +454,27 @@ TEST(GradCheck, Sequences) {
   c.run("sequences");
 }
 
+// The same folding at opset 12, where Unsqueeze still takes its axes as an attribute.
+TEST(GradCheck, SequencesAtOpset12) {
+  ir::Model m;
+  m.set_opset("", 12);
+  m.graph->name = "sequences_12";
+  ir::GraphBuilder b(*m.graph);
+  b.input("in0", ir::TypeInfo::tensor(DType::Float64, Shape{2, 3}));
+  b.input("in1", ir::TypeInfo::tensor(DType::Float64, Shape{2, 3}));
+  std::string s = b.op("SequenceConstruct", {"in0", b.op("Sin", {"in1"})});
+  std::string stacked =
+      b.op("ConcatFromSequence", {s}, {attr("axis", int64_t{0}), attr("new_axis", int64_t{1})});
+  ir::Node out;
+  out.op_type = "Mul";
+  out.inputs = {stacked, stacked};
+  out.outputs = {"out0"};
+  m.graph->nodes.push_back(out);
+  b.output("out0");
+  GradChecker c(m, {rnd({2, 3}), rnd({2, 3}, -2, 2, 2)}, {.num_outputs = 1, .opset = 12});
+  c.run("sequences at opset 12");
+}
+
 TEST(GradCheck, Scan) {
   auto body = std::make_shared<ir::Graph>();
   body->name = "body";

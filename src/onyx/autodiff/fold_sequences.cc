@@ -160,7 +160,11 @@ class SequenceFolder {
       int64_t axis = n.attr_int("axis", 0);
       std::vector<std::string> parts = *seq;
       if (n.attr_int("new_axis", 0)) {
-        for (auto& p : parts) {
+        for (auto& p : parts) {  // axes became an input of Unsqueeze at opset 13
+          if (opset_ < 13) {
+            p = b_.op("Unsqueeze", {p}, {attr("axes", std::vector<int64_t>{axis})});
+            continue;
+          }
           std::string axes = b_.constant("axes", Tensor::from_vector<int64_t>({1}, {axis}));
           p = b_.op("Unsqueeze", {p, axes});
         }
