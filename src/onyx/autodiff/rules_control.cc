@@ -134,6 +134,11 @@ void loop_rule(GradContext& g) {
   size_t scans = body.outputs.size() - 1 - carried;
   std::string prefix = g.unique((g.node().name.empty() ? "loop" : g.node().name) + "_grad") + "/";
   auto is_float = [](const ir::TypeInfo& t) { return is_floating(t.elem); };
+  bool any = !g.outer().empty();
+  for (size_t k = 0; k < carried; ++k) {
+    any |= is_float(body.inputs[k + 2].type) || is_floating(g.dtype(g.x(k + 2)));
+  }
+  if (!any) return;  // nothing floating flows through the loop
 
   // The forward Loop records each iteration's number and loop-carried inputs: [T, ...].
   std::vector<std::string> records;
