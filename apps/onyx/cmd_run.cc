@@ -35,6 +35,7 @@ Command add_run(CLI::App& app) {
     int threads = 0;
     int repeat = 1;
     bool profile = false;
+    int nodes = 0;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand("run", "Run a model on inputs from .pb or .npy files");
@@ -45,10 +46,13 @@ Command add_run(CLI::App& app) {
   cmd->add_option("--repeat", o->repeat, "run this many times (for --profile)")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--profile", o->profile, "print the time spent per op type");
+  cmd->add_option("--profile-nodes", o->nodes,
+                  "also print the N slowest nodes of the main graph (implies --profile)")
+      ->check(CLI::PositiveNumber);
   return [o]() {
     runtime::SessionOptions so;
     so.threads = o->threads;
-    so.profile = o->profile;
+    so.profile = o->profile || o->nodes > 0;
     ir::Model model = onnx_io::load_model(o->model);
     autodiff::lower_gradient_ops(model);  // training-domain Gradient nodes run as subgraphs
     runtime::Session session(std::move(model), so);
@@ -65,13 +69,23 @@ Command add_run(CLI::App& app) {
         onnx_io::save_value_pb(outs[i], name, path);
       }
     }
-    if (o->profile) {
+    if (so.profile) {
       double total = 0;
       for (const auto& t : session.profile()) total += t.total_ms;
       std::cout << "profile over " << o->repeat << " run(s): op, total ms, calls, share\n";
       for (const auto& t : session.profile()) {
         std::printf("  %-28s %10.3f %8lld %6.1f%%\n", t.op_type.c_str(), t.total_ms,
                     static_cast<long long>(t.calls), total > 0 ? 100.0 * t.total_ms / total : 0.0);
+      }
+    }
+    if (o->nodes > 0) {
+      std::cout << "slowest nodes: total ms over the runs, share\n";
+      auto nodes = session.node_profile();
+      double total = 0;
+      for (const auto& t : nodes) total += t.total_ms;
+      for (size_t i = 0; i < nodes.size() && i < static_cast<size_t>(o->nodes); ++i) {
+        std::printf("  %10.3f %6.1f%%  %s\n", nodes[i].total_ms,
+                    total > 0 ? 100.0 * nodes[i].total_ms / total : 0.0, nodes[i].node.c_str());
       }
     }
     return 0;

@@ -48,6 +48,24 @@ TEST_F(Cli, RunPrintsOutputsAndWritesThemWithSafeNames) {
   EXPECT_EQ(y.tensor().to_vector<float>(), want.tensor().to_vector<float>());
 }
 
+// --profile-nodes lists the slowest nodes of the model by name, no more than asked.
+TEST_F(Cli, RunProfilesNodes) {
+  std::string models(ONYX_MODELS_DIR);
+  Result r = onyx_cli("run " + models + "/cnn_op17.onnx -i input=" + models +
+                      "/cnn_op17_input.npy --repeat 3 --profile-nodes 2");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("profile over 3 run(s)"), std::string::npos) << r.out;
+  size_t at = r.out.find("slowest nodes");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  std::string listed = r.out.substr(at);
+  size_t nodes = 0;
+  for (size_t p = listed.find("node '"); p != std::string::npos; p = listed.find("node '", p + 1)) {
+    ++nodes;
+  }
+  EXPECT_EQ(nodes, 2u) << listed;
+  EXPECT_NE(listed.find("(Conv)"), std::string::npos) << listed;  // convolutions lead
+}
+
 TEST_F(Cli, BadInputsExitTwoWithWhere) {
   Result r = onyx_cli("run " + (dir_ / "missing.onnx").string());
   EXPECT_EQ(r.status, 2);

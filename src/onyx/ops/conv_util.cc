@@ -1,5 +1,7 @@
 #include "onyx/ops/conv_util.h"
 
+#include <algorithm>
+
 #include <cstring>
 
 namespace onyx::ops {
@@ -123,10 +125,15 @@ void im2col(const T* x, int64_t channels, const WindowGeometry& g, T* col, int64
               std::memcpy(r, xr + iw0, static_cast<size_t>(OW) * sizeof(T));
               continue;
             }
-            for (int64_t ow = 0; ow < OW; ++ow) {
-              int64_t iw = ow * g.stride[1] + iw0;
-              r[ow] = (iw >= 0 && iw < W) ? xr[iw] : T(0);
-            }
+            // The output columns whose input column is inside the row, found once: the
+            // copy between them has no branch (strided when stride > 1).
+            int64_t sw = g.stride[1];
+            int64_t lo = iw0 >= 0 ? 0 : std::min(OW, (-iw0 + sw - 1) / sw);
+            int64_t hi = W - iw0 <= 0 ? lo : std::clamp((W - iw0 + sw - 1) / sw, lo, OW);
+            std::fill(r, r + lo, T(0));
+            const T* src = xr + iw0;
+            for (int64_t ow = lo; ow < hi; ++ow) r[ow] = src[ow * sw];
+            std::fill(r + hi, r + OW, T(0));
           }
         }
       }

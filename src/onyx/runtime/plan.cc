@@ -207,9 +207,24 @@ void Plan::execute(Frame& frame) const {
       }
       throw;
     }
-    if (ctx_.profile) record(step.node->op_type, std::chrono::steady_clock::now() - t0);
+    if (ctx_.profile) {
+      auto d = std::chrono::steady_clock::now() - t0;
+      record(step.node->op_type, d);
+      if (step_ms_.size() != steps_.size()) step_ms_.assign(steps_.size(), 0.0);
+      step_ms_[static_cast<size_t>(&step - steps_.data())] +=
+          std::chrono::duration<double, std::milli>(d).count();
+    }
     for (int s : step.release) frame.slots[s] = Value();
   }
+}
+
+std::vector<Plan::StepTime> Plan::step_times() const {
+  std::vector<StepTime> out;
+  if (step_ms_.size() != steps_.size()) return out;
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    out.push_back({steps_[k].node, step_ms_[k]});
+  }
+  return out;
 }
 
 }  // namespace onyx::runtime

@@ -57,6 +57,14 @@ class Plan {
   // Runs every step; inputs must already be in the frame's slots.
   void execute(Frame& frame) const;
 
+  struct StepTime {
+    const ir::Node* node;
+    double total_ms;
+  };
+  // Time per step of this graph over all runs so far, in step order (empty unless
+  // profiling).
+  std::vector<StepTime> step_times() const;
+
  private:
   int intern(const std::string& name);
   void record(const std::string& op_type, std::chrono::steady_clock::duration d) const;
@@ -71,6 +79,7 @@ class Plan {
   std::vector<int> input_slots_;
   std::vector<int> output_slots_;
   std::vector<Step> steps_;
+  mutable std::vector<double> step_ms_;  // when profiling, per step
 };
 
 struct Frame {

@@ -113,6 +113,14 @@ std::vector<OpTime> Session::profile() const {
   return out;
 }
 
+std::vector<NodeTime> Session::node_profile() const {
+  std::vector<NodeTime> out;
+  for (const auto& t : state_->plan->step_times()) out.push_back({t.node->describe(), t.total_ms});
+  std::sort(out.begin(), out.end(),
+            [](const NodeTime& a, const NodeTime& b) { return a.total_ms > b.total_ms; });
+  return out;
+}
+
 size_t Session::pool_allocations() const {
   return state_->buffers.allocations();
 }

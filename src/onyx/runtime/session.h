@@ -27,6 +27,11 @@ struct OpTime {
   int64_t calls;
 };
 
+struct NodeTime {
+  std::string node;  // its description: "node 'conv1' (Conv)"
+  double total_ms;
+};
+
 using NamedValues = std::vector<std::pair<std::string, Value>>;
 
 class Session {
@@ -55,6 +60,9 @@ class Session {
 
   // Time per op type over all runs so far, slowest first (empty unless options.profile).
   std::vector<OpTime> profile() const;
+  // Time per node of the main graph over all runs so far, slowest first (empty unless
+  // options.profile). A node with a subgraph (Loop, If) counts the subgraph's time.
+  std::vector<NodeTime> node_profile() const;
 
   // Buffers newly allocated by the pool so far (steady-state runs add none).
   size_t pool_allocations() const;

@@ -1,0 +1,62 @@
+// GEMM shapes at the edges of ops/gemm.cc's choices, checked against a direct sum through
+// the ops that use them.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "test_util.h"
+
+namespace onyx {
+namespace {
+
+Tensor random(Shape shape, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  Tensor t = Tensor::empty(DType::Float32, shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
+  return t;
+}
+
+// C = alpha A B + beta C by the definition, in double.
+void expect_gemm(const Tensor& y, const Tensor& a, const Tensor& b, const Tensor* c, double alpha,
+                 double beta) {
+  int64_t M = a.dim(0), K = a.dim(1), N = b.dim(1);
+  ASSERT_EQ(y.shape(), (Shape{M, N}));
+  for (int64_t i = 0; i < M; ++i) {
+    for (int64_t j = 0; j < N; ++j) {
+      double sum = 0;
+      for (int64_t k = 0; k < K; ++k)
+        sum += double(a.data<float>()[i * K + k]) * b.data<float>()[k * N + j];
+      double want = alpha * sum + (c ? beta * c->data<float>()[i * N + j] : 0.0);
+      ASSERT_NEAR(y.data<float>()[i * N + j], want, 1e-4) << i << "," << j;
+    }
+  }
+}
+
+// A short K and a long N (a first convolution's shape), on 1 and 2 threads, with alpha and
+// beta.
+TEST(Gemm, ShortKLongN) {
+  Tensor a = random({5, 7}, 1), b = random({7, 1300}, 2), c = random({5, 1300}, 3);
+  for (int threads : {1, 2}) {
+    auto y = testing::run_model(testing::single_node_model("MatMul", 2, 1), {a, b}, threads);
+    expect_gemm(y[0].tensor(), a, b, nullptr, 1, 0);
+    auto g = testing::run_model(
+        testing::single_node_model(
+            "Gemm", 3, 1, {testing::attr_float("alpha", 0.5f), testing::attr_float("beta", 2.0f)}),
+        {a, b, c}, threads);
+    expect_gemm(g[0].tensor(), a, b, &c, 0.5, 2.0);
+  }
+}
+
+// A small output over a long K (weight gradients): split across threads, and run as dot
+// products when N <= 16 (through Conv, whose large-kernel path uses it).
+TEST(Gemm, SmallOutputLongK) {
+  Tensor a = random({6, 3000}, 4), b = random({3000, 9}, 5);
+  for (int threads : {1, 2}) {
+    auto y = testing::run_model(testing::single_node_model("MatMul", 2, 1), {a, b}, threads);
+    expect_gemm(y[0].tensor(), a, b, nullptr, 1, 0);
+  }
+}
+
+}  // namespace
+}  // namespace onyx
