@@ -54,13 +54,6 @@ class SequenceFolder {
   }
 
  private:
-  // The constant int value `v`, if it is one.
-  std::optional<int64_t> constant_int(const std::string& v) const {
-    auto t = g_.constant_value(v);
-    if (!t || t->numel() != 1) return std::nullopt;
-    return t->to_int64s()[0];
-  }
-
   // The elements of sequence `v`, when known.
   const std::vector<std::string>* elements(const std::string& v) const {
     auto it = known_.find(v);
@@ -74,17 +67,6 @@ class SequenceFolder {
     if (p < 0) p += n;
     if (p < 0 || p > n || (p == n && !insert)) return std::nullopt;
     return static_cast<size_t>(p);
-  }
-
-  void emit(const std::string& op, const std::vector<std::string>& inputs,
-            const std::string& output, std::vector<ir::Attribute> attrs = {}) {
-    ir::Node n;
-    n.name = b_.unique(op);
-    n.op_type = op;
-    n.inputs = inputs;
-    n.outputs = {output};
-    n.attributes = std::move(attrs);
-    g_.nodes.push_back(std::move(n));
   }
 
   // Follows or rewrites node `n`; false leaves it as it is. Sequence-producing nodes stay
@@ -119,10 +101,10 @@ class SequenceFolder {
     if (op == "OptionalGetElement" || op == "OptionalHasElement") {
       if (op == "OptionalHasElement") {
         std::string c = b_.constant("has", Tensor::scalar<bool>(!seq->empty()));
-        emit("Identity", {c}, n.outputs[0]);
+        b_.write("Identity", {c}, n.outputs[0]);
       } else {
         if (seq->empty()) return false;  // the op fails on an empty optional
-        emit("Identity", {(*seq)[0]}, n.outputs[0]);
+        b_.write("Identity", {(*seq)[0]}, n.outputs[0]);
       }
       return true;
     }
@@ -130,8 +112,8 @@ class SequenceFolder {
       std::vector<std::string> next = *seq;
       bool insert = op == "SequenceInsert";
       std::string pos_v = in(insert ? 2 : 1);
-      std::optional<int64_t> p =
-          pos_v.empty() ? std::optional<int64_t>(insert ? next.size() : -1) : constant_int(pos_v);
+      std::optional<int64_t> p = pos_v.empty() ? std::optional<int64_t>(insert ? next.size() : -1)
+                                               : g_.constant_int(pos_v);
       auto at = p ? position(*p, next.size(), insert) : std::nullopt;
       if (!at) return false;
       if (insert) {
@@ -143,16 +125,16 @@ class SequenceFolder {
       return false;
     }
     if (op == "SequenceAt") {
-      auto p = constant_int(in(1));
+      auto p = g_.constant_int(in(1));
       auto at = p ? position(*p, seq->size(), false) : std::nullopt;
       if (!at) return false;
-      emit("Identity", {(*seq)[*at]}, n.outputs[0]);
+      b_.write("Identity", {(*seq)[*at]}, n.outputs[0]);
       return true;
     }
     if (op == "SequenceLength") {
       std::string c =
           b_.constant("length", Tensor::scalar<int64_t>(static_cast<int64_t>(seq->size())));
-      emit("Identity", {c}, n.outputs[0]);
+      b_.write("Identity", {c}, n.outputs[0]);
       return true;
     }
     if (op == "ConcatFromSequence") {
@@ -160,16 +142,9 @@ class SequenceFolder {
       int64_t axis = n.attr_int("axis", 0);
       std::vector<std::string> parts = *seq;
       if (n.attr_int("new_axis", 0)) {
-        for (auto& p : parts) {  // axes became an input of Unsqueeze at opset 13
-          if (opset_ < 13) {
-            p = b_.op("Unsqueeze", {p}, {attr("axes", std::vector<int64_t>{axis})});
-            continue;
-          }
-          std::string axes = b_.constant("axes", Tensor::from_vector<int64_t>({1}, {axis}));
-          p = b_.op("Unsqueeze", {p, axes});
-        }
+        for (auto& p : parts) p = unsqueeze(b_, p, {axis}, opset_);
       }
-      emit("Concat", parts, n.outputs[0], {attr("axis", axis)});
+      b_.write("Concat", parts, n.outputs[0], {attr("axis", axis)});
       return true;
     }
     return false;

@@ -96,6 +96,14 @@ std::string fill(ir::GraphBuilder& b, const std::string& shape, double v, DType 
   return z;
 }
 
+std::string unsqueeze(ir::GraphBuilder& b, const std::string& v, const std::vector<int64_t>& axes,
+                      int64_t opset) {
+  if (opset < 13) return b.op("Unsqueeze", {v}, {attr("axes", axes)});
+  std::string a =
+      b.constant("axes", Tensor::from_vector<int64_t>({static_cast<int64_t>(axes.size())}, axes));
+  return b.op("Unsqueeze", {v, a});
+}
+
 std::vector<int64_t> axes_range(int64_t first, int64_t last) {
   std::vector<int64_t> v;
   for (int64_t i = first; i < last; ++i) v.push_back(i);
@@ -127,8 +135,7 @@ std::string GradContext::reduce_sum(const std::string& v, const std::vector<int6
 }
 
 std::string GradContext::unsqueeze(const std::string& v, const std::vector<int64_t>& axes) {
-  if (opset_ >= 13) return op("Unsqueeze", {v, ints(axes)});
-  return op("Unsqueeze", {v}, {attr("axes", axes)});
+  return autodiff::unsqueeze(b_, v, axes, opset_);
 }
 
 std::string GradContext::squeeze(const std::string& v, const std::vector<int64_t>& axes) {

@@ -22,6 +22,10 @@ using Types = std::unordered_map<std::string, ir::TypeInfo>;
 // when Undefined). ConstantOfShape, not Mul by 0, which would turn inf into NaN.
 std::string fill(ir::GraphBuilder& b, const std::string& shape, double v, DType t);
 
+// Unsqueeze in the form opset `opset` takes: axes an attribute before 13, an input after.
+std::string unsqueeze(ir::GraphBuilder& b, const std::string& v, const std::vector<int64_t>& axes,
+                      int64_t opset);
+
 // first, first + 1, ..., last - 1: axis lists.
 std::vector<int64_t> axes_range(int64_t first, int64_t last);
 

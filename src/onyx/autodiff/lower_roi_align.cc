@@ -71,10 +71,10 @@ class RoiAlignLowering : Rewriter {
     auto [ys, y_real] = axis_points(y1, bh, gh, gh_max, oh);
     auto [xs, x_real] = axis_points(x1, bw, gw, gw_max, ow);
     // Every point of a cell as [R, oh, Gh, ow, Gw].
-    ys = unsqueeze(ys, {3, 4});
-    y_real = unsqueeze(y_real, {3, 4});
-    xs = unsqueeze(xs, {1, 2});
-    x_real = unsqueeze(x_real, {1, 2});
+    ys = unsqueeze(b_, ys, {3, 4}, opset_);
+    y_real = unsqueeze(b_, y_real, {3, 4}, opset_);
+    xs = unsqueeze(b_, xs, {1, 2}, opset_);
+    x_real = unsqueeze(b_, x_real, {1, 2}, opset_);
     std::string real = b_.op("And", {y_real, x_real});
     std::string v = sample(ys, xs, real, max);  // [R, C, oh*Gh*ow*Gw]
     // [R, C, oh, Gh, ow, Gw]
@@ -97,10 +97,7 @@ class RoiAlignLowering : Rewriter {
  private:
   std::string c(double v) { return scalar(v, t_); }
 
-  // Axes are inputs of Unsqueeze and ReduceSum (opset 13), of ReduceMax from opset 18.
-  std::string unsqueeze(const std::string& v, const std::vector<int64_t>& axes) {
-    return b_.op("Unsqueeze", {v, ints(axes)});
-  }
+  // Axes are inputs of ReduceSum from opset 13, of ReduceMax from opset 18.
   std::string reduce(const std::string& op, const std::string& v,
                      const std::vector<int64_t>& axes) {
     bool input = op == "ReduceSum" || opset_ >= 18;

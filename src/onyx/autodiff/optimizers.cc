@@ -16,12 +16,7 @@ std::string UpdateBuilder::rename_last(ir::Graph& g, ir::GraphBuilder& b, const 
   if (!g.nodes.empty() && g.nodes.back().outputs.size() == 1 && g.nodes.back().outputs[0] == v) {
     g.nodes.back().outputs[0] = out;
   } else {
-    ir::Node id;
-    id.name = b.unique(name + "_identity");
-    id.op_type = "Identity";
-    id.inputs = {v};
-    id.outputs = {out};
-    g.nodes.push_back(std::move(id));
+    b.write("Identity", {v}, out);
   }
   return out;
 }

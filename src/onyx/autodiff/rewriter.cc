@@ -74,12 +74,7 @@ DType Rewriter::elem(const std::string& v) const {
 }
 
 void Rewriter::alias(const std::string& value, const std::string& name) {
-  ir::Node id;
-  id.name = b_.unique(n_.name.empty() ? n_.op_type : n_.name);
-  id.op_type = "Identity";
-  id.inputs = {value};
-  id.outputs = {name};
-  b_.graph().nodes.push_back(std::move(id));
+  b_.write("Identity", {value}, name);
 }
 
 }  // namespace onyx::autodiff

@@ -107,22 +107,6 @@ void if_rule(GradContext& g) {
   for (size_t i = 0; i < grads.size(); ++i) g.set_outer_dx(g.outer()[i], grads[i]);
 }
 
-ir::Node constant_node(const std::string& output, const Tensor& value) {
-  ir::Node n;
-  n.op_type = "Constant";
-  n.outputs = {output};
-  n.attributes = {attr("value", value)};
-  return n;
-}
-
-ir::Node node_of(const char* op, std::vector<std::string> inputs, const std::string& output) {
-  ir::Node n;
-  n.op_type = op;
-  n.inputs = std::move(inputs);
-  n.outputs = {output};
-  return n;
-}
-
 void loop_rule(GradContext& g) {
   const ir::Attribute* ba = g.node().find_attr("body");
   if (!ba || !ba->g) g.fail("attribute 'body' is missing");
@@ -150,7 +134,7 @@ void loop_rule(GradContext& g) {
       for (size_t k = 0; k <= carried; ++k) {
         const ir::ValueInfo& in = a.g->inputs[k == 0 ? 0 : k + 1];
         std::string rec = prefix + "record" + std::to_string(k);
-        a.g->nodes.push_back(node_of("Identity", {in.name}, rec));
+        a.g->nodes.push_back(ir::make_node("Identity", {in.name}, {rec}));
         a.g->outputs.push_back({rec, in.type, ""});
         n.outputs.push_back(g.unique(rec));
         records.push_back(n.outputs.back());
@@ -213,7 +197,7 @@ void loop_rule(GradContext& g) {
   for (size_t o = 0; o < g.outer().size(); ++o) {
     std::string acc = prefix + "acc" + std::to_string(o), sum = prefix + "sum" + std::to_string(o);
     bg.inputs.push_back({acc, type_of(g, g.outer()[o]), ""});
-    bg.nodes.push_back(node_of("Add", {acc, spec.names[grads.size() + o]}, sum));
+    bg.nodes.push_back(ir::make_node("Add", {acc, spec.names[grads.size() + o]}, {sum}));
     bg.outputs.push_back({sum, type_of(g, g.outer()[o]), ""});
     initial.push_back(g.zeros_like(g.outer()[o]));
   }
@@ -223,15 +207,15 @@ void loop_rule(GradContext& g) {
   // As the backward Loop's body: iteration k redoes forward iteration t = T - 1 - k from
   // the records (and reads the scan outputs' gradients at t).
   std::vector<ir::Node> head;
-  head.push_back(constant_node(one, Tensor::scalar<int64_t>(1)));
-  head.push_back(constant_node(yes, Tensor::scalar<bool>(true)));
-  head.push_back(node_of("Sub", {trips, one}, last));
-  head.push_back(node_of("Sub", {last, k_in}, t));
+  head.push_back(ir::make_node("Constant", {}, {one}, {attr("value", Tensor::scalar<int64_t>(1))}));
+  head.push_back(ir::make_node("Constant", {}, {yes}, {attr("value", Tensor::scalar<bool>(true))}));
+  head.push_back(ir::make_node("Sub", {trips, one}, {last}));
+  head.push_back(ir::make_node("Sub", {last, k_in}, {t}));
   auto at_t = [&](const std::string& stack, const std::string& name) {
-    head.push_back(node_of("Gather", {stack, t}, name));
+    head.push_back(ir::make_node("Gather", {stack, t}, {name}));
   };
   at_t(records[0], body.inputs[0].name);
-  head.push_back(node_of("Identity", {yes}, body.inputs[1].name));
+  head.push_back(ir::make_node("Identity", {yes}, {body.inputs[1].name}));
   for (size_t k = 0; k < carried; ++k) at_t(records[k + 1], body.inputs[k + 2].name);
   for (const auto& [seed, output] : scan_seeds) at_t(g.dy(output), seed);
   bg.nodes.insert(bg.nodes.begin(), head.begin(), head.end());

@@ -43,11 +43,8 @@ class LoopUnroller : Rewriter {
     std::optional<int64_t> m = static_scalar(input(0));
     if (!m) fail_here("the trip count M must be a constant or a statically known size");
     int64_t trips = *m;
-    if (!input(1).empty()) {
-      std::optional<Tensor> c = b_.graph().constant_value(input(1));
-      if (!c || c->numel() != 1 || c->to_int64s()[0] == 0) {
-        fail_here("the initial condition must be absent or a constant true");
-      }
+    if (!input(1).empty() && b_.graph().constant_int(input(1)).value_or(0) == 0) {
+      fail_here("the initial condition must be absent or a constant true");
     }
     if (body_->inputs.size() < 2 || body_->outputs.empty()) fail_here("the body is malformed");
     if (!always_true(body_->outputs[0].name)) {
@@ -144,18 +141,15 @@ class LoopUnroller : Rewriter {
   // through Identity, Cast, Squeeze, Unsqueeze and Reshape.
   std::optional<int64_t> static_scalar(const std::string& v) const {
     const ir::Graph& g = b_.graph();
-    if (auto c = g.constant_value(v)) {
-      if (c->numel() != 1) return std::nullopt;
-      return c->to_int64s()[0];
-    }
+    if (g.constant_value(v)) return g.constant_int(v);
     const ir::Node* n = producer(g, v);
     if (!n || !n->domain.empty()) return std::nullopt;
     static const std::set<std::string> same{"Identity", "Cast", "Squeeze", "Unsqueeze", "Reshape"};
     if (same.count(n->op_type)) return static_scalar(n->input(0));
     if (n->op_type != "Gather" || n->attr_int("axis", 0) != 0) return std::nullopt;
     const ir::Node* shape = producer(g, n->input(0));
-    auto index = g.constant_value(n->input(1));
-    if (!shape || shape->op_type != "Shape" || !index || index->numel() != 1) return std::nullopt;
+    std::optional<int64_t> index = g.constant_int(n->input(1));
+    if (!shape || shape->op_type != "Shape" || !index) return std::nullopt;
     auto d = dims_of(shape->input(0));
     if (!d) return std::nullopt;
     int64_t rank = static_cast<int64_t>(d->size());
@@ -163,7 +157,7 @@ class LoopUnroller : Rewriter {
     int64_t start = shape->attr_int("start", 0), end = shape->attr_int("end", rank);
     start = std::clamp(start < 0 ? start + rank : start, int64_t{0}, rank);
     end = std::clamp(end < 0 ? end + rank : end, int64_t{0}, rank);
-    int64_t i = index->to_int64s()[0];
+    int64_t i = *index;
     if (i < 0) i += end - start;
     if (i < 0 || start + i >= end) return std::nullopt;
     int64_t size = (*d)[static_cast<size_t>(start + i)];
@@ -191,24 +185,14 @@ class LoopUnroller : Rewriter {
     std::string len = b_.op("Gather", {b_.op("Shape", {n_.input(states)}), index(in_axes[0])});
     auto loop_body = ir::deep_copy(*body_);
     ir::Graph& lb = *loop_body;
-    std::vector<ir::Node> head;
-    auto node = [&](const char* op, std::vector<std::string> in, const std::string& out,
-                    std::vector<ir::Attribute> attrs = {}) {
-      ir::Node n;
-      n.op_type = op;
-      n.inputs = std::move(in);
-      n.outputs = {out};
-      n.attributes = std::move(attrs);
-      head.push_back(std::move(n));
-    };
     std::string i = p + "i", cond = p + "cond", one = p + "one", last = p + "last";
     std::string back = p + "back";
-    node("Constant", {}, one, {attr("value", Tensor::scalar<int64_t>(1))});
-    node("Sub", {len, one}, last);
-    node("Sub", {last, i}, back);
+    std::vector<ir::Node> head{
+        ir::make_node("Constant", {}, {one}, {attr("value", Tensor::scalar<int64_t>(1))}),
+        ir::make_node("Sub", {len, one}, {last}), ir::make_node("Sub", {last, i}, {back})};
     for (size_t j = 0; j < k_in; ++j) {
-      node("Gather", {n_.input(states + j), in_dirs[j] ? back : i}, lb.inputs[states + j].name,
-           {attr("axis", in_axes[j])});
+      head.push_back(ir::make_node("Gather", {n_.input(states + j), in_dirs[j] ? back : i},
+                                   {lb.inputs[states + j].name}, {attr("axis", in_axes[j])}));
     }
     lb.nodes.insert(lb.nodes.begin(), head.begin(), head.end());
     std::vector<ir::ValueInfo> inputs{{i, ir::TypeInfo::tensor(DType::Int64, Shape{}), ""},
@@ -216,11 +200,7 @@ class LoopUnroller : Rewriter {
     inputs.insert(inputs.end(), lb.inputs.begin(), lb.inputs.begin() + static_cast<long>(states));
     lb.inputs = inputs;
     std::string cond_out = p + "cond_out";
-    ir::Node keep;
-    keep.op_type = "Identity";
-    keep.inputs = {cond};
-    keep.outputs = {cond_out};
-    lb.nodes.push_back(std::move(keep));
+    lb.nodes.push_back(ir::make_node("Identity", {cond}, {cond_out}));
     lb.outputs.insert(lb.outputs.begin(),
                       {cond_out, ir::TypeInfo::tensor(DType::Bool, Shape{}), ""});
     std::vector<std::string> loop_in{len, ""};
@@ -253,11 +233,10 @@ class LoopUnroller : Rewriter {
   bool always_true(std::string v) const {
     for (;;) {
       if (v == body_->inputs[1].name) return true;
-      if (auto c = body_->constant_value(v)) return c->numel() == 1 && c->to_int64s()[0] != 0;
+      if (body_->constant_value(v)) return body_->constant_int(v).value_or(0) != 0;
       const ir::Node* p = producer(*body_, v);
       if (!p) {  // an enclosing value (PyTorch's exports)
-        auto c = b_.graph().constant_value(v);
-        return c && c->numel() == 1 && c->to_int64s()[0] != 0;
+        return b_.graph().constant_int(v).value_or(0) != 0;
       }
       if (p->op_type != "Identity") return false;
       v = p->input(0);
@@ -283,8 +262,7 @@ class LoopUnroller : Rewriter {
   std::string stack(const std::vector<std::string>& values, int64_t axis) {
     std::vector<std::string> parts;
     for (const auto& v : values) {
-      parts.push_back(opset_ >= 13 ? b_.op("Unsqueeze", {v, ints({axis})})
-                                   : b_.op("Unsqueeze", {v}, {attr("axes", std::vector{axis})}));
+      parts.push_back(unsqueeze(b_, v, {axis}, opset_));
     }
     return parts.size() == 1 ? b_.op("Identity", {parts[0]})
                              : b_.op("Concat", parts, {attr("axis", axis)});

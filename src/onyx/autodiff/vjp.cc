@@ -159,12 +159,7 @@ std::vector<bool> append_vjp_typed(ir::Model& model, const VjpSpec& spec, const 
       t = fill(b, b.op("Shape", {spec.wrt[i]}), 0.0,
                type != types.end() ? type->second.elem : DType::Undefined);
     }
-    ir::Node id;
-    id.name = b.unique(spec.names[i] + "_identity");
-    id.op_type = "Identity";
-    id.inputs = {t};
-    id.outputs = {spec.names[i]};
-    g.nodes.push_back(std::move(id));
+    b.write("Identity", {t}, spec.names[i]);
   }
   return reached;
 }

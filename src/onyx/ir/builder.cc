@@ -81,6 +81,24 @@ GraphBuilder::GraphBuilder(Graph& graph) : graph_(graph) {
   collect_names(graph, used_);
 }
 
+Node make_node(const std::string& op_type, std::vector<std::string> inputs,
+               std::vector<std::string> outputs, std::vector<Attribute> attrs) {
+  Node n;
+  n.op_type = op_type;
+  n.inputs = std::move(inputs);
+  n.outputs = std::move(outputs);
+  n.attributes = std::move(attrs);
+  return n;
+}
+
+void GraphBuilder::write(const std::string& op_type, const std::vector<std::string>& inputs,
+                         const std::string& output, std::vector<Attribute> attrs) {
+  used_.insert(output);
+  Node n = make_node(op_type, inputs, {output}, std::move(attrs));
+  n.name = unique(output + "_" + op_type);
+  graph_.nodes.push_back(std::move(n));
+}
+
 std::string GraphBuilder::unique(const std::string& base) {
   std::string b = base.empty() ? "v" : base;
   std::string name = b;

@@ -24,6 +24,11 @@ Attribute attr(const std::string& name, std::vector<std::string> v);
 Attribute attr(const std::string& name, Tensor v);
 Attribute attr(const std::string& name, std::shared_ptr<Graph> v);
 
+// A node (unnamed) computing `outputs` by name, for callers that assemble node lists
+// themselves (subgraph bodies).
+Node make_node(const std::string& op_type, std::vector<std::string> inputs,
+               std::vector<std::string> outputs, std::vector<Attribute> attrs = {});
+
 class GraphBuilder {
  public:
   // Builds into `graph` (which may already hold nodes; their names, and the names inside
@@ -41,6 +46,10 @@ class GraphBuilder {
   // As add, for the common single-output case.
   std::string op(const std::string& op_type, const std::vector<std::string>& inputs,
                  std::vector<Attribute> attrs = {}, const std::string& domain = "");
+  // Appends a node that writes the value `output` (a name given, not a fresh one: a value
+  // the graph's readers already expect), e.g. an Identity giving a result its final name.
+  void write(const std::string& op_type, const std::vector<std::string>& inputs,
+             const std::string& output, std::vector<Attribute> attrs = {});
   // Marks a value as a graph output.
   void output(const std::string& name, TypeInfo type = {});
   // A name not used anywhere in the graph yet, derived from `base`.

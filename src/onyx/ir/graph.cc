@@ -37,6 +37,14 @@ std::optional<Tensor> Graph::constant_value(const std::string& value_name) const
   return std::nullopt;
 }
 
+std::optional<int64_t> Graph::constant_int(const std::string& value_name) const {
+  std::optional<Tensor> t = constant_value(value_name);
+  if (!t || t->numel() != 1 || !(is_integer(t->dtype()) || t->dtype() == DType::Bool)) {
+    return std::nullopt;
+  }
+  return t->to_int64s()[0];
+}
+
 std::shared_ptr<Graph> deep_copy(const Graph& g) {
   auto copy = std::make_shared<Graph>(g);
   for (auto& n : copy->nodes) {

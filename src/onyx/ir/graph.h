@@ -36,6 +36,8 @@ struct Graph {
   // The value of `value_name` when it is an initializer or the output of a Constant node
   // (value, value_int or value_ints), else nullopt.
   std::optional<Tensor> constant_value(const std::string& value_name) const;
+  // The same for a one-element integer or bool constant, as int64 (nullopt otherwise).
+  std::optional<int64_t> constant_int(const std::string& value_name) const;
   // Lists initializer `value_name` among the inputs too (so that callers may feed it),
   // typed by its value. False when it is neither an input already nor an initializer.
   bool expose_initializer(const std::string& value_name);
