@@ -360,20 +360,31 @@ TEST(GradCheck, WhileLoop) {
         {attr("body", body(true))}, {.num_outputs = 2, .node_inputs = 3});
 }
 
-// A Scan whose length is known only at run time (declared "T") runs as a Loop that the
-// Loop rule differentiates; the same directions and axes as above.
-TEST(GradCheck, ScanOfRunTimeLength) {
+// The Scan of both Scan tests: state s, scan inputs x1 (along axis 0, forwards) and x2
+// (along axis 1, backwards); outputs the next state, next * in3 (an enclosing value;
+// stacked along axis 1 in reverse) and sin(x2) (along axis 0).
+std::vector<ir::Attribute> scan_test_attrs() {
   auto body = std::make_shared<ir::Graph>();
   body->name = "body";
   ir::GraphBuilder b(*body);
-  auto f64 = [](std::vector<ir::Dim> d) { return ir::TypeInfo::tensor(DType::Float64, d); };
-  std::string s = b.input("s", f64({{2, "", ""}}));
-  std::string x1 = b.input("x1", f64({{2, "", ""}}));
-  std::string x2 = b.input("x2", f64({{2, "", ""}}));
+  auto two = ir::TypeInfo::tensor(DType::Float64, Shape{2});
+  std::string s = b.input("s", two), x1 = b.input("x1", two), x2 = b.input("x2", two);
   std::string next = b.op("Tanh", {b.op("Add", {s, b.op("Mul", {x1, x2})})});
-  b.output(next, f64({{2, "", ""}}));
-  b.output(b.op("Mul", {next, "in3"}), f64({{2, "", ""}}));
-  b.output(b.op("Sin", {x2}), f64({{2, "", ""}}));
+  b.output(next, two);
+  b.output(b.op("Mul", {next, "in3"}), two);
+  b.output(b.op("Sin", {x2}), two);
+  return {attr("body", body),
+          attr("num_scan_inputs", int64_t{2}),
+          attr("scan_input_axes", std::vector<int64_t>{0, 1}),
+          attr("scan_input_directions", std::vector<int64_t>{0, 1}),
+          attr("scan_output_axes", std::vector<int64_t>{1, 0}),
+          attr("scan_output_directions", std::vector<int64_t>{1, 0})};
+}
+
+// A Scan whose length is known only at run time (declared "T") runs as a Loop that the
+// Loop rule differentiates; the same Scan as GradCheck.Scan.
+TEST(GradCheck, ScanOfRunTimeLength) {
+  auto f64 = [](std::vector<ir::Dim> d) { return ir::TypeInfo::tensor(DType::Float64, d); };
   ir::Model m;
   m.set_opset("", 17);
   m.graph->name = "scan_of_run_time_length";
@@ -387,12 +398,7 @@ TEST(GradCheck, ScanOfRunTimeLength) {
   n.op_type = "Scan";
   n.inputs = {"in0", "in1", "in2"};
   n.outputs = {"out0", "out1", "out2"};
-  n.attributes = {attr("body", body),
-                  attr("num_scan_inputs", int64_t{2}),
-                  attr("scan_input_axes", std::vector<int64_t>{0, 1}),
-                  attr("scan_input_directions", std::vector<int64_t>{0, 1}),
-                  attr("scan_output_axes", std::vector<int64_t>{1, 0}),
-                  attr("scan_output_directions", std::vector<int64_t>{1, 0})};
+  n.attributes = scan_test_attrs();
   m.graph->nodes.push_back(n);
   for (const char* o : {"out0", "out1", "out2"}) m.graph->outputs.push_back({o, {}, ""});
   GradChecker c(
@@ -476,26 +482,9 @@ TEST(GradCheck, SequencesAtOpset12) {
 }
 
 TEST(GradCheck, Scan) {
-  auto body = std::make_shared<ir::Graph>();
-  body->name = "body";
-  ir::GraphBuilder b(*body);
-  std::string s = b.input("s", ir::TypeInfo::tensor(DType::Float64, Shape{2}));
-  std::string x1 = b.input("x1", ir::TypeInfo::tensor(DType::Float64, Shape{2}));
-  std::string x2 = b.input("x2", ir::TypeInfo::tensor(DType::Float64, Shape{2}));
-  std::string next = b.op("Tanh", {b.op("Add", {s, b.op("Mul", {x1, x2})})});
-  b.output(next, ir::TypeInfo::tensor(DType::Float64, Shape{2}));
-  b.output(b.op("Mul", {next, "in3"}), ir::TypeInfo::tensor(DType::Float64, Shape{2}));
-  b.output(b.op("Sin", {x2}), ir::TypeInfo::tensor(DType::Float64, Shape{2}));
-  // x1 scanned along axis 0 forwards, x2 along axis 1 backwards; the first scan output
-  // stacked along axis 1 in reverse, the second along axis 0.
   check("Scan",
         {rnd({2}, -1, 1, 1), rnd({4, 2}, -1, 1, 2), rnd({2, 4}, -1, 1, 3), rnd({2}, -1, 1, 4)},
-        {attr("body", body), attr("num_scan_inputs", int64_t{2}),
-         attr("scan_input_axes", std::vector<int64_t>{0, 1}),
-         attr("scan_input_directions", std::vector<int64_t>{0, 1}),
-         attr("scan_output_axes", std::vector<int64_t>{1, 0}),
-         attr("scan_output_directions", std::vector<int64_t>{1, 0})},
-        {.num_outputs = 3, .node_inputs = 3});
+        scan_test_attrs(), {.num_outputs = 3, .node_inputs = 3});
 }
 
 TEST(GradCheck, Convolution) {
