@@ -48,13 +48,23 @@ TEST(Gemm, ShortKLongN) {
   }
 }
 
-// A small output over a long K (weight gradients): split across threads, and run as dot
-// products when N <= 16 (through Conv, whose large-kernel path uses it).
+// A small output over a long K (weight gradients): split across threads; with B
+// transposed and N <= 16, run as dot products (also behind Conv's large-kernel path).
 TEST(Gemm, SmallOutputLongK) {
-  Tensor a = random({6, 3000}, 4), b = random({3000, 9}, 5);
+  Tensor a = random({6, 3000}, 4), b = random({3000, 9}, 5), c = random({6, 9}, 6);
+  Tensor bt = Tensor::empty(DType::Float32, {9, 3000});  // b transposed
+  for (int64_t k = 0; k < 3000; ++k) {
+    for (int64_t j = 0; j < 9; ++j) bt.data<float>()[j * 3000 + k] = b.data<float>()[k * 9 + j];
+  }
   for (int threads : {1, 2}) {
     auto y = testing::run_model(testing::single_node_model("MatMul", 2, 1), {a, b}, threads);
     expect_gemm(y[0].tensor(), a, b, nullptr, 1, 0);
+    auto g = testing::run_model(testing::single_node_model("Gemm", 3, 1,
+                                                           {testing::attr_int("transB", 1),
+                                                            testing::attr_float("alpha", 0.5f),
+                                                            testing::attr_float("beta", 2.0f)}),
+                                {a, bt, c}, threads);
+    expect_gemm(g[0].tensor(), a, b, &c, 0.5, 2.0);
   }
 }
 

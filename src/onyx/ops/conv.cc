@@ -57,37 +57,6 @@ bool is_pointwise(const WindowGeometry& g) {
   return true;
 }
 
-// C[m, j] = A[m, :] . B[j, :] for a handful of rows j (N <= 16), A [M, K] and B [N, K]
-// row-major: a GEMM whose N is too small for a library's packing to pay (oneDNN runs the
-// first layer's weight gradient, M = 32, N = 9, K = 50176, at about 10 GFLOP/s). K is
-// walked in blocks small enough for B's block to stay in cache while every row of A
-// passes; rows of A are split across threads.
-void dots_by_rows(const float* A, const float* B, int64_t M, int64_t N, int64_t K, float* C,
-                  ThreadPool& pool) {
-  constexpr int64_t kBlock = 2048;
-  pool.parallel_for(M, 1, [&](int64_t m0, int64_t m1) {
-    std::fill(C + m0 * N, C + m1 * N, 0.0f);
-    for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
-      int64_t len = std::min(kBlock, K - k0);
-      for (int64_t m = m0; m < m1; ++m) {
-        const float* a = A + m * K + k0;
-        for (int64_t j = 0; j < N; ++j) {
-          const float* b = B + j * K + k0;
-          float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // 8 lanes: vectorised, fixed order
-          int64_t k = 0;
-          for (; k + 8 <= len; k += 8) {
-            for (int l = 0; l < 8; ++l) acc[l] += a[k + l] * b[k + l];
-          }
-          float sum = 0;
-          for (; k < len; ++k) sum += a[k] * b[k];
-          for (float v : acc) sum += v;
-          C[m * N + j] += sum;
-        }
-      }
-    }
-  });
-}
-
 // y[m, o] for one image, all groups; T is float or double (or int32 for the integer ops).
 template <typename T>
 void conv_image(const ConvShape& s, const T* x, const T* w, T* y, T* col, ThreadPool& pool) {
@@ -341,12 +310,8 @@ class ConvKernel final : public Kernel {
           }
         }
       });
-      if (nr <= 16) {
-        dots_by_rows(w, wd, s.M, nr, K, prod.data<float>(), ctx.pool());
-      } else {
-        gemm_f32(false, true, s.M, nr, K, 1.0f, w, K, wd, K, 0.0f, prod.data<float>(), nr,
-                 &ctx.pool());
-      }
+      gemm_f32(false, true, s.M, nr, K, 1.0f, w, K, wd, K, 0.0f, prod.data<float>(), nr,
+               &ctx.pool());
       for (int64_t i = 0; i < nr; ++i) {
         int64_t n = (r0 + i) / O, o = (r0 + i) % O;
         for (int64_t m = 0; m < s.M; ++m) y[(n * s.M + m) * O + o] = prod.data<float>()[m * nr + i];
