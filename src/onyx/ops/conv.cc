@@ -250,24 +250,8 @@ class ConvKernel final : public Kernel {
       if (bias) add_bias(bias, s.M, O, yn);
       epilogue_.apply(yn, s.M * O);
     };
-    // Small images in a batch (training): each thread takes whole images, as one image's
-    // im2col and GEMM are too small to split well. (Inside, the pool runs inline.)
-    int64_t threads = ctx.pool().size();
     double image_flops = 2.0 * static_cast<double>(s.M * s.Cg * s.g.kernel_size() * O);
-    if (threads > 1 && s.N >= threads && image_flops < 5e7) {
-      Tensor cols = ctx.scratch(dtype_of<T>, {std::max<int64_t>(col_size, 1) * threads});
-      ctx.pool().parallel_for(threads, 1, [&](int64_t b, int64_t e) {
-        for (int64_t t = b; t < e; ++t) {
-          for (int64_t n = s.N * t / threads; n < s.N * (t + 1) / threads; ++n) {
-            one_image(n, col_size ? cols.data<T>() + t * col_size : nullptr);
-          }
-        }
-      });
-      return;
-    }
-    Tensor col;
-    if (col_size) col = ctx.scratch(dtype_of<T>, {col_size});
-    for (int64_t n = 0; n < s.N; ++n) one_image(n, col.defined() ? col.data<T>() : nullptr);
+    for_each_image<T>(ctx, s.N, image_flops, col_size, one_image);
   }
 
   // Few output positions per image and a large kernel: a weight gradient (3x3) computed as

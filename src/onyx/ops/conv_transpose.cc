@@ -193,23 +193,8 @@ class ConvTransposeKernel final : public Kernel {
             }
           }
         };
-        // A batch of small images (training): each thread takes whole images, as one
-        // image's GEMM is too small to split well. (Inside, the pool runs inline.)
-        int64_t threads = ctx.pool().size(), per = Mg * K * I;
         double image_flops = 2.0 * static_cast<double>(Mg * K * I * Cg * group);
-        if (threads > 1 && N >= threads && image_flops < 5e7) {
-          Tensor cols = ctx.scratch(x.dtype(), {per * threads});
-          ctx.pool().parallel_for(threads, 1, [&](int64_t t0, int64_t t1) {
-            for (int64_t t = t0; t < t1; ++t) {
-              for (int64_t b = N * t / threads; b < N * (t + 1) / threads; ++b) {
-                image(b, cols.data<T>() + t * per);
-              }
-            }
-          });
-        } else {
-          Tensor col = ctx.scratch(x.dtype(), {Mg * K, I});
-          for (int64_t b = 0; b < N; ++b) image(b, col.data<T>());
-        }
+        for_each_image<T>(ctx, N, image_flops, Mg * K * I, image);
       }
     });
   }

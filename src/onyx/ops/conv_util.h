@@ -29,6 +29,34 @@ struct WindowGeometry {
 WindowGeometry window_geometry(const KernelContext& ctx, const WindowAttrs& a,
                                const std::vector<int64_t>& in, const std::vector<int64_t>& kernel);
 
+// Runs fn(n, scratch) for each image n < N of a batch, `scratch` pointing at
+// `scratch_size` elements of T for the call's use (null when 0). A batch of small images
+// (training: each under ~5e7 flops, at least one per thread) is split across threads by
+// whole images, each thread with its own scratch, because one image's im2col and GEMM are
+// too small to split well (inside, the pool then runs inline). Otherwise the images run
+// one after another, each free to use the pool.
+template <typename T, typename F>
+void for_each_image(KernelContext& ctx, int64_t N, double image_flops, int64_t scratch_size,
+                    F&& fn) {
+  int64_t threads = ctx.pool().size();
+  bool by_image = threads > 1 && N >= threads && image_flops < 5e7;
+  int64_t copies = by_image ? threads : 1;
+  Tensor scratch;
+  if (scratch_size) scratch = ctx.scratch(dtype_of<T>, {scratch_size * copies});
+  auto at = [&](int64_t t) {
+    return scratch_size ? scratch.data<T>() + t * scratch_size : nullptr;
+  };
+  if (!by_image) {
+    for (int64_t n = 0; n < N; ++n) fn(n, at(0));
+    return;
+  }
+  ctx.pool().parallel_for(threads, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      for (int64_t n = N * t / threads; n < N * (t + 1) / threads; ++n) fn(n, at(t));
+    }
+  });
+}
+
 // im2col for one image and one channel group: col[(c * K + k), o] with K kernel positions
 // and o output positions; positions in the padding read as zero. Rows are `ld` apart
 // (default: the number of output positions), so several images can sit side by side.
