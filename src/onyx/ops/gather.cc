@@ -182,9 +182,7 @@ class ScatterElementsKernel final : public Kernel {
     if (ind.dtype() != DType::Int64) converted = ind.to_int64s();
     const int64_t* idx = converted.empty() ? ind.data<int64_t>() : converted.data();
     Shape shape = x.shape();
-    Tensor* reused = ctx.reuse_input(0, 0);  // x is gone if so: use `shape`, `y`
-    Tensor& y = reused ? *reused : ctx.allocate(0, x.dtype(), x.shape());
-    if (!reused) y.copy_from(x);
+    Tensor& y = ctx.output_from_input(0, 0);  // x may be gone now: use `shape`, `y`
     auto xs = shape_strides(shape);
     visit_any(y.dtype(), [&](auto tag) {
       using T = decltype(tag);
@@ -244,9 +242,7 @@ class ScatterNDKernel final : public Kernel {
       ctx.fail("updates must have shape ", shape_str(want), ", got ", shape_str(upd.shape()));
     if (upd.dtype() != x.dtype()) ctx.fail("updates must have the data's element type");
     Shape shape = x.shape();
-    Tensor* reused = ctx.reuse_input(0, 0);  // x is gone if so: use `shape`, `y`
-    Tensor& y = reused ? *reused : ctx.allocate(0, x.dtype(), x.shape());
-    if (!reused) y.copy_from(x);
+    Tensor& y = ctx.output_from_input(0, 0);  // x may be gone now: use `shape`, `y`
     int64_t slice = 1;
     for (size_t d = static_cast<size_t>(q); d < shape.size(); ++d) slice *= shape[d];
     auto xs = shape_strides(shape);

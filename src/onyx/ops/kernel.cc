@@ -39,6 +39,14 @@ Tensor* KernelContext::reuse_input(size_t in, size_t out) {
   return &outputs_[out]->tensor();
 }
 
+Tensor& KernelContext::output_from_input(size_t in, size_t out) {
+  if (Tensor* reused = reuse_input(in, out)) return *reused;
+  const Tensor& x = input(in);
+  Tensor& y = allocate(out, x.dtype(), x.shape());
+  y.copy_from(x);
+  return y;
+}
+
 void KernelContext::set_output(size_t i, Value value) {
   if (i < outputs_.size() && outputs_[i]) *outputs_[i] = std::move(value);
 }

@@ -69,6 +69,9 @@ class KernelContext {
   // no other value shares its buffer. Null otherwise, and then the kernel copies; after a
   // non-null return, input `in` is gone.
   Tensor* reuse_input(size_t in, size_t out);
+  // Output `out` holding input `in`'s values, for kernels that then change some of them:
+  // the input's own buffer when reuse_input allows (input `in` is then gone), else a copy.
+  Tensor& output_from_input(size_t in, size_t out);
   // Which inputs this node reads last (set by the runtime; none when not set).
   void set_last_reads(const std::vector<char>* last) { last_reads_ = last; }
   void set_output(size_t i, Value value);

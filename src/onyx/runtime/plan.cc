@@ -160,6 +160,7 @@ Plan::Plan(const ir::Graph& graph, const PlanContext& ctx, const Plan* outer)
       step.last_read[j] = std::count(step.release.begin(), step.release.end(), s) ? 1 : 0;
     }
   }
+  if (ctx_.profile) step_ms_.assign(steps_.size(), 0.0);
   // Outputs nobody reads are released right after the step that makes them.
   for (size_t k = 0; k < steps_.size(); ++k) {
     for (int s : steps_[k].outputs) {
@@ -210,7 +211,6 @@ void Plan::execute(Frame& frame) const {
     if (ctx_.profile) {
       auto d = std::chrono::steady_clock::now() - t0;
       record(step.node->op_type, d);
-      if (step_ms_.size() != steps_.size()) step_ms_.assign(steps_.size(), 0.0);
       step_ms_[static_cast<size_t>(&step - steps_.data())] +=
           std::chrono::duration<double, std::milli>(d).count();
     }
@@ -220,10 +220,7 @@ void Plan::execute(Frame& frame) const {
 
 std::vector<Plan::StepTime> Plan::step_times() const {
   std::vector<StepTime> out;
-  if (step_ms_.size() != steps_.size()) return out;
-  for (size_t k = 0; k < steps_.size(); ++k) {
-    out.push_back({steps_[k].node, step_ms_[k]});
-  }
+  for (size_t k = 0; k < step_ms_.size(); ++k) out.push_back({steps_[k].node, step_ms_[k]});
   return out;
 }
 

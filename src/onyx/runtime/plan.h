@@ -79,7 +79,7 @@ class Plan {
   std::vector<int> input_slots_;
   std::vector<int> output_slots_;
   std::vector<Step> steps_;
-  mutable std::vector<double> step_ms_;  // when profiling, per step
+  mutable std::vector<double> step_ms_;  // per step, when profiling (else empty)
 };
 
 struct Frame {
