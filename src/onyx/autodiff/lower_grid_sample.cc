@@ -33,6 +33,7 @@ class GridSampleLowering : Rewriter {
     }
     h_ = (*xd)[2];
     w_ = (*xd)[3];
+    image_ = flat_image(n_.input(0), h_, w_);
     grid_type_ = elem(n_.input(1));
     x_type_ = elem(n_.input(0));
     if (grid_type_ == DType::Undefined || x_type_ == DType::Undefined) {
@@ -140,18 +141,7 @@ class GridSampleLowering : Rewriter {
       std::string valid = b_.op("And", {inside(ty, h_), inside(tx, w_)});
       w = b_.op("Where", {valid, w.empty() ? c(1) : w, c(0)});
     }
-    auto to_index = [&](const std::string& v, int64_t size) {
-      return b_.op("Cast", {clamp(v, size)}, {attr("to", static_cast<int64_t>(DType::Int64))});
-    };
-    std::string flat =
-        b_.op("Add", {b_.op("Mul", {to_index(ty, h_), index(w_)}), to_index(tx, w_)});
-    flat = b_.op("Reshape", {flat, ints({0, 1, -1})});  // [N, 1, Ho*Wo]
-    std::string image = b_.op("Reshape", {n_.input(0), ints({0, 0, h_ * w_})});
-    std::string channels = b_.op("Slice", {b_.op("Shape", {image}), ints({1}), ints({2})});
-    std::string spread =
-        b_.op("Concat", {ints({1}), channels, ints({1})}, {attr("axis", int64_t{0})});
-    std::string at = b_.op("Expand", {flat, spread});  // [N, C, Ho*Wo]
-    std::string v = b_.op("GatherElements", {image, at}, {attr("axis", int64_t{2})});
+    std::string v = read_pixels(image_, clamp(ty, h_), clamp(tx, w_));  // [N, C, Ho*Wo]
     if (w.empty()) return v;
     w = b_.op("Reshape", {w, ints({0, 1, -1})});
     if (x_type_ != grid_type_) w = b_.op("Cast", {w}, {attr("to", static_cast<int64_t>(x_type_))});
@@ -161,6 +151,7 @@ class GridSampleLowering : Rewriter {
   bool align_ = false;
   std::string mode_, padding_;
   int64_t h_ = 0, w_ = 0;
+  FlatImage image_;
   DType grid_type_ = DType::Undefined, x_type_ = DType::Undefined;
 };
 

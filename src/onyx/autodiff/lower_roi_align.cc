@@ -159,20 +159,11 @@ class RoiAlignLowering : Rewriter {
     };
     Axis ay = axis(yy, h_), ax = axis(xx, w_);
     std::string hy = b_.op("Sub", {c(1), ay.frac}), hx = b_.op("Sub", {c(1), ax.frac});
-    // The region's own feature map, [R, C, H*W].
-    std::string maps = b_.op("Gather", {n_.input(0), n_.input(2)});
-    maps = b_.op("Reshape", {maps, ints({0, 0, h_ * w_})});
-    std::string channels = b_.op("Slice", {b_.op("Shape", {maps}), ints({1}), ints({2})});
-    std::string spread =
-        b_.op("Concat", {ints({1}), channels, ints({1})}, {attr("axis", int64_t{0})});
+    // Each region's own feature map.
+    FlatImage maps = flat_image(b_.op("Gather", {n_.input(0), n_.input(2)}), h_, w_);
     auto tap = [&](const std::string& ty, const std::string& tx, const std::string& weight) {
-      auto as_index = [&](const std::string& v) {
-        return b_.op("Cast", {v}, {attr("to", static_cast<int64_t>(DType::Int64))});
-      };
-      std::string flat = b_.op("Add", {b_.op("Mul", {as_index(ty), index(w_)}), as_index(tx)});
-      flat = b_.op("Expand", {b_.op("Reshape", {flat, ints({0, 1, -1})}), spread});
-      std::string v = b_.op("GatherElements", {maps, flat}, {attr("axis", int64_t{2})});
-      return b_.op("Mul", {v, b_.op("Reshape", {weight, ints({0, 1, -1})})});
+      return b_.op("Mul",
+                   {read_pixels(maps, ty, tx), b_.op("Reshape", {weight, ints({0, 1, -1})})});
     };
     std::string v = b_.op("Sum", {tap(ay.lo, ax.lo, b_.op("Mul", {hy, hx})),
                                   tap(ay.lo, ax.hi, b_.op("Mul", {hy, ax.frac})),

@@ -77,4 +77,23 @@ void Rewriter::alias(const std::string& value, const std::string& name) {
   b_.write("Identity", {value}, name);
 }
 
+Rewriter::FlatImage Rewriter::flat_image(const std::string& x, int64_t height, int64_t width) {
+  std::string values = b_.op("Reshape", {x, ints({0, 0, height * width})});
+  std::string channels = b_.op("Slice", {b_.op("Shape", {values}), ints({1}), ints({2})});
+  std::string spread =
+      b_.op("Concat", {ints({1}), channels, ints({1})}, {ir::attr("axis", int64_t{0})});
+  return {values, spread, width};
+}
+
+std::string Rewriter::read_pixels(const FlatImage& image, const std::string& row,
+                                  const std::string& col) {
+  auto as_index = [&](const std::string& v) {
+    return b_.op("Cast", {v}, {ir::attr("to", static_cast<int64_t>(DType::Int64))});
+  };
+  std::string flat =
+      b_.op("Add", {b_.op("Mul", {as_index(row), index(image.width)}), as_index(col)});
+  flat = b_.op("Expand", {b_.op("Reshape", {flat, ints({0, 1, -1})}), image.spread});
+  return b_.op("GatherElements", {image.values, flat}, {ir::attr("axis", int64_t{2})});
+}
+
 }  // namespace onyx::autodiff

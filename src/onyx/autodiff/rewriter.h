@@ -43,6 +43,17 @@ class Rewriter {
   // Makes `value` the rewritten node's output `name` (an Identity that writes that name).
   void alias(const std::string& value, const std::string& name);
 
+  // A [B, C, H, W] value seen as [B, C, H*W], for read_pixels.
+  struct FlatImage {
+    std::string values;  // [B, C, H*W]
+    std::string spread;  // [1, C, 1]: expands per-pixel indices over the channels
+    int64_t width;
+  };
+  FlatImage flat_image(const std::string& x, int64_t height, int64_t width);
+  // Every channel of `image` at pixels (row, col): float coordinates inside the image, of one
+  // shape [B, ...]. Returns [B, C, points] (GatherElements, whose rule scatters back).
+  std::string read_pixels(const FlatImage& image, const std::string& row, const std::string& col);
+
   ir::GraphBuilder& b_;
   const ir::Node n_;  // a copy: the builder grows the node list
   const Types& types_;
