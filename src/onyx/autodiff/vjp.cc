@@ -187,8 +187,10 @@ ir::Model build_gradient_model(const ir::Model& source, const GradOptions& optio
     model = onnx_io::convert_opset(model, options.opset);
   }
   // The outputs as the model computes them: rewriting may leave inference knowing less
-  // (a Loop standing for a Scan), and the seeds are typed like the outputs.
-  Types before = onnx_io::infer_value_types(model);
+  // (a Loop standing for a Scan), and the seeds are typed like the outputs. (Inferred
+  // only when there is something to rewrite: inference is the costly part here.)
+  bool rewrites = std::any_of(model.graph->nodes.begin(), model.graph->nodes.end(), rewritten_op);
+  Types before = rewrites ? onnx_io::infer_value_types(model) : Types{};
   rewrite_for_gradients(model);
   ir::Graph& g = *model.graph;
   Types types = onnx_io::infer_value_types(model);
