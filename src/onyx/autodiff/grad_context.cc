@@ -134,6 +134,12 @@ std::string GradContext::reduce_sum(const std::string& v, const std::vector<int6
   return reduce("ReduceSum", v, axes, keepdims);
 }
 
+std::string GradContext::one_hot(const std::string& indices, const std::string& depth, int64_t axis,
+                                 const std::string& like) {
+  std::string values = as_type_of(floats({0, 1}), like);
+  return op("OneHot", {indices, depth, values}, {attr("axis", axis)});
+}
+
 std::string GradContext::unsqueeze(const std::string& v, const std::vector<int64_t>& axes) {
   return autodiff::unsqueeze(b_, v, axes, opset_);
 }

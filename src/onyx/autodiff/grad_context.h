@@ -106,6 +106,10 @@ class GradContext {
   // `v` cast to `like`'s element type (`fallback` when inference could not type `like`).
   std::string as_type_of(const std::string& v, const std::string& like,
                          DType fallback = DType::Float32);
+  // OneHot of `indices` over `depth` (an int64 value) along `axis`: 1 where an index points,
+  // 0 elsewhere, in `like`'s element type.
+  std::string one_hot(const std::string& indices, const std::string& depth, int64_t axis,
+                      const std::string& like);
   // Opset-aware forms of the ops whose axes moved from attribute to input.
   std::string reduce_sum(const std::string& v, const std::vector<int64_t>& axes, bool keepdims);
   std::string reduce(const std::string& op_type, const std::string& v,

@@ -95,9 +95,8 @@ void legacy_scatter_rule(GradContext& g) {
                        ? g.op("Slice", {g.dy(0), g.ints(starts), g.ints(ends), g.ints(axes)})
                        : g.op("Slice", {g.dy(0)},
                               {attr("starts", starts), attr("ends", ends), attr("axes", axes)});
-  std::string values = g.as_type_of(g.floats({0, 1}), g.dy(0));
-  std::string hot = g.op("OneHot", {g.x(1), g.constant(Tensor::scalar<int64_t>(depth)), values},
-                         {attr("axis", axis + 1)});  // [..., idx_axis, depth, ...]
+  std::string hot = g.one_hot(g.x(1), g.constant(Tensor::scalar<int64_t>(depth)), axis + 1,
+                              g.dy(0));  // [..., idx_axis, depth, ...]
   std::string picked = g.mul(hot, g.unsqueeze(dy, {axis}));
   g.set_dx(2, g.reduce_sum(picked, {axis + 1}, false));
 }
@@ -106,9 +105,7 @@ void legacy_scatter_rule(GradContext& g) {
 // sum of dY over its positions.
 void one_hot_rule(GradContext& g) {
   if (!g.needs(2)) return;
-  std::vector<ir::Attribute> axis{attr("axis", g.node().attr_int("axis", -1))};
-  std::string bits = g.as_type_of(g.floats({0, 1}), g.dy(0));
-  std::string hot = g.op("OneHot", {g.x(0), g.x(1), bits}, axis);
+  std::string hot = g.one_hot(g.x(0), g.x(1), g.node().attr_int("axis", -1), g.dy(0));
   std::string on = g.op("ReduceSum", {g.mul(g.dy(0), hot)}, {attr("keepdims", int64_t{0})});
   std::string all = g.op("ReduceSum", {g.dy(0)}, {attr("keepdims", int64_t{0})});
   std::string both = g.op("Concat", {g.unsqueeze(g.sub(all, on), {0}), g.unsqueeze(on, {0})},

@@ -108,9 +108,8 @@ void resize_rule(GradContext& g) {
           g.as_type_of(g.constant(Tensor::from_vector<double>({n_in, 1}, ramp)), g.x(0));
       std::string picks = g.op("Cast", {resize_rows(col, s, n_out, 1, d)},
                                {attr("to", static_cast<int64_t>(DType::Int64))});
-      std::string values = g.as_type_of(g.floats({0, 1}), g.x(0));
-      m = g.op("OneHot", {g.op("Reshape", {picks, g.ints({-1})}),
-                          g.constant(Tensor::scalar<int64_t>(n_in)), values});
+      m = g.one_hot(g.op("Reshape", {picks, g.ints({-1})}),
+                    g.constant(Tensor::scalar<int64_t>(n_in)), -1, g.x(0));
     } else {
       m = resize_rows(identity(g, n_in), s, n_out, n_in, d);
     }
