@@ -1,8 +1,6 @@
 // Convolution-family kernels: cases the backend suite does not reach.
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "test_util.h"
 
 namespace onyx {
@@ -50,12 +48,8 @@ TEST(Conv, LargeKernelFewOutputsMatchesTheDirectSum) {
   for (const Case& c : {Case{7, 6, 7, 6, 1, {1, 1, 1, 1}}, Case{9, 9, 7, 7, 2, {1, 1, 1, 1}},
                         Case{8, 8, 7, 7, 1, {0, 2, 1, 0}}}) {
     const int64_t N = 3, C = 4, M = 5;
-    std::mt19937 rng(7);
-    std::uniform_real_distribution<float> dist(-1, 1);
-    Tensor x = Tensor::empty(DType::Float32, {N, C, c.H, c.W});
-    Tensor w = Tensor::empty(DType::Float32, {M, C, c.KH, c.KW});
-    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = dist(rng);
-    for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = dist(rng);
+    Tensor x = testing::random_tensor({N, C, c.H, c.W}, 7);
+    Tensor w = testing::random_tensor({M, C, c.KH, c.KW}, 8);
     auto y = testing::run_model(
                  testing::single_node_model("Conv", 2, 1,
                                             {testing::attr_ints("pads", c.pads),
@@ -94,21 +88,10 @@ TEST(Conv, LargeKernelFewOutputsMatchesTheDirectSum) {
 TEST(Conv, BatchSplitAcrossThreadsMatchesOneThread) {
   for (DType t : {DType::Float32, DType::Float64}) {
     for (const char* op : {"Conv", "ConvTranspose"}) {
-      std::mt19937 rng(3);
-      std::uniform_real_distribution<double> dist(-1, 1);
-      auto random = [&](Shape shape) {
-        Tensor v = Tensor::empty(t, shape);
-        for (int64_t i = 0; i < v.numel(); ++i) {
-          if (t == DType::Float32) {
-            v.data<float>()[i] = static_cast<float>(dist(rng));
-          } else {
-            v.data<double>()[i] = dist(rng);
-          }
-        }
-        return v;
-      };
-      Tensor x = random({5, 3, 9, 8}), w = random({3, 4, 3, 3}), b = random({4});
-      if (std::string(op) == "Conv") w = random({4, 3, 3, 3});
+      Tensor x = testing::random_tensor({5, 3, 9, 8}, 3, -1, 1, t);
+      Tensor w = testing::random_tensor({3, 4, 3, 3}, 4, -1, 1, t);
+      Tensor b = testing::random_tensor({4}, 5, -1, 1, t);
+      if (std::string(op) == "Conv") w = testing::random_tensor({4, 3, 3, 3}, 4, -1, 1, t);
       auto model = [&] {
         return testing::single_node_model(
             op, 3, 1,

@@ -2,20 +2,10 @@
 // the ops that use them.
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "test_util.h"
 
 namespace onyx {
 namespace {
-
-Tensor random(Shape shape, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1, 1);
-  Tensor t = Tensor::empty(DType::Float32, shape);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
-  return t;
-}
 
 // C = alpha A B + beta C by the definition, in double.
 void expect_gemm(const Tensor& y, const Tensor& a, const Tensor& b, const Tensor* c, double alpha,
@@ -36,7 +26,8 @@ void expect_gemm(const Tensor& y, const Tensor& a, const Tensor& b, const Tensor
 // A short K and a long N (a first convolution's shape), on 1 and 2 threads, with alpha and
 // beta.
 TEST(Gemm, ShortKLongN) {
-  Tensor a = random({5, 7}, 1), b = random({7, 1300}, 2), c = random({5, 1300}, 3);
+  Tensor a = testing::random_tensor({5, 7}, 1), b = testing::random_tensor({7, 1300}, 2),
+         c = testing::random_tensor({5, 1300}, 3);
   for (int threads : {1, 2}) {
     auto y = testing::run_model(testing::single_node_model("MatMul", 2, 1), {a, b}, threads);
     expect_gemm(y[0].tensor(), a, b, nullptr, 1, 0);
@@ -51,7 +42,8 @@ TEST(Gemm, ShortKLongN) {
 // A small output over a long K (weight gradients): split across threads; with B
 // transposed and N <= 16, run as dot products (also behind Conv's large-kernel path).
 TEST(Gemm, SmallOutputLongK) {
-  Tensor a = random({6, 3000}, 4), b = random({3000, 9}, 5), c = random({6, 9}, 6);
+  Tensor a = testing::random_tensor({6, 3000}, 4), b = testing::random_tensor({3000, 9}, 5),
+         c = testing::random_tensor({6, 9}, 6);
   Tensor bt = Tensor::empty(DType::Float32, {9, 3000});  // b transposed
   for (int64_t k = 0; k < 3000; ++k) {
     for (int64_t j = 0; j < 9; ++j) bt.data<float>()[j * 3000 + k] = b.data<float>()[k * 9 + j];

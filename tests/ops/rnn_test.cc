@@ -1,7 +1,5 @@
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "test_util.h"
 
 namespace onyx {
@@ -13,11 +11,7 @@ using testing::run_model;
 using testing::single_node_model;
 
 Tensor random_tensor(Shape s, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
-  Tensor t = Tensor::empty(DType::Float32, s);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
+  return testing::random_tensor(std::move(s), seed, -0.5, 0.5);
 }
 
 // Reverses axis 0 of a [seq, ...] tensor.

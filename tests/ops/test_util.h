@@ -1,6 +1,7 @@
 // Helpers for kernel tests: build a one-node model in memory and run it.
 #pragma once
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,21 @@ inline ir::Attribute attr_string(const std::string& name, std::string v) {
 }
 
 // Runs the model once with inputs in0..inN and returns its outputs.
+// Values drawn uniformly from [lo, hi), seeded: float32, or float64 when `t` says so.
+inline Tensor random_tensor(Shape shape, uint32_t seed, double lo = -1, double hi = 1,
+                            DType t = DType::Float32) {
+  std::mt19937 rng(seed);
+  Tensor v = Tensor::empty(t, std::move(shape));
+  if (t == DType::Float64) {
+    std::uniform_real_distribution<double> u(lo, hi);
+    for (int64_t i = 0; i < v.numel(); ++i) v.data<double>()[i] = u(rng);
+  } else {
+    std::uniform_real_distribution<float> u(static_cast<float>(lo), static_cast<float>(hi));
+    for (int64_t i = 0; i < v.numel(); ++i) v.data<float>()[i] = u(rng);
+  }
+  return v;
+}
+
 inline std::vector<Value> run_model(ir::Model model, const std::vector<Tensor>& inputs,
                                     int threads = 1) {
   runtime::SessionOptions so;
