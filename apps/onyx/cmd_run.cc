@@ -56,7 +56,7 @@ Command add_run(CLI::App& app) {
     ir::Model model = onnx_io::load_model(o->model);
     autodiff::lower_gradient_ops(model);  // training-domain Gradient nodes run as subgraphs
     runtime::Session session(std::move(model), so);
-    runtime::NamedValues feeds = load_feeds(o->inputs, session);
+    runtime::NamedValues feeds = load_feeds(o->inputs, session.inputs());
     std::vector<Value> outs;
     for (int i = 0; i < o->repeat; ++i) outs = session.run(feeds);
     if (!o->output_dir.empty()) std::filesystem::create_directories(o->output_dir);

@@ -1,6 +1,7 @@
-// onyx train: trains a model (the default CNN, the MLP, or an ONNX file) on MNIST-layout
-// data, with progress, test accuracy per epoch and checkpoints that resume exactly.
-// onyx eval: the accuracy of a checkpoint or model on the test split.
+// onyx train: trains a model (the default CNN, the MLP, or any ONNX file) on a dataset
+// (npz, CSV, image folder, IDX directory), with progress, validation metrics per epoch,
+// checkpoints that resume exactly. onyx eval: a model's metrics on a dataset.
+// onyx export: a checkpoint's inference model. Flags only: the library does the work.
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,16 +9,43 @@
 #include <iostream>
 
 #include "commands.h"
-#include "onyx/nn/models.h"
+#include "onyx/autodiff/losses.h"
 #include "onyx/onnx/model_io.h"
 #include "onyx/onnx/training_info.h"
+#include "onyx/train/datasets.h"
 #include "onyx/train/trainer.h"
+#include "training_flags.h"
 
 namespace onyx::cli {
 
 namespace {
 
 const char* kDefaultData = "/usr/share/datasets/fashion-mnist";
+
+// "accuracy 0.9125 (73/80)", "mse 0.0312".
+std::string metric_text(const train::MetricValue& m) {
+  char buf[128];
+  if (m.name == "accuracy" || m.name.starts_with("top")) {
+    std::snprintf(buf, sizeof buf, "%s %.4f (%.0f/%.0f)", m.name.c_str(), m.value(), m.sum,
+                  m.count);
+  } else {
+    std::snprintf(buf, sizeof buf, "%s %.6g", m.name.c_str(), m.value());
+  }
+  return buf;
+}
+
+// The data flags train and eval share.
+void add_data_flags(CLI::App* cmd, train::DataOptions& d) {
+  cmd->add_option("--data,--data-dir", d.path,
+                  "an .npz file (arrays named like the inputs, and the labels), a .csv file (or "
+                  "csv:FILE), a folder of class folders of images, an IDX directory, or a "
+                  "directory of .npy files")
+      ->capture_default_str();
+  cmd->add_option("--target", d.target, "CSV: the target column")->capture_default_str();
+  cmd->add_option("--mean", d.mean, "images: per-channel mean to subtract")->delimiter(',');
+  cmd->add_option("--std", d.std, "images: per-channel standard deviation to divide by")
+      ->delimiter(',');
+}
 
 // A progress bar redrawn in place on a terminal, a line per tenth of an epoch otherwise.
 class ProgressPrinter {
@@ -43,9 +71,9 @@ class ProgressPrinter {
   }
   void epoch(const train::EpochResult& r, int epochs) {
     if (tty_ && !quiet_) std::printf("\n");
-    std::printf("epoch %d/%d: loss %.4f, test accuracy %.4f (%lld/%lld), %.0f samples/s, %.1f s\n",
-                r.epoch, epochs, r.train_loss, r.accuracy(), static_cast<long long>(r.correct),
-                static_cast<long long>(r.total), r.samples_per_s, r.seconds);
+    std::printf("epoch %d/%d: loss %.4f", r.epoch, epochs, r.train_loss);
+    for (const auto& m : r.val) std::printf(", val %s", metric_text(m).c_str());
+    std::printf(", %.0f samples/s, %.1f s%s\n", r.samples_per_s, r.seconds, r.best ? " *" : "");
     std::fflush(stdout);
   }
 
@@ -53,101 +81,136 @@ class ProgressPrinter {
   bool quiet_, tty_;
 };
 
+
+// Runs the epochs with the progress printer, then exports the model if asked.
+int run_training(train::Trainer& trainer, const train::Options& options, bool quiet,
+                 const std::string& out) {
+  ProgressPrinter printer(quiet);
+  trainer.run([&](const train::Progress& p) { printer(p); },
+              [&](const train::EpochResult& r) { printer.epoch(r, options.epochs); });
+  if (trainer.stopped_early()) {
+    std::printf("stopped early after epoch %d: no better %s for %d epochs\n",
+                trainer.epochs_done(), options.monitor.c_str(), options.early_stop);
+  }
+  if (!out.empty()) {
+    onnx_io::save_model(train::inference_model(trainer.checkpoint()), out);
+    std::printf("wrote %s\n", out.c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 Command add_train(CLI::App& app) {
   struct Opts {
-    std::string model = "cnn", data_dir = kDefaultData, resume, out;
-    double lr = -1, momentum = -1;
+    std::string model = "cnn", resume, out;
+    std::string schedule_per = "step";
     bool quiet = false;
     train::Options t;
+    train::DataOptions data;
   };
   auto o = std::make_shared<Opts>();
   train::Options& t = o->t;
-  CLI::App* cmd = app.add_subcommand("train", "Train a model on MNIST-layout data");
+  o->data.path = kDefaultData;
+  CLI::App* cmd = app.add_subcommand("train", "Train a model on a dataset");
   cmd->add_option("--model", o->model, "cnn, mlp, or an ONNX file")->capture_default_str();
-  cmd->add_option("--data-dir", o->data_dir, "IDX files: train-/t10k- images and labels")
-      ->capture_default_str();
+  add_data_flags(cmd, o->data);
+  cmd->add_option("--val-data", o->data.val_path,
+                  "validation data (default: an IDX directory's test split)");
+  cmd->add_option("--val-split", o->data.val_split, "hold out this fraction of --data instead")
+      ->check(CLI::Range(0.0, 0.99));
+  std::shared_ptr<TrainingFlags> step = add_training_flags(cmd);
   cmd->add_option("--epochs", t.epochs)->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--batch-size", t.batch_size)->check(CLI::PositiveNumber)->capture_default_str();
-  t.step.optimizer = "adam";  // before the option, so that --help shows it
-  cmd->add_option("--optimizer", t.step.optimizer)
-      ->check(CLI::IsMember({"sgd", "momentum", "nesterov", "adagrad", "adam", "adamw"}))
+  cmd->add_flag("--drop-last", t.drop_last, "skip each epoch's last, smaller batch");
+  cmd->add_option("--schedule-per", o->schedule_per, "what --lr-schedule counts")
+      ->check(CLI::IsMember({"step", "epoch"}))
       ->capture_default_str();
-  cmd->add_option("--learning-rate,--lr", o->lr, "default: 0.001 for adam/adamw, else 0.01");
-  cmd->add_option("--momentum", o->momentum, "momentum, nesterov: 0.9; sgd: 0");
-  cmd->add_option("--weight-decay", t.step.weight_decay)->capture_default_str();
-  cmd->add_option("--seed", t.seed, "weights and batch order")->capture_default_str();
+  cmd->add_option("--metric", t.metrics, "validation metrics (loss is always shown): " +
+                                             [] {
+                                               std::string s;
+                                               for (const auto& m : train::metric_names())
+                                                 s += (s.empty() ? "" : ", ") + m;
+                                               return s;
+                                             }())
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--monitor", t.monitor, "the validation metric for best.onnx and --early-stop")
+      ->capture_default_str();
+  cmd->add_option("--early-stop", t.early_stop,
+                  "stop after this many epochs without improvement (0: never)")
+      ->capture_default_str();
+  cmd->add_option("--seed", t.seed, "weights, batch order and --val-split")->capture_default_str();
   cmd->add_option("--threads", t.threads, "default: all cores");
-  cmd->add_option("--checkpoint-dir", t.checkpoint_dir, "write epoch-<N>.onnx and last.onnx here");
-  cmd->add_option("--checkpoint-every", t.checkpoint_every, "epochs between checkpoints")
+  cmd->add_option("--checkpoint-dir", t.checkpoint_dir,
+                  "write epoch-<N>.onnx, last.onnx and best.onnx here");
+  cmd->add_option("--checkpoint-every", t.checkpoint_every, "epochs between epoch-<N>.onnx")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--resume", o->resume, "continue from this checkpoint");
-  cmd->add_option("--loss-csv", t.loss_csv, "write step, epoch, loss, test accuracy here");
+  cmd->add_option("--loss-csv", t.loss_csv, "write step, epoch, loss and validation metrics here");
   cmd->add_option("-o,--output", o->out, "export the trained inference model here");
   cmd->add_flag("--quiet", o->quiet, "only the per-epoch lines");
-  return [o]() {
+  return [o, step]() {
     train::Options options = o->t;
-    options.step.lr =
-        o->lr > 0 ? o->lr : (options.step.optimizer.starts_with("adam") ? 1e-3 : 1e-2);
-    if (o->momentum >= 0) options.step.momentum = o->momentum;
-    data::Dataset train_set = data::load_mnist(o->data_dir, "train");
-    data::Dataset test_set = data::load_mnist(o->data_dir, "test");
+    options.step = step->resolve();
+    options.schedule_per_epoch = o->schedule_per == "epoch";
+    train::DataOptions data = o->data;
+    data.label = options.step.label;
+    data.seed = options.seed;
     std::unique_ptr<train::Trainer> trainer;
     if (!o->resume.empty()) {
+      ir::Model ckpt = onnx_io::load_model(o->resume);
+      train::TrainingData d = train::load_training_data(data, ckpt);
       trainer = std::make_unique<train::Trainer>(
-          train::Trainer::resume(o->resume, train_set, test_set, options));
+          train::Trainer::resume(o->resume, d.train, d.val, options));
       std::printf("resuming %s after epoch %d\n", o->resume.c_str(), trainer->epochs_done());
+      return run_training(*trainer, options, o->quiet, o->out);
+    }
+    ir::Model model;
+    train::TrainingData d;
+    if (train::is_builtin_model(o->model)) {
+      d = train::load_training_data(data, ir::Model{});
+      model = train::builtin_model(o->model, d.train, options.seed);
     } else {
-      ir::Model model;
-      int64_t classes = 0, size = train_set.images.dim(2);
-      for (int64_t i = 0; i < train_set.size(); ++i) {
-        classes = std::max(classes, train_set.labels.data<int64_t>()[i] + 1);
-      }
-      if (o->model == "cnn" || o->model == "mlp") {
-        if (train_set.images.dim(3) != size || size % 4) {
-          fail(ErrorKind::InvalidArgument, o->data_dir, ": the built-in models take square images ",
-               "whose side is a multiple of 4, not ", shape_str(train_set.images.shape()));
-        }
-        nn::Sequential net =
-            o->model == "cnn" ? nn::cnn(1, size, classes) : nn::mlp(1, size, classes);
-        model = net.to_onnx({1, size, size}, options.seed);
-      } else {
-        model = onnx_io::load_model(o->model);
-      }
-      trainer = std::make_unique<train::Trainer>(model, train_set, test_set, options);
+      model = onnx_io::load_model(o->model);
+      d = train::load_training_data(data, model);
     }
-    ProgressPrinter printer(o->quiet);
-    trainer->run([&](const train::Progress& p) { printer(p); },
-                 [&](const train::EpochResult& r) { printer.epoch(r, options.epochs); });
-    if (!o->out.empty()) {
-      onnx_io::save_model(train::inference_model(trainer->checkpoint()), o->out);
-      std::printf("wrote %s\n", o->out.c_str());
-    }
-    return 0;
+    trainer = std::make_unique<train::Trainer>(model, d.train, d.val, options);
+    return run_training(*trainer, options, o->quiet, o->out);
   };
 }
 
 Command add_eval(CLI::App& app) {
   struct Opts {
-    std::string checkpoint, data_dir = kDefaultData;
-    int threads = 0;
+    std::string checkpoint;
+    train::EvalOptions e;
+    train::DataOptions data;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* cmd = app.add_subcommand("eval", "Test accuracy of a checkpoint or model");
+  o->data.path = kDefaultData;
+  CLI::App* cmd = app.add_subcommand("eval", "Metrics of a checkpoint or model on a dataset");
   cmd->add_option("--checkpoint,checkpoint", o->checkpoint, "a checkpoint or an exported model")
       ->required();
-  cmd->add_option("--data-dir", o->data_dir, "IDX files (the t10k- test split is used)")
+  add_data_flags(cmd, o->data);
+  cmd->add_option("--metric", o->e.metrics, "metrics, one line each")
+      ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--threads", o->threads, "default: all cores");
+  cmd->add_option("--loss", o->e.step.loss, "the loss the `loss` metric measures")
+      ->check(CLI::IsMember(autodiff::loss_names()))
+      ->capture_default_str();
+  cmd->add_option("--label", o->e.step.label, "name of the labels array")->capture_default_str();
+  cmd->add_option("--prediction", o->e.step.output, "the output to measure");
+  cmd->add_option("--class-axis", o->e.step.class_axis, "the prediction's class axis")
+      ->capture_default_str();
+  cmd->add_option("--batch-size", o->e.batch_size)->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--threads", o->e.threads, "default: all cores");
   return [o]() {
     ir::Model model = onnx_io::load_model(o->checkpoint);
-    data::Dataset test_set = data::load_mnist(o->data_dir, "test");
-    auto [correct, total] = train::evaluate(model, test_set, o->threads);
-    std::printf("accuracy %.4f (%lld/%lld)\n",
-                static_cast<double>(correct) / static_cast<double>(total),
-                static_cast<long long>(correct), static_cast<long long>(total));
+    train::DataOptions data = o->data;
+    data.label = o->e.step.label;
+    data::Dataset set = train::load_eval_data(data, model);
+    for (const auto& m : train::evaluate(model, set, o->e)) std::printf("%s\n", metric_text(m).c_str());
     return 0;
   };
 }

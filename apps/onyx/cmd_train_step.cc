@@ -6,7 +6,7 @@
 
 #include "commands.h"
 #include "feeds.h"
-#include "onyx/autodiff/embedded_training.h"
+#include "onyx/train/step_runner.h"
 #include "onyx/onnx/model_io.h"
 
 namespace onyx::cli {
@@ -33,20 +33,11 @@ Command add_train_step(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "intra-op threads (default: all cores)");
   return [o]() {
     ir::Model model = onnx_io::load_model(o->model);
-    autodiff::TrainingStep step = autodiff::training_step_of(model);
-    if (o->reset) {
-      std::vector<std::pair<std::string, Tensor>> init = autodiff::initial_state(model);
-      autodiff::store_state(step.model, init);
-      autodiff::store_state(model, init);
-    }
-    runtime::SessionOptions so;
-    so.threads = o->threads;
-    runtime::Session session(step.model, so);
-    session.bind(autodiff::binding_pairs(step));
-    runtime::NamedValues feeds = load_feeds(o->inputs, session);
-    const std::string& loss_name = session.outputs()[0].name;
+    train::StepRunner runner(model, o->threads, o->reset);
+    runtime::NamedValues feeds = load_feeds(o->inputs, runner.feeds());
+    const std::string& loss_name = runner.outputs()[0].name;
     for (int s = 0; s < o->steps; ++s) {
-      std::vector<Value> out = session.run(feeds);
+      std::vector<Value> out = runner.run(feeds);
       const Value& loss = out[0];
       if (loss.is_tensor() && loss.tensor().numel() == 1) {
         std::printf("step %d: %s %.6g\n", s + 1, loss_name.c_str(),
@@ -54,13 +45,9 @@ Command add_train_step(CLI::App& app) {
       }
     }
     if (!o->out.empty()) {
-      std::vector<std::pair<std::string, Tensor>> state;
-      for (const auto& b : step.bindings) {
-        state.emplace_back(b.input, session.bound_value(b.input).tensor());
-      }
-      autodiff::store_state(model, state);
+      runner.store(model);
       onnx_io::save_model(model, o->out);
-      std::cout << "wrote " << o->out << " (" << state.size() << " values updated)\n";
+      std::cout << "wrote " << o->out << " (" << runner.state().size() << " values updated)\n";
     }
     return 0;
   };

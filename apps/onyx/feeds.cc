@@ -5,7 +5,7 @@
 namespace onyx::cli {
 
 runtime::NamedValues load_feeds(const std::vector<std::string>& specs,
-                                const runtime::Session& session) {
+                                const std::vector<ir::ValueInfo>& inputs) {
   runtime::NamedValues feeds;
   for (const auto& spec : specs) {
     size_t eq = spec.find('=');
@@ -14,7 +14,7 @@ runtime::NamedValues load_feeds(const std::vector<std::string>& specs,
     }
     std::string name = spec.substr(0, eq);
     const ir::TypeInfo* hint = nullptr;  // lets a .pb file's element type be checked early
-    for (const auto& in : session.inputs()) {
+    for (const auto& in : inputs) {
       if (in.name == name) hint = &in.type;
     }
     feeds.emplace_back(name, onnx_io::load_value_file(spec.substr(eq + 1), hint));

@@ -9,6 +9,6 @@
 namespace onyx::cli {
 
 runtime::NamedValues load_feeds(const std::vector<std::string>& specs,
-                                const runtime::Session& session);
+                                const std::vector<ir::ValueInfo>& inputs);
 
 }  // namespace onyx::cli

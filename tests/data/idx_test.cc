@@ -52,17 +52,19 @@ class Idx : public ::testing::Test {
 TEST_F(Idx, FashionMnistAsDebianShipsIt) {
   data::Dataset train = data::load_mnist(kFashion, "train");
   data::Dataset test = data::load_mnist(kFashion, "test");
-  EXPECT_EQ(train.images.shape(), (Shape{60000, 1, 28, 28}));
-  EXPECT_EQ(test.images.shape(), (Shape{10000, 1, 28, 28}));
+  const Tensor& images = train.at("images");
+  const Tensor& labels = train.at("labels");
+  EXPECT_EQ(images.shape(), (Shape{60000, 1, 28, 28}));
+  EXPECT_EQ(test.at("images").shape(), (Shape{10000, 1, 28, 28}));
   // Balanced classes: 6000 per class in train, 1000 in test.
   std::vector<int64_t> count(10, 0);
-  for (int64_t i = 0; i < train.size(); ++i) ++count.at(train.labels.data<int64_t>()[i]);
+  for (int64_t i = 0; i < train.size(); ++i) ++count.at(labels.data<int64_t>()[i]);
   EXPECT_EQ(count, std::vector<int64_t>(10, 6000));
-  EXPECT_EQ(train.labels.data<int64_t>()[0], 9);  // the first image is an ankle boot
+  EXPECT_EQ(labels.data<int64_t>()[0], 9);  // the first image is an ankle boot
   float lo = 1, hi = 0;
   for (int64_t i = 0; i < 28 * 28; ++i) {
-    lo = std::min(lo, train.images.data<float>()[i]);
-    hi = std::max(hi, train.images.data<float>()[i]);
+    lo = std::min(lo, images.data<float>()[i]);
+    hi = std::max(hi, images.data<float>()[i]);
   }
   EXPECT_EQ(lo, 0.0f);
   EXPECT_EQ(hi, 1.0f);
@@ -138,22 +140,28 @@ TEST_F(Idx, EmnistNamesAndAmbiguity) {
 }
 
 TEST_F(Idx, SeededBatchesCoverEveryExampleAndResume) {
-  data::Dataset d;
-  d.images = Tensor::empty(DType::Float32, {10, 1, 1, 2});
-  d.labels = Tensor::empty(DType::Int64, {10});
+  Tensor images = Tensor::empty(DType::Float32, {10, 1, 1, 2});
+  Tensor labels = Tensor::empty(DType::Int64, {10});
   for (int64_t i = 0; i < 10; ++i) {
-    d.images.data<float>()[2 * i] = static_cast<float>(i);
-    d.images.data<float>()[2 * i + 1] = static_cast<float>(-i);
-    d.labels.data<int64_t>()[i] = i;
+    images.data<float>()[2 * i] = static_cast<float>(i);
+    images.data<float>()[2 * i + 1] = static_cast<float>(-i);
+    labels.data<int64_t>()[i] = i;
   }
-  data::Batches a(d, 4, 42), b(d, 4, 42);
+  data::Dataset d("mem");
+  d.add("images", images);
+  d.add("labels", labels);
+  data::Batches a(d, {4, 42}), b(d, {4, 42});
   EXPECT_EQ(a.batches_per_epoch(), 3);
   a.begin_epoch();
   b.begin_epoch();
   std::set<int64_t> seen;
   std::vector<int64_t> order;
   for (int64_t k = 0; k < 3; ++k) {
-    auto [x, y] = a.batch(k);
+    std::vector<data::Feed> batch = a.batch(k);
+    ASSERT_EQ(batch.size(), 2u);
+    ASSERT_EQ(batch[0].name, "images");
+    const Tensor& x = batch[0].value;
+    const Tensor& y = batch[1].value;
     EXPECT_EQ(x.dim(0), k < 2 ? 4 : 2);
     for (int64_t i = 0; i < y.numel(); ++i) {
       int64_t label = y.data<int64_t>()[i];
@@ -161,7 +169,7 @@ TEST_F(Idx, SeededBatchesCoverEveryExampleAndResume) {
       seen.insert(label);
       order.push_back(label);
     }
-    EXPECT_EQ(b.batch(k).second.to_vector<int64_t>(), y.to_vector<int64_t>()) << "same seed";
+    EXPECT_EQ(b.batch(k)[1].value.to_vector<int64_t>(), y.to_vector<int64_t>()) << "same seed";
   }
   EXPECT_EQ(seen.size(), 10u);
   std::vector<int64_t> identity(10);
@@ -170,10 +178,37 @@ TEST_F(Idx, SeededBatchesCoverEveryExampleAndResume) {
   // A saved generator state replays the next epoch exactly.
   std::string saved = a.state();
   a.begin_epoch();
-  data::Batches c(d, 4, 0);
+  data::Batches c(d, {4, 0});
   c.set_state(saved);
   c.begin_epoch();
-  EXPECT_EQ(c.batch(0).second.to_vector<int64_t>(), a.batch(0).second.to_vector<int64_t>());
+  EXPECT_EQ(c.batch(0)[1].value.to_vector<int64_t>(), a.batch(0)[1].value.to_vector<int64_t>());
+}
+
+TEST_F(Idx, DropLastAndValidationSplit) {
+  Tensor x = Tensor::from_vector<float>({10, 1}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  data::Dataset d("mem");
+  d.add("x", x);
+  data::Batches kept(d, {4, 1, true, true});
+  EXPECT_EQ(kept.batches_per_epoch(), 2);  // 4 + 4; the last 2 are dropped
+  kept.begin_epoch();
+  EXPECT_EQ(kept.batch(1)[0].value.dim(0), 4);
+  EXPECT_THROW(kept.batch(2), Error);
+  EXPECT_THROW(data::Batches(d, {11, 1, true, true}), Error);
+
+  auto [train, val] = data::random_split(d, 0.3, 7);
+  EXPECT_EQ(train.size(), 7);
+  EXPECT_EQ(val.size(), 3);
+  std::set<float> all;
+  for (const auto* part : {&train, &val}) {
+    for (float v : part->at("x").to_vector<float>()) all.insert(v);
+  }
+  EXPECT_EQ(all.size(), 10u) << "the split is a partition";
+  auto [train2, val2] = data::random_split(d, 0.3, 7);
+  EXPECT_EQ(val2.at("x").to_vector<float>(), val.at("x").to_vector<float>()) << "seeded";
+  auto [train3, val3] = data::random_split(d, 0.3, 8);
+  EXPECT_NE(val3.at("x").to_vector<float>(), val.at("x").to_vector<float>()) << "by the seed";
+  EXPECT_THROW(data::random_split(d, 0, 7), Error);
+  EXPECT_THROW(data::random_split(d, 1.5, 7), Error);
 }
 
 }  // namespace

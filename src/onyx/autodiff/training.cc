@@ -2,10 +2,13 @@
 // of the loss with respect to the parameters (append_vjp) and the optimizer's update.
 #include "onyx/autodiff/training.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <set>
 
 #include "onyx/autodiff/grad_context.h"
+#include "onyx/autodiff/losses.h"
 #include "onyx/autodiff/optimizers.h"
 #include "onyx/autodiff/unroll.h"
 #include "onyx/autodiff/vjp.h"
@@ -61,6 +64,33 @@ std::vector<Binding> set_mode(ir::Model& m, ir::GraphBuilder& b, bool train) {
   return running;
 }
 
+// The prediction with its class axis moved to 1, where ONNX's losses and PyTorch's
+// expect it, and the rank it has.
+std::string class_axis_at_1(ir::GraphBuilder& b, const std::string& v, const ir::TypeInfo& type,
+                            int64_t axis, const std::string& model) {
+  if (!type.shape) {
+    if (axis == 1) return v;
+    fail(ErrorKind::InvalidArgument, model, ": '", v, "' has an unknown rank, so class axis ", axis,
+         " cannot be found");
+  }
+  int64_t rank = static_cast<int64_t>(type.shape->size());
+  if (rank < 2) {
+    fail(ErrorKind::InvalidArgument, model, ": output '", v, "' ", type.str(),
+         " must have a class axis (rank >= 2)");
+  }
+  int64_t a = axis < 0 ? axis + rank : axis;
+  if (a < 1 || a >= rank) {
+    fail(ErrorKind::InvalidArgument, model, ": class axis ", axis, " of '", v, "' ", type.str(),
+         " must be past the batch axis");
+  }
+  if (a == 1) return v;
+  std::vector<int64_t> perm{0, a};
+  for (int64_t i = 1; i < rank; ++i) {
+    if (i != a) perm.push_back(i);
+  }
+  return b.op("Transpose", {v}, {attr("perm", perm)});
+}
+
 // The loss node(s), ending in a scalar named "loss"; adds the labels input.
 void append_loss(ir::Model& m, ir::GraphBuilder& b, const TrainingOptions& o,
                  const std::string& pred, const ir::TypeInfo& pred_type) {
@@ -77,32 +107,33 @@ void append_loss(ir::Model& m, ir::GraphBuilder& b, const TrainingOptions& o,
            taken, "'");
     }
   }
-  bool classes = o.loss == "cross-entropy" || o.loss == "nll";
+  const LossDef& def = loss_named(o.loss);
+  if (!is_floating(pred_type.elem)) {
+    fail(ErrorKind::InvalidArgument, model_name(m), ": the ", o.loss,
+         " loss needs a floating-point ", "prediction, and '", pred, "' is ", pred_type.str());
+  }
   ir::TypeInfo label_type = pred_type;
-  if (classes) {
-    // Class indices: the prediction's shape without the class axis (1).
+  if (def.labels == LabelKind::ClassIndices) {
+    // Class indices: the prediction's shape without its class axis.
     label_type.elem = DType::Int64;
     if (label_type.shape) {
-      if (label_type.shape->size() < 2) {
-        fail(ErrorKind::InvalidArgument, model_name(m), ": output '", pred,
-             "' must have a class axis (rank >= 2) for the ", o.loss, " loss");
+      int64_t rank = static_cast<int64_t>(label_type.shape->size());
+      int64_t a = o.class_axis < 0 ? o.class_axis + rank : o.class_axis;
+      if (rank < 2 || a < 1 || a >= rank) {
+        fail(ErrorKind::InvalidArgument, model_name(m), ": output '", pred, "' ", pred_type.str(),
+             " has no class axis ", o.class_axis, " for the ", o.loss, " loss");
       }
-      label_type.shape->erase(label_type.shape->begin() + 1);
+      label_type.shape->erase(label_type.shape->begin() + a);
     }
   }
   g.inputs.push_back({o.label, label_type, ""});
-  std::string loss;
-  if (o.loss == "cross-entropy") {
-    loss = b.op("SoftmaxCrossEntropyLoss", {pred, o.label});
-  } else if (o.loss == "nll") {
-    loss = b.op("NegativeLogLikelihoodLoss", {pred, o.label});
-  } else if (o.loss == "mse" || o.loss == "l1") {
-    std::string d = b.op("Sub", {pred, o.label});
-    std::string e = o.loss == "mse" ? b.op("Mul", {d, d}) : b.op("Abs", {d});
-    loss = b.op("ReduceMean", {e}, {attr("keepdims", int64_t{0})});
-  } else {
-    fail(ErrorKind::InvalidArgument, "unknown loss '", o.loss, "' (cross-entropy, mse, l1, nll)");
+  std::string p = pred, y = o.label;
+  if (def.class_axis) {
+    p = class_axis_at_1(b, pred, pred_type, o.class_axis, model_name(m));
+    if (def.labels == LabelKind::LikePrediction)
+      y = class_axis_at_1(b, y, label_type, o.class_axis, model_name(m));
   }
+  std::string loss = def.build(b, p, y, pred_type.elem, o);
   if (UpdateBuilder::rename_last(g, b, loss, "loss") != "loss") {
     fail(ErrorKind::Internal, "the loss output could not be named 'loss'");
   }
@@ -123,7 +154,40 @@ std::pair<std::string, ir::TypeInfo> prediction(const ir::Model& m, const Types&
   fail(ErrorKind::InvalidArgument, model_name(m), ": no floating-point output to train on");
 }
 
-// The model in the chosen mode with its loss and the loss's gradients appended.
+// The model in the chosen mode with its loss appended.
+struct WithLoss {
+  ir::Model model;
+  std::vector<Binding> running;  // BatchNormalization's running statistics
+  std::string pred;
+  ir::TypeInfo pred_type;
+};
+
+WithLoss with_loss(const ir::Model& source, const TrainingOptions& o) {
+  loss_named(o.loss);
+  optimizer_named(o.optimizer);  // option errors before any work
+  WithLoss r;
+  r.model = source;
+  r.model.graph = std::make_shared<ir::Graph>(*source.graph);
+  if (o.opset && source.opset("") < o.opset) r.model = onnx_io::convert_opset(source, o.opset);
+  ir::Model& m = r.model;
+  ir::Graph& g = *m.graph;
+  ir::GraphBuilder b(g);
+  r.running = set_mode(m, b, o.train_mode);
+  rewrite_for_gradients(m);
+  Types types = onnx_io::infer_value_types(m);
+  std::tie(r.pred, r.pred_type) = prediction(m, types, o.output);
+  g.outputs.clear();
+  append_loss(m, b, o, r.pred, r.pred_type);
+  return r;
+}
+
+bool glob_match(const std::vector<std::string>& patterns, const std::string& name) {
+  return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
+    return ::fnmatch(p.c_str(), name.c_str(), 0) == 0;
+  });
+}
+
+// The model with its loss and the loss's gradients appended.
 struct LossGradient {
   ir::Model model;
   std::vector<Binding> running;        // BatchNormalization's running statistics
@@ -132,33 +196,28 @@ struct LossGradient {
 };
 
 LossGradient loss_gradient(const ir::Model& source, const TrainingOptions& o) {
+  WithLoss wl = with_loss(source, o);
   LossGradient r;
-  r.model = source;
-  r.model.graph = std::make_shared<ir::Graph>(*source.graph);
-  if (o.opset && source.opset("") < o.opset) r.model = onnx_io::convert_opset(source, o.opset);
+  r.model = std::move(wl.model);
+  r.running = std::move(wl.running);
   ir::Model& m = r.model;
   ir::Graph& g = *m.graph;
   ir::GraphBuilder b(g);
-
-  r.running = set_mode(m, b, o.train_mode);
-  rewrite_for_gradients(m);
-  Types types = onnx_io::infer_value_types(m);
-  auto [pred, pred_type] = prediction(m, types, o.output);
-  g.outputs.clear();
-  append_loss(m, b, o, pred, pred_type);
 
   // Parameters: those asked for, or the float initializers the loss depends on (the
   // gradient tells: running statistics and constants such as Dropout's ratio get none).
   std::set<std::string> stats;
   for (const auto& rs : r.running) stats.insert(rs.input);
-  VjpSpec spec;
-  spec.ys = {"loss"};
-  spec.wrt = o.params;
-  if (spec.wrt.empty()) {
+  std::vector<std::string> candidates = o.params;
+  if (candidates.empty()) {
     for (const auto& init : g.initializers) {
-      if (is_floating(init.value.dtype()) && !stats.count(init.name)) spec.wrt.push_back(init.name);
+      if (is_floating(init.value.dtype()) && !stats.count(init.name))
+        candidates.push_back(init.name);
     }
   }
+  VjpSpec spec;
+  spec.ys = {"loss"};
+  spec.wrt = select_params(candidates, o, model_name(m));
   for (const auto& w : spec.wrt) {
     if (!g.find_initializer(w)) {
       fail(ErrorKind::InvalidArgument, model_name(m), ": parameter '", w,
@@ -166,8 +225,8 @@ LossGradient loss_gradient(const ir::Model& source, const TrainingOptions& o) {
     }
     spec.names.push_back(b.unique(w + "_grad"));
   }
-  Tensor one =
-      pred_type.elem == DType::Float64 ? Tensor::scalar<double>(1.0) : Tensor::scalar<float>(1.0f);
+  Tensor one = wl.pred_type.elem == DType::Float64 ? Tensor::scalar<double>(1.0)
+                                                   : Tensor::scalar<float>(1.0f);
   spec.seeds = {b.constant("loss_seed", one)};
   std::vector<bool> reached = append_vjp(m, spec);
   for (size_t i = 0; i < spec.wrt.size(); ++i) {
@@ -176,9 +235,46 @@ LossGradient loss_gradient(const ir::Model& source, const TrainingOptions& o) {
     r.gradients.push_back(spec.names[i]);
   }
   if (r.params.empty()) {
-    fail(ErrorKind::InvalidArgument, model_name(m), ": the loss depends on no parameter");
+    fail(ErrorKind::InvalidArgument, model_name(m), ": the loss depends on no parameter",
+         o.freeze.empty() && o.train_only.empty() ? "" : " left to train");
   }
   return r;
+}
+
+// Gradient clipping over all parameters, as torch.nn.utils does it: by value, then by
+// their joint L2 norm (scaled by max_norm / (norm + 1e-6) when that is below 1).
+void clip_gradients(ir::GraphBuilder& b, std::vector<std::string>& grads,
+                    const std::vector<DType>& types, const TrainingOptions& o) {
+  auto k = [&](double v, DType t) {
+    return t == DType::Float64 ? b.constant("c", Tensor::scalar<double>(v))
+                               : b.constant("c", Tensor::scalar<float>(static_cast<float>(v)));
+  };
+  if (o.clip_grad_value > 0) {
+    for (size_t i = 0; i < grads.size(); ++i) {
+      grads[i] =
+          b.op("Clip", {grads[i], k(-o.clip_grad_value, types[i]), k(o.clip_grad_value, types[i])});
+    }
+  }
+  if (o.clip_grad_norm <= 0) return;
+  // The norm in float32 unless every gradient is float64.
+  DType nt = std::all_of(types.begin(), types.end(), [](DType t) { return t == DType::Float64; })
+                 ? DType::Float64
+                 : DType::Float32;
+  auto as = [&](const std::string& v, DType from, DType to) {
+    return from == to ? v : b.op("Cast", {v}, {attr("to", static_cast<int64_t>(to))});
+  };
+  std::string sum;
+  for (size_t i = 0; i < grads.size(); ++i) {
+    std::string sq =
+        b.op("ReduceSum", {b.op("Mul", {grads[i], grads[i]})}, {attr("keepdims", int64_t{0})});
+    sq = as(sq, types[i], nt);
+    sum = sum.empty() ? sq : b.op("Add", {sum, sq});
+  }
+  std::string norm = b.op("Sqrt", {sum});
+  std::string coef = b.op("Div", {k(o.clip_grad_norm, nt), b.op("Add", {norm, k(1e-6, nt)})});
+  coef = b.op("Min", {coef, k(1, nt)});
+  for (size_t i = 0; i < grads.size(); ++i)
+    grads[i] = b.op("Mul", {grads[i], as(coef, nt, types[i])});
 }
 
 }  // namespace
@@ -199,7 +295,39 @@ ir::Model build_loss_gradient(const ir::Model& model, const TrainingOptions& opt
   return r.model;
 }
 
+ir::Model build_loss_model(const ir::Model& model, const TrainingOptions& options) {
+  WithLoss r = with_loss(model, options);
+  ir::Graph& g = *r.model.graph;
+  g.outputs.push_back({r.pred, r.pred_type, ""});
+  for (const auto& rs : r.running) g.outputs.push_back({rs.output, {}, ""});
+  g.remove_unused();
+  return r.model;
+}
+
+std::vector<std::string> select_params(const std::vector<std::string>& candidates,
+                                       const TrainingOptions& o, const std::string& model) {
+  for (const auto* list : {&o.freeze, &o.train_only}) {
+    for (const auto& p : *list) {
+      if (std::none_of(candidates.begin(), candidates.end(),
+                       [&](const std::string& c) { return glob_match({p}, c); })) {
+        std::string all;
+        for (const auto& c : candidates) all += (all.empty() ? "" : ", ") + c;
+        fail(ErrorKind::InvalidArgument, model, ": pattern '", p, "' (",
+             list == &o.freeze ? "freeze" : "train-only", ") matches no parameter (", all, ")");
+      }
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& c : candidates) {
+    if (glob_match(o.freeze, c)) continue;
+    if (!o.train_only.empty() && !glob_match(o.train_only, c)) continue;
+    out.push_back(c);
+  }
+  return out;
+}
+
 TrainingStep build_training_step(const ir::Model& source, const TrainingOptions& o) {
+  if (o.accumulate < 1) fail(ErrorKind::InvalidArgument, "accumulate must be at least 1");
   LossGradient r = loss_gradient(source, o);
   TrainingStep step;
   step.model = std::move(r.model);
@@ -207,29 +335,73 @@ TrainingStep build_training_step(const ir::Model& source, const TrainingOptions&
   ir::Graph& g = *m.graph;
   const std::vector<Binding>& running = r.running;
   ir::GraphBuilder after(g);  // knows every name given so far
+  auto int_k = [&](int64_t v) { return after.constant("c", Tensor::scalar<int64_t>(v)); };
 
-  std::string lr = after.constant("lr", Tensor::scalar<float>(static_cast<float>(o.lr)));
+  std::string lr =
+      after.constant("lr", Tensor::scalar<float>(static_cast<float>(learning_rate(o))));
   std::string count = after.constant("step", Tensor::scalar<int64_t>(0));
-  std::string next_count = UpdateBuilder::rename_last(
-      g, after, after.op("Add", {count, after.constant("c", Tensor::scalar<int64_t>(1))}),
-      count + "_new");
-  UpdateBuilder updates(g, after, o, lr, next_count);
+  std::string counted = after.op("Add", {count, int_k(1)});  // the count after an update
+  // Accumulation: a micro-batch counter; the update applies when it wraps to 0.
+  std::string apply, micro, micro_next, next_count;
+  std::vector<Binding> accumulation;
+  if (o.accumulate > 1) {
+    micro = after.constant("micro_step", Tensor::scalar<int64_t>(0));
+    micro_next = UpdateBuilder::rename_last(
+        g, after, after.op("Mod", {after.op("Add", {micro, int_k(1)}), int_k(o.accumulate)}),
+        micro + "_new");
+    apply = after.op("Equal", {micro_next, int_k(0)});
+    std::string inc = after.op("Cast", {apply}, {attr("to", static_cast<int64_t>(DType::Int64))});
+    next_count =
+        UpdateBuilder::rename_last(g, after, after.op("Add", {count, inc}), count + "_new");
+  } else {
+    next_count = UpdateBuilder::rename_last(g, after, counted, count + "_new");
+    counted = next_count;
+  }
+  std::string step_lr = scheduled_lr(after, o.schedules, lr, count);
+  UpdateBuilder updates(g, after, o, step_lr, counted, apply);
+
+  std::vector<std::string> grads = r.gradients;
+  std::vector<DType> types;
+  std::vector<Tensor> values;
+  for (const auto& p : r.params) {
+    values.push_back(g.find_initializer(p)->value);  // a copy: initializers grow below
+    types.push_back(values.back().dtype());
+  }
+  if (o.accumulate > 1) {
+    for (size_t i = 0; i < grads.size(); ++i) {
+      std::string acc = updates.state(r.params[i], "grad_accum", values[i]);
+      std::string sum = after.op("Add", {acc, grads[i]});
+      Tensor zero =
+          types[i] == DType::Float64 ? Tensor::scalar<double>(0) : Tensor::scalar<float>(0);
+      std::string reset = after.op("Where", {apply, after.constant("c", zero), sum});
+      accumulation.push_back({acc, UpdateBuilder::rename_last(g, after, reset, acc + "_new")});
+      Tensor n = types[i] == DType::Float64
+                     ? Tensor::scalar<double>(static_cast<double>(o.accumulate))
+                     : Tensor::scalar<float>(static_cast<float>(o.accumulate));
+      grads[i] = after.op("Div", {sum, after.constant("c", n)});
+    }
+  }
+  clip_gradients(after, grads, types, o);
+
   std::vector<Binding> param_bindings;
   step.params = r.params;
   for (size_t i = 0; i < r.params.size(); ++i) {
     const std::string& p = r.params[i];
     g.expose_initializer(p);
-    Tensor value = g.find_initializer(p)->value;  // a copy: initializers grow below
-    std::string next = updates.update(p, value, r.gradients[i]);
+    std::string next = updates.update(p, values[i], grads[i]);
+    if (!apply.empty()) next = after.op("Where", {apply, next, p});
     param_bindings.push_back({p, UpdateBuilder::rename_last(g, after, next, p + "_new")});
   }
   for (const auto& rs : running) g.expose_initializer(rs.input);
   g.expose_initializer(lr);
   g.expose_initializer(count);
+  if (!micro.empty()) g.expose_initializer(micro);
 
   step.bindings = param_bindings;
   step.bindings.insert(step.bindings.end(), running.begin(), running.end());
   step.bindings.insert(step.bindings.end(), updates.state().begin(), updates.state().end());
+  step.bindings.insert(step.bindings.end(), accumulation.begin(), accumulation.end());
+  if (!micro.empty()) step.bindings.push_back({micro, micro_next});
   step.bindings.push_back({count, next_count});
   // Inputs: the model's, the labels, then the bound values in output order, lr, step.
   std::vector<ir::ValueInfo> inputs;

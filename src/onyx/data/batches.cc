@@ -1,7 +1,6 @@
 #include "onyx/data/batches.h"
 
 #include <algorithm>
-#include <cstring>
 #include <numeric>
 #include <sstream>
 
@@ -9,41 +8,39 @@
 
 namespace onyx::data {
 
-Batches::Batches(const Dataset& data, int64_t batch_size, uint64_t seed, bool shuffle)
-    : data_(data), batch_size_(batch_size), shuffle_(shuffle), rng_(seed) {
-  if (batch_size < 1) fail(ErrorKind::InvalidArgument, "batch size must be positive");
-  if (data.size() == 0) fail(ErrorKind::InvalidArgument, "the dataset is empty");
+Batches::Batches(const Dataset& data, const BatchOptions& options)
+    : data_(data), o_(options), rng_(options.seed) {
+  if (o_.batch_size < 1) fail(ErrorKind::InvalidArgument, "batch size must be positive");
+  if (data.size() == 0) fail(ErrorKind::InvalidArgument, data.source(), ": the dataset is empty");
+  if (o_.drop_last && data.size() < o_.batch_size) {
+    fail(ErrorKind::InvalidArgument, data.source(), ": ", data.size(),
+         " samples make no full batch of ", o_.batch_size, " (drop_last)");
+  }
   order_.resize(static_cast<size_t>(data.size()));
   std::iota(order_.begin(), order_.end(), 0);
 }
 
 int64_t Batches::batches_per_epoch() const {
-  return (data_.size() + batch_size_ - 1) / batch_size_;
+  return o_.drop_last ? data_.size() / o_.batch_size
+                      : (data_.size() + o_.batch_size - 1) / o_.batch_size;
 }
 
 void Batches::begin_epoch() {
   std::iota(order_.begin(), order_.end(), 0);
   // Fisher-Yates with the generator's raw output: the same on every platform, unlike
   // std::shuffle's unspecified use of it.
-  if (shuffle_) {
+  if (o_.shuffle) {
     for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng_() % i]);
   }
 }
 
-std::pair<Tensor, Tensor> Batches::batch(int64_t b) const {
-  int64_t start = b * batch_size_, n = std::min(batch_size_, data_.size() - start);
-  if (b < 0 || n <= 0) fail(ErrorKind::InvalidArgument, "batch ", b, " is out of range");
-  Shape ishape = data_.images.shape();
-  int64_t per = data_.images.numel() / data_.size();
-  ishape[0] = n;
-  Tensor images = Tensor::empty(DType::Float32, ishape), labels = Tensor::empty(DType::Int64, {n});
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t src = order_[static_cast<size_t>(start + i)];
-    std::memcpy(images.data<float>() + i * per, data_.images.data<float>() + src * per,
-                static_cast<size_t>(per) * sizeof(float));
-    labels.data<int64_t>()[i] = data_.labels.data<int64_t>()[src];
+std::vector<Feed> Batches::batch(int64_t b) const {
+  int64_t start = b * o_.batch_size, n = std::min(o_.batch_size, data_.size() - start);
+  if (b < 0 || b >= batches_per_epoch()) {
+    fail(ErrorKind::InvalidArgument, "batch ", b, " is out of range");
   }
-  return {images, labels};
+  auto first = order_.begin() + start;
+  return data_.rows(std::vector<int64_t>(first, first + n));
 }
 
 std::string Batches::state() const {

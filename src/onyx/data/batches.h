@@ -1,25 +1,31 @@
-// Seeded shuffled mini-batches over a dataset, with a generator state that can be saved
-// and restored (so a resumed training run sees the same batches).
+// Seeded shuffled mini-batches over a dataset of named feeds, with a generator state that
+// can be saved and restored (so a resumed training run sees the same batches).
 #pragma once
 
 #include <random>
 #include <string>
 #include <vector>
 
-#include "onyx/data/idx.h"
+#include "onyx/data/dataset.h"
 
 namespace onyx::data {
 
+struct BatchOptions {
+  int64_t batch_size = 64;
+  uint64_t seed = 0;
+  bool shuffle = true;     // a new permutation per epoch from the generator, else in order
+  bool drop_last = false;  // drop the last, smaller batch of an epoch
+};
+
 class Batches {
  public:
-  // `shuffle`: a new permutation per epoch from the generator, else the file's order.
-  Batches(const Dataset& data, int64_t batch_size, uint64_t seed, bool shuffle = true);
+  Batches(const Dataset& data, const BatchOptions& options);
 
   int64_t batches_per_epoch() const;
   // Starts an epoch (draws its permutation).
   void begin_epoch();
-  // Batch b of the current epoch (the last one may be smaller): images and labels.
-  std::pair<Tensor, Tensor> batch(int64_t b) const;
+  // Batch b of the current epoch (the last one may be smaller): every feed's rows.
+  std::vector<Feed> batch(int64_t b) const;
 
   // The generator's state as text, and back.
   std::string state() const;
@@ -27,8 +33,7 @@ class Batches {
 
  private:
   const Dataset& data_;
-  int64_t batch_size_;
-  bool shuffle_;
+  BatchOptions o_;
   std::mt19937_64 rng_;
   std::vector<int64_t> order_;
 };

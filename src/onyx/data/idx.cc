@@ -143,13 +143,26 @@ Dataset load_mnist(const std::string& dir, const std::string& split) {
     fail(ErrorKind::InvalidArgument, dir, ": ", images.dim(0), " images but ", labels.dim(0),
          " labels (", ipath, ", ", lpath, ")");
   }
-  Dataset d;
-  d.images = Tensor::empty(DType::Float32, {images.dim(0), 1, images.dim(1), images.dim(2)});
-  pixels_to_unit(images.data<uint8_t>(), images.numel(), d.images.data<float>());
-  d.labels = Tensor::empty(DType::Int64, {labels.dim(0)});
+  Tensor pixels = Tensor::empty(DType::Float32, {images.dim(0), 1, images.dim(1), images.dim(2)});
+  pixels_to_unit(images.data<uint8_t>(), images.numel(), pixels.data<float>());
+  Tensor classes = Tensor::empty(DType::Int64, {labels.dim(0)});
   for (int64_t i = 0; i < labels.numel(); ++i)
-    d.labels.data<int64_t>()[i] = labels.data<uint8_t>()[i];
+    classes.data<int64_t>()[i] = labels.data<uint8_t>()[i];
+  Dataset d(dir);
+  d.add("images", pixels);
+  d.add("labels", classes);
   return d;
+}
+
+bool is_mnist_dir(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return false;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.ends_with(".gz")) name.resize(name.size() - 3);
+    if (name.ends_with("images-idx3-ubyte")) return true;
+  }
+  return false;
 }
 
 void pixels_to_unit(const uint8_t* pixels, int64_t count, float* out) {

@@ -1,19 +1,35 @@
 #include "onyx/data/image.h"
 
-#include <zlib.h>
+#include <png.h>
 
-#include <cstdlib>
+// jpeglib.h needs size_t and FILE declared before it.
+#include <cstddef>
+#include <cstdio>
+
+#include <jerror.h>
+#include <jpeglib.h>
+
+#include <csetjmp>
+#include <cstring>
 #include <sstream>
+#include <vector>
 
 #include "onyx/core/error.h"
 #include "onyx/core/file_util.h"
-#include "onyx/data/bytes.h"
 
 namespace onyx::data {
 
 namespace {
 
 constexpr size_t kMaxImageBytes = size_t{64} << 20;
+constexpr int64_t kMaxSide = 16384;
+
+void check_size(const std::string& path, int64_t width, int64_t height) {
+  if (width > kMaxSide || height > kMaxSide) {
+    fail(ErrorKind::ResourceLimit, path, ": image is ", width, "x", height,
+         " pixels, over the limit of ", kMaxSide, " a side");
+  }
+}
 
 Tensor read_pgm(const std::string& path, const std::string& bytes) {
   std::istringstream in(bytes);
@@ -31,120 +47,179 @@ Tensor read_pgm(const std::string& path, const std::string& bytes) {
     return v;
   };
   int64_t w = next_int(), h = next_int(), max = next_int();
-  if (w < 1 || h < 1 || w > 16384 || h > 16384 || max < 1 || max > 255) {
+  if (w < 1 || h < 1 || max < 1 || max > 255) {
     fail(ErrorKind::InvalidArgument, path, ": unsupported PGM header (8-bit grey only)");
   }
-  Tensor t = Tensor::empty(DType::Float32, {h, w});
-  if (magic == "P5") {
-    in.get();  // the single whitespace before the data
-    std::string px(static_cast<size_t>(w * h), '\0');
-    if (!in.read(px.data(), static_cast<std::streamsize>(px.size()))) {
-      fail(ErrorKind::InvalidArgument, path, ": truncated PGM data");
-    }
-    for (int64_t i = 0; i < w * h; ++i) t.data<float>()[i] = uint8_t(px[i]) / float(max);
-  } else {
-    for (int64_t i = 0; i < w * h; ++i) {
-      int64_t v = next_int();
-      if (v < 0) fail(ErrorKind::InvalidArgument, path, ": truncated PGM data");
-      t.data<float>()[i] = static_cast<float>(v) / static_cast<float>(max);
-    }
+  check_size(path, w, h);
+  Tensor t = Tensor::empty(DType::UInt8, {h, w, 1});
+  if (magic == "P5") in.get();  // the single whitespace before the data
+  for (int64_t i = 0; i < w * h; ++i) {
+    int64_t v = magic == "P5" ? in.get() : next_int();  // -1 at the end
+    if (v < 0) fail(ErrorKind::InvalidArgument, path, ": truncated PGM data");
+    if (v > max) fail(ErrorKind::InvalidArgument, path, ": PGM value ", v, " over maxval ", max);
+    // Samples stretch to 0..255 (rounded) when the file's maximum is lower.
+    t.data<uint8_t>()[i] = static_cast<uint8_t>((v * 255 + max / 2) / max);
   }
   return t;
 }
 
-int paeth(int a, int b, int c) {
-  int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
-  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+// libpng and libjpeg report errors by longjmp to the jmp_buf set by whoever called them.
+// A longjmp skips C++ destructors, so the functions that call setjmp (png_header,
+// png_pixels, jpeg_header, jpeg_pixels) own nothing with one: their callers own the
+// libraries' structs (destroyed by a guard) and the pixel memory, and turn a false
+// return into an onyx error carrying the library's message.
+struct PngState {
+  png_structp png = nullptr;
+  png_infop info = nullptr;
+  const char* data = nullptr;
+  size_t size = 0, at = 0;
+  char message[256] = "";
+};
+
+void png_on_error(png_structp png, png_const_charp msg) {
+  auto* s = static_cast<PngState*>(png_get_error_ptr(png));
+  std::snprintf(s->message, sizeof s->message, "%s", msg);
+  png_longjmp(png, 1);
+}
+void png_on_warning(png_structp, png_const_charp) {}  // e.g. odd ancillary chunks: harmless
+
+void png_on_read(png_structp png, png_bytep out, size_t n) {
+  auto* s = static_cast<PngState*>(png_get_io_ptr(png));
+  if (s->size - s->at < n) png_error(png, "truncated file");
+  std::memcpy(out, s->data + s->at, n);
+  s->at += n;
+}
+
+bool png_header(PngState* s) {
+  if (setjmp(png_jmpbuf(s->png))) return false;
+  png_read_info(s->png, s->info);
+  // The stored sample values, as PIL reads them: no gamma correction; palettes and 1, 2,
+  // 4-bit grey expanded to 8 bits; 16-bit samples keep their high byte; alpha (and tRNS)
+  // dropped, not composited over a background.
+  png_set_expand(s->png);
+  png_set_strip_16(s->png);
+  png_set_strip_alpha(s->png);
+  png_set_interlace_handling(s->png);
+  png_read_update_info(s->png, s->info);
+  return true;
+}
+
+bool png_pixels(PngState* s, png_bytepp rows) {
+  if (setjmp(png_jmpbuf(s->png))) return false;
+  // Chunks after the pixels (text, time) are of no use here, so png_read_end is not called.
+  png_read_image(s->png, rows);
+  return true;
 }
 
 Tensor read_png(const std::string& path, const std::string& bytes) {
-  auto bad = [&](const std::string& why) { fail(ErrorKind::InvalidArgument, path, ": ", why); };
-  uint32_t width = 0, height = 0;
-  int channels = 0;
-  std::string idat;
-  for (size_t at = 8;;) {  // chunks: length, type, data, CRC
-    if (at + 12 > bytes.size()) bad("truncated PNG");
-    uint32_t len = be32(bytes, at);
-    std::string type = bytes.substr(at + 4, 4);
-    if (len > bytes.size() - at - 12) bad("truncated PNG chunk " + type);
-    const std::string data = bytes.substr(at + 8, len);
-    if (crc32(crc32(0, nullptr, 0), reinterpret_cast<const Bytef*>(bytes.data() + at + 4),
-              len + 4) != be32(bytes, at + 8 + len)) {
-      bad("PNG chunk " + type + " fails its CRC");
-    }
-    if (type == "IHDR") {
-      if (len != 13) bad("bad IHDR");
-      width = be32(data, 0), height = be32(data, 4);
-      int depth = uint8_t(data[8]), colour = uint8_t(data[9]), interlace = uint8_t(data[12]);
-      channels = colour == 0 ? 1 : colour == 4 ? 2 : colour == 2 ? 3 : colour == 6 ? 4 : 0;
-      if (depth != 8 || channels == 0 || interlace != 0) {
-        bad("only 8-bit, non-interlaced grey, grey+alpha, RGB or RGBA PNGs are supported");
-      }
-      if (width < 1 || height < 1 || width > 16384 || height > 16384) bad("bad PNG size");
-    } else if (type == "IDAT") {
-      idat += data;
-    } else if (type == "IEND") {
-      break;
-    }
-    at += 12 + len;
+  PngState s;
+  s.data = bytes.data(), s.size = bytes.size();
+  s.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &s, png_on_error, png_on_warning);
+  if (!s.png) fail(ErrorKind::ResourceLimit, path, ": out of memory starting libpng");
+  struct Guard {
+    PngState& s;
+    ~Guard() { png_destroy_read_struct(&s.png, s.info ? &s.info : nullptr, nullptr); }
+  } guard{s};
+  s.info = png_create_info_struct(s.png);
+  if (!s.info) fail(ErrorKind::ResourceLimit, path, ": out of memory starting libpng");
+  png_set_read_fn(s.png, &s, png_on_read);
+  if (!png_header(&s)) fail(ErrorKind::InvalidArgument, path, ": corrupt PNG: ", s.message);
+  int64_t w = png_get_image_width(s.png, s.info), h = png_get_image_height(s.png, s.info);
+  int64_t channels = png_get_channels(s.png, s.info);
+  check_size(path, w, h);
+  if ((channels != 1 && channels != 3) || png_get_bit_depth(s.png, s.info) != 8 ||
+      png_get_rowbytes(s.png, s.info) != static_cast<size_t>(w * channels)) {
+    fail(ErrorKind::Internal, path, ": libpng did not convert the PNG to 8-bit grey or RGB");
   }
-  if (!channels) bad("no IHDR chunk");
-  size_t stride = static_cast<size_t>(width) * channels, want = (stride + 1) * height;
-  std::string raw(want, '\0');
-  uLongf got = static_cast<uLongf>(want);
-  if (uncompress(reinterpret_cast<Bytef*>(raw.data()), &got,
-                 reinterpret_cast<const Bytef*>(idat.data()), idat.size()) != Z_OK ||
-      got != want) {
-    bad("corrupt PNG image data");
+  Tensor t = Tensor::empty(DType::UInt8, {h, w, channels});
+  std::vector<png_bytep> rows(static_cast<size_t>(h));
+  for (int64_t y = 0; y < h; ++y) rows[y] = t.data<uint8_t>() + y * w * channels;
+  if (!png_pixels(&s, rows.data())) {
+    fail(ErrorKind::InvalidArgument, path, ": corrupt PNG: ", s.message);
   }
-  // Undo the per-row filters (the spec's five), in place.
-  std::vector<uint8_t> prev(stride, 0), row(stride);
-  Tensor t = Tensor::empty(DType::Float32, {height, width});
-  for (uint32_t y = 0; y < height; ++y) {
-    const auto* in = reinterpret_cast<const uint8_t*>(raw.data() + y * (stride + 1));
-    int filter = in[0];
-    for (size_t i = 0; i < stride; ++i) {
-      int a = i >= size_t(channels) ? row[i - channels] : 0, b = prev[i],
-          c = i >= size_t(channels) ? prev[i - channels] : 0;
-      int x = in[1 + i];
-      switch (filter) {
-        case 0:
-          break;
-        case 1:
-          x += a;
-          break;
-        case 2:
-          x += b;
-          break;
-        case 3:
-          x += (a + b) / 2;
-          break;
-        case 4:
-          x += paeth(a, b, c);
-          break;
-        default:
-          bad("unknown PNG filter " + std::to_string(filter));
-      }
-      row[i] = static_cast<uint8_t>(x);
-    }
-    for (uint32_t xp = 0; xp < width; ++xp) {
-      const uint8_t* px = row.data() + xp * channels;
-      // Grey from colour: the mean of R, G, B; alpha ignored.
-      float v = channels >= 3 ? (px[0] + px[1] + px[2]) / 3.0f : px[0];
-      t.data<float>()[y * width + xp] = v / 255.0f;
-    }
-    prev = row;
+  return t;
+}
+
+struct JpegState {
+  jpeg_decompress_struct cinfo;
+  jpeg_error_mgr err;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+void jpeg_on_error(j_common_ptr c) {
+  auto* s = static_cast<JpegState*>(c->client_data);
+  c->err->format_message(c, s->message);
+  std::longjmp(s->jump, 1);
+}
+
+// Warnings are ignored (libjpeg's default prints them), but for a file that ends early:
+// libjpeg would fill the missing rows with grey and carry on, PIL refuses such files.
+void jpeg_on_message(j_common_ptr c, int level) {
+  if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF) jpeg_on_error(c);
+  if (level < 0) ++c->err->num_warnings;
+}
+
+bool jpeg_header(JpegState* s, const std::string* bytes) {
+  if (setjmp(s->jump)) return false;
+  jpeg_create_decompress(&s->cinfo);
+  jpeg_mem_src(&s->cinfo, reinterpret_cast<const unsigned char*>(bytes->data()),
+               static_cast<unsigned long>(bytes->size()));
+  jpeg_read_header(&s->cinfo, TRUE);
+  return true;
+}
+
+bool jpeg_pixels(JpegState* s, uint8_t* out, JDIMENSION width, int channels) {
+  if (setjmp(s->jump)) return false;
+  jpeg_decompress_struct* c = &s->cinfo;
+  jpeg_start_decompress(c);  // output: image_width x channels (scale 1/1, grey or RGB)
+  while (c->output_scanline < c->output_height) {
+    JSAMPROW row = out + size_t{c->output_scanline} * width * channels;
+    jpeg_read_scanlines(c, &row, 1);
+  }
+  jpeg_finish_decompress(c);
+  return true;
+}
+
+Tensor read_jpeg(const std::string& path, const std::string& bytes) {
+  JpegState s{};
+  s.cinfo.err = jpeg_std_error(&s.err);
+  s.err.error_exit = jpeg_on_error;
+  s.err.emit_message = jpeg_on_message;
+  s.cinfo.client_data = &s;  // jpeg_create_decompress keeps err and client_data
+  struct Guard {
+    jpeg_decompress_struct& c;
+    ~Guard() { jpeg_destroy_decompress(&c); }  // a no-op when creation failed
+  } guard{s.cinfo};
+  if (!jpeg_header(&s, &bytes)) {
+    fail(ErrorKind::InvalidArgument, path, ": corrupt JPEG: ", s.message);
+  }
+  check_size(path, s.cinfo.image_width, s.cinfo.image_height);
+  J_COLOR_SPACE space = s.cinfo.jpeg_color_space;
+  if (space == JCS_CMYK || space == JCS_YCCK) {
+    fail(ErrorKind::Unsupported, path, ": CMYK JPEGs are not supported (convert to RGB)");
+  }
+  int channels = space == JCS_GRAYSCALE ? 1 : 3;
+  s.cinfo.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  Tensor t = Tensor::empty(DType::UInt8, {s.cinfo.image_height, s.cinfo.image_width, channels});
+  if (!jpeg_pixels(&s, t.data<uint8_t>(), s.cinfo.image_width, channels)) {
+    fail(ErrorKind::InvalidArgument, path, ": corrupt JPEG: ", s.message);
   }
   return t;
 }
 
 }  // namespace
 
-Tensor read_image(const std::string& path) {
+Tensor decode_image(const std::string& path) {
   std::string bytes = read_file(path, kMaxImageBytes);
-  if (bytes.rfind("\x89PNG\r\n\x1a\n", 0) == 0) return read_png(path, bytes);
-  if (bytes.rfind("P5", 0) == 0 || bytes.rfind("P2", 0) == 0) return read_pgm(path, bytes);
-  fail(ErrorKind::InvalidArgument, path, ": not a PNG or PGM image");
+  if (bytes.starts_with("\x89PNG\r\n\x1a\n")) return read_png(path, bytes);
+  if (bytes.starts_with("\xff\xd8\xff")) return read_jpeg(path, bytes);
+  if (bytes.starts_with("P5") || bytes.starts_with("P2")) return read_pgm(path, bytes);
+  fail(ErrorKind::InvalidArgument, path, ": not a PNG, JPEG or PGM image");
+}
+
+Tensor read_image(const std::string& path, const ImageTransform& transform) {
+  return transform_image(decode_image(path), transform, path);
 }
 
 }  // namespace onyx::data

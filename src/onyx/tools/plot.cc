@@ -45,7 +45,7 @@ std::string training_curves_svg(const std::string& csv, const std::string& sourc
     if (line.empty()) continue;
     std::vector<std::string> f = fields(line);
     try {
-      if (f.size() != 4) throw std::invalid_argument("fields");
+      if (f.size() < 4) throw std::invalid_argument("fields");
       double step = std::stod(f[0]);
       if (!f[2].empty()) loss.push_back({step, std::stod(f[2])});
       if (!f[3].empty()) acc.push_back({step, std::stod(f[3])});

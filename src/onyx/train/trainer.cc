@@ -1,14 +1,16 @@
 #include "onyx/train/trainer.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "onyx/autodiff/embedded_training.h"
 #include "onyx/data/batches.h"
 #include "onyx/onnx/model_io.h"
-#include "onyx/onnx/training_info.h"
-#include "onyx/runtime/session.h"
+#include "onyx/train/feeds.h"
+#include "onyx/train/step_runner.h"
 
 namespace onyx::train {
 
@@ -16,10 +18,19 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string metadata(const ir::Model& m, const std::string& key) {
+std::string name_of(const ir::Model& m) {
+  return m.path.empty() ? "model" : m.path;
+}
+
+const std::string* find_metadata(const ir::Model& m, const std::string& key) {
   for (const auto& [k, v] : m.metadata_props) {
-    if (k == key) return v;
+    if (k == key) return &v;
   }
+  return nullptr;
+}
+
+std::string metadata(const ir::Model& m, const std::string& key) {
+  if (const std::string* v = find_metadata(m, key)) return *v;
   fail(ErrorKind::InvalidArgument, m.path, ": not an onyx checkpoint (no metadata '", key, "')");
 }
 
@@ -33,118 +44,117 @@ void set_metadata(ir::Model& m, const std::string& key, const std::string& value
   m.metadata_props.emplace_back(key, value);
 }
 
-// Top-1 class of each row of logits [n, classes].
-int64_t argmax_row(const float* row, int64_t classes) {
-  int64_t best = 0;
-  for (int64_t k = 1; k < classes; ++k) best = row[k] > row[best] ? k : best;
-  return best;
+std::string exact(double v) {
+  std::ostringstream s;
+  s.precision(17);
+  s << v;
+  return s.str();
+}
+
+// The metric list with the loss first, once.
+std::vector<std::string> with_loss_first(const std::vector<std::string>& metrics) {
+  std::vector<std::string> out{"loss"};
+  for (const auto& m : metrics) {
+    metric_named(m);
+    if (m != "loss") out.push_back(m);
+  }
+  return out;
 }
 
 }  // namespace
 
-std::pair<int64_t, int64_t> evaluate(const ir::Model& model, const data::Dataset& data, int threads,
-                                     int64_t batch_size) {
-  runtime::SessionOptions so;
-  so.threads = threads;
-  runtime::Session session(model, so);
-  data::Batches batches(data, batch_size, 0, /*shuffle=*/false);
-  batches.begin_epoch();
-  const std::string& input = model.graph->inputs[0].name;
-  int64_t correct = 0;
-  for (int64_t b = 0; b < batches.batches_per_epoch(); ++b) {
-    auto [x, labels] = batches.batch(b);
-    Tensor y = session.run({{input, x}})[0].tensor();
-    if (y.dtype() != DType::Float32 || y.rank() != 2 || y.dim(0) != x.dim(0)) {
-      fail(ErrorKind::InvalidArgument, model.path.empty() ? "model" : model.path,
-           ": expected float scores [batch, classes], got ", dtype_name(y.dtype()),
-           shape_str(y.shape()));
-    }
-    for (int64_t i = 0; i < y.dim(0); ++i) {
-      correct += argmax_row(y.data<float>() + i * y.dim(1), y.dim(1)) == labels.data<int64_t>()[i];
-    }
+const MetricValue* EpochResult::metric(const std::string& name) const {
+  for (const auto& m : val) {
+    if (m.name == name) return &m;
   }
-  return {correct, data.size()};
-}
-
-ir::Model inference_model(const ir::Model& checkpoint) {
-  ir::Model m = checkpoint;
-  onnx_io::set_training_infos(m, {});  // the inference graph already holds the weights
-  std::erase_if(m.metadata_props, [](const auto& kv) { return kv.first.starts_with("onyx."); });
-  return m;
+  return nullptr;
 }
 
 struct Trainer::State {
-  State(ir::Model c, const data::Dataset& tr, const data::Dataset& te, Options opt)
-      : ckpt(std::move(c)),
-        train(tr),
-        test(te),
-        o(std::move(opt)),
-        batches(train, o.batch_size, o.seed) {}
+  State(ir::Model c, const data::Dataset& tr, const data::Dataset& va, Options opt)
+      : ckpt(std::move(c)), o(std::move(opt)), runner(ckpt, o.threads) {
+    o.metrics = with_loss_first(o.metrics);
+    std::vector<ir::ValueInfo> feeds = runner.feeds();
+    train = fit_feeds(tr, feeds, o.step.label, name_of(ckpt));
+    if (va.size()) val = va;
+    batches = std::make_unique<data::Batches>(
+        train, data::BatchOptions{o.batch_size, o.seed, true, o.drop_last});
+    metric_named(o.monitor);
+    if (val.size() == 0 && o.monitor != "loss") {
+      fail(ErrorKind::InvalidArgument, "the monitored metric '", o.monitor,
+           "' needs validation data");
+    }
+    if (std::find(o.metrics.begin(), o.metrics.end(), o.monitor) == o.metrics.end())
+      o.metrics.push_back(o.monitor);
+  }
 
   ir::Model ckpt;  // model, training step and state
-  autodiff::TrainingStep step;
-  std::unique_ptr<runtime::Session> session;
-  const data::Dataset& train;
-  const data::Dataset& test;
   Options o;
-  data::Batches batches;
+  StepRunner runner;
+  data::Dataset train, val;
+  std::unique_ptr<data::Batches> batches;
   int epochs_done = 0;
   int64_t steps_done = 0;
-  std::string input, labels;
-
-  void start() {
-    step = autodiff::training_step_of(ckpt);
-    runtime::SessionOptions so;
-    so.threads = o.threads;
-    session = std::make_unique<runtime::Session>(step.model, so);
-    session->bind(autodiff::binding_pairs(step));
-    // The fed inputs: the batch, then the labels (the others hold state).
-    std::vector<std::string> fed;
-    for (const auto& in : step.model.graph->inputs) {
-      if (!step.model.graph->find_initializer(in.name)) fed.push_back(in.name);
-    }
-    if (fed.size() != 2) {
-      fail(ErrorKind::InvalidArgument, ckpt.path.empty() ? "model" : ckpt.path,
-           ": a training step needs exactly a batch input and a labels input, not ", fed.size(),
-           " inputs");
-    }
-    input = fed[0];
-    labels = fed[1];
-  }
+  double best = std::nan("");
+  int bad_epochs = 0;
+  bool stopped = false;
 
   ir::Model current() const {
     ir::Model m = ckpt;
     m.graph = std::make_shared<ir::Graph>(*ckpt.graph);
-    std::vector<std::pair<std::string, Tensor>> values;
-    for (const auto& b : step.bindings)
-      values.emplace_back(b.input, session->bound_value(b.input).tensor());
-    autodiff::store_state(m, values);
+    runner.store(m);
     set_metadata(m, "onyx.epoch", std::to_string(epochs_done));
     set_metadata(m, "onyx.step", std::to_string(steps_done));
     set_metadata(m, "onyx.batch_size", std::to_string(o.batch_size));
-    set_metadata(m, "onyx.batches", batches.state());
+    set_metadata(m, "onyx.batches", batches->state());
+    set_metadata(m, "onyx.best", exact(best));
+    set_metadata(m, "onyx.bad_epochs", std::to_string(bad_epochs));
     return m;
+  }
+
+  bool improved(double v) const {
+    if (std::isnan(best)) return true;
+    return metric_named(o.monitor).higher_is_better() ? v > best : v < best;
   }
 };
 
-Trainer::Trainer(std::unique_ptr<State> s) : s_(std::move(s)) {
-  s_->start();
+Trainer::Trainer(std::unique_ptr<State> s) : s_(std::move(s)) {}
+
+namespace {
+
+// The step options with per-epoch schedules counting this run's optimizer steps.
+autodiff::TrainingOptions step_options(const Options& o, const data::Dataset& train) {
+  autodiff::TrainingOptions step = o.step;
+  if (o.schedule_per_epoch) {
+    int64_t n = o.drop_last ? train.size() / o.batch_size
+                            : (train.size() + o.batch_size - 1) / o.batch_size;
+    int64_t per_epoch = std::max<int64_t>(1, n / std::max<int64_t>(1, step.accumulate));
+    for (auto& s : step.schedules) {
+      if (s.every == 0) s.every = per_epoch;
+    }
+  }
+  return step;
 }
 
-Trainer::Trainer(const ir::Model& model, const data::Dataset& train, const data::Dataset& test,
+}  // namespace
+
+Trainer::Trainer(const ir::Model& model, const data::Dataset& train, const data::Dataset& val,
                  Options options)
-    : Trainer(std::make_unique<State>(autodiff::embed_training_step(model, options.step), train,
-                                      test, options)) {}
+    : Trainer(std::make_unique<State>(
+          autodiff::embed_training_step(model, step_options(options, train)), train, val,
+          options)) {}
 
 Trainer Trainer::resume(const std::string& checkpoint, const data::Dataset& train,
-                        const data::Dataset& test, Options options) {
+                        const data::Dataset& val, Options options) {
   ir::Model ckpt = onnx_io::load_model(checkpoint);
   // The checkpoint fixes what an exact continuation needs.
   options.batch_size = std::stoll(metadata(ckpt, "onyx.batch_size"));
-  auto s = std::make_unique<State>(ckpt, train, test, options);
+  auto s = std::make_unique<State>(ckpt, train, val, options);
   s->epochs_done = std::stoi(metadata(ckpt, "onyx.epoch"));
   s->steps_done = std::stoll(metadata(ckpt, "onyx.step"));
-  s->batches.set_state(metadata(ckpt, "onyx.batches"));
+  s->batches->set_state(metadata(ckpt, "onyx.batches"));
+  if (const std::string* b = find_metadata(ckpt, "onyx.best")) s->best = std::stod(*b);
+  if (const std::string* b = find_metadata(ckpt, "onyx.bad_epochs")) s->bad_epochs = std::stoi(*b);
   return Trainer(std::move(s));
 }
 
@@ -153,6 +163,10 @@ Trainer::Trainer(Trainer&&) noexcept = default;
 
 int Trainer::epochs_done() const {
   return s_->epochs_done;
+}
+
+bool Trainer::stopped_early() const {
+  return s_->stopped;
 }
 
 ir::Model Trainer::checkpoint() const {
@@ -167,45 +181,77 @@ std::vector<EpochResult> Trainer::run(const std::function<void(const Progress&)>
     bool fresh = s.epochs_done == 0 || !std::filesystem::exists(s.o.loss_csv);
     csv.open(s.o.loss_csv, fresh ? std::ios::trunc : std::ios::app);
     if (!csv) fail(ErrorKind::Io, s.o.loss_csv, ": cannot write");
-    if (fresh) csv << "step,epoch,loss,test_accuracy\n";
+    if (fresh) {
+      // test_accuracy stays fourth (onyx plot reads it); every validation metric follows.
+      csv << "step,epoch,loss,test_accuracy";
+      for (const auto& m : s.o.metrics) csv << ",val_" << m;
+      csv << "\n";
+    }
   }
-  if (!s.o.checkpoint_dir.empty()) std::filesystem::create_directories(s.o.checkpoint_dir);
+  std::filesystem::path dir(s.o.checkpoint_dir);
+  if (!s.o.checkpoint_dir.empty()) std::filesystem::create_directories(dir);
+  EvalOptions eval{s.o.step, s.o.metrics, s.o.threads, 256};
   std::vector<EpochResult> results;
-  while (s.epochs_done < s.o.epochs) {
+  while (s.epochs_done < s.o.epochs && !s.stopped) {
     int epoch = s.epochs_done + 1;
-    s.batches.begin_epoch();
-    int64_t n = s.batches.batches_per_epoch(), samples = 0;
+    s.batches->begin_epoch();
+    int64_t n = s.batches->batches_per_epoch(), samples = 0;
     double loss_sum = 0;
     auto t0 = Clock::now();
     for (int64_t b = 0; b < n; ++b) {
-      auto [x, y] = s.batches.batch(b);
-      std::vector<Value> out = s.session->run({{s.input, x}, {s.labels, y}});
+      runtime::NamedValues feeds;
+      for (auto& f : s.batches->batch(b)) feeds.emplace_back(f.name, std::move(f.value));
+      int64_t rows = feeds[0].second.tensor().dim(0);
+      std::vector<Value> out = s.runner.run(feeds);
       double loss = out[0].tensor().element_as_double(0);
-      loss_sum += loss;
-      samples += x.dim(0);
       ++s.steps_done;
+      if (!std::isfinite(loss)) {
+        std::string last = s.o.checkpoint_dir.empty()
+                               ? std::string("no checkpoints were asked for")
+                               : "checkpoints written so far are intact in " + dir.string();
+        fail(ErrorKind::InvalidArgument, "step ", s.steps_done, " (epoch ", epoch, ", batch ",
+             b + 1, "): the loss is ", loss, "; training stopped (", last,
+             "). A lower learning rate or gradient clipping may help.");
+      }
+      loss_sum += loss;
+      samples += rows;
       if (csv.is_open()) csv << s.steps_done << "," << epoch << "," << loss << ",\n";
       if (progress) {
         double secs = std::chrono::duration<double>(Clock::now() - t0).count();
         double rate = secs > 0 ? static_cast<double>(samples) / secs : 0;
-        double left = static_cast<double>(s.train.size() - samples);
+        double left = static_cast<double>(n * s.o.batch_size - samples);
         progress({epoch, s.o.epochs, b + 1, n, loss_sum / static_cast<double>(b + 1), rate,
-                  rate > 0 ? left / rate : 0});
+                  rate > 0 ? std::max(0.0, left) / rate : 0});
       }
     }
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     s.epochs_done = epoch;
+    EpochResult r{epoch, loss_sum / static_cast<double>(n), {}, secs,
+                  secs > 0 ? static_cast<double>(samples) / secs : 0};
     ir::Model current = s.current();
-    auto [correct, total] = evaluate(current, s.test, s.o.threads);
-    EpochResult r{epoch,   loss_sum / static_cast<double>(n),
-                  correct, total,
-                  secs,    secs > 0 ? static_cast<double>(samples) / secs : 0};
-    if (csv.is_open())
-      csv << s.steps_done << "," << epoch << ",," << r.accuracy() << "\n" << std::flush;
-    if (!s.o.checkpoint_dir.empty() &&
-        (epoch % std::max(1, s.o.checkpoint_every) == 0 || epoch == s.o.epochs)) {
-      std::filesystem::path dir(s.o.checkpoint_dir);
-      onnx_io::save_model(current, (dir / ("epoch-" + std::to_string(epoch) + ".onnx")).string());
+    if (s.val.size()) r.val = evaluate(current, s.val, eval);
+    const MetricValue* monitored = r.metric(s.o.monitor);
+    double watched = monitored ? monitored->value() : r.train_loss;
+    r.best = s.improved(watched);
+    if (r.best) {
+      s.best = watched;
+      s.bad_epochs = 0;
+    } else if (s.o.early_stop > 0 && ++s.bad_epochs >= s.o.early_stop) {
+      s.stopped = true;
+    }
+    current = s.current();
+    if (csv.is_open()) {
+      const MetricValue* acc = r.metric("accuracy");
+      csv << s.steps_done << "," << epoch << ",,";
+      if (acc) csv << acc->value();
+      for (const auto& m : r.val) csv << "," << m.value();
+      csv << "\n" << std::flush;
+    }
+    if (!s.o.checkpoint_dir.empty()) {
+      bool last = epoch == s.o.epochs || s.stopped;
+      if (epoch % std::max(1, s.o.checkpoint_every) == 0 || last)
+        onnx_io::save_model(current, (dir / ("epoch-" + std::to_string(epoch) + ".onnx")).string());
+      if (r.best) onnx_io::save_model(current, (dir / "best.onnx").string());
       onnx_io::save_model(current, (dir / "last.onnx").string());
     }
     results.push_back(r);

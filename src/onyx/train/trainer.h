@@ -1,30 +1,40 @@
-// Training loops over MNIST-layout data: epochs of seeded mini-batches through a training
-// step graph, test accuracy after each epoch, checkpoints that resume exactly.
+// Training loops over datasets of named feeds: epochs of seeded mini-batches through a
+// model's training step, validation metrics after each epoch, checkpoints that resume
+// exactly, the best checkpoint kept, early stopping.
 //
 // A checkpoint is one ONNX file: the model, its training step as TrainingInfoProto, the
-// current parameters and optimizer state, and in metadata_props the epoch, the step count
-// and the batch generator's state.
+// current parameters and optimizer state, and in metadata_props the epoch, the step count,
+// the batch generator's state and the monitored metric's best value.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "onyx/autodiff/training.h"
-#include "onyx/data/idx.h"
+#include "onyx/data/dataset.h"
 #include "onyx/ir/graph.h"
+#include "onyx/train/evaluate.h"
+#include "onyx/train/metrics.h"
 
 namespace onyx::train {
 
 struct Options {
   int epochs = 5;
   int64_t batch_size = 64;
-  autodiff::TrainingOptions step;  // loss, optimizer, lr, momentum, weight decay
-  uint64_t seed = 0;               // batch order (the model's weights are seeded by its builder)
+  bool drop_last = false;          // skip each epoch's last, smaller batch
+  autodiff::TrainingOptions step;  // loss, optimizer, lr, schedules, clipping, freezing...
+  bool schedule_per_epoch = false;  // schedules count epochs, not optimizer steps
+  uint64_t seed = 0;  // batch order (the model's weights are seeded by its builder)
   int threads = 0;
   std::string checkpoint_dir;  // empty: no checkpoints
   int checkpoint_every = 1;    // epochs
   std::string loss_csv;        // empty: none
+  // Measured on the validation data after each epoch; the loss always comes first.
+  std::vector<std::string> metrics = {"accuracy"};
+  std::string monitor = "loss";  // the validation metric for best.onnx and early stopping
+  int early_stop = 0;            // epochs without improvement before stopping; 0: never
 };
 
 struct Progress {
@@ -38,38 +48,34 @@ struct Progress {
 struct EpochResult {
   int epoch;
   double train_loss;  // mean over the epoch's batches
-  int64_t correct, total;
-  double accuracy() const { return total ? static_cast<double>(correct) / total : 0.0; }
+  std::vector<MetricValue> val;  // on the validation data (empty without)
   double seconds, samples_per_s;
+  bool best = false;  // the monitored metric improved (best.onnx written)
+  const MetricValue* metric(const std::string& name) const;
 };
-
-// Correct top-1 predictions of `model` (an inference graph; training_info is ignored) on
-// `data`, in batches.
-std::pair<int64_t, int64_t> evaluate(const ir::Model& model, const data::Dataset& data,
-                                     int threads = 0, int64_t batch_size = 1000);
-
-// A checkpoint's inference model: the same graph and weights, without the training step
-// or onyx's training metadata.
-ir::Model inference_model(const ir::Model& checkpoint);
 
 class Trainer {
  public:
   // A fresh run: `model` gets its training step (options.step) as TrainingInfoProto.
-  Trainer(const ir::Model& model, const data::Dataset& train, const data::Dataset& test,
+  // `val` may be empty (no validation: the monitor is then the training loss).
+  Trainer(const ir::Model& model, const data::Dataset& train, const data::Dataset& val,
           Options options);
   // Continues the run a checkpoint recorded, as if it had never stopped.
   static Trainer resume(const std::string& checkpoint, const data::Dataset& train,
-                        const data::Dataset& test, Options options);
+                        const data::Dataset& val, Options options);
   ~Trainer();
   Trainer(Trainer&&) noexcept;
 
-  // Runs the remaining epochs; `progress` is called after every batch.
+  // Runs the remaining epochs (or until early stopping); `progress` is called after every
+  // batch. A non-finite loss stops the run with an error naming the step; checkpoints
+  // written before it stay as they were.
   std::vector<EpochResult> run(const std::function<void(const Progress&)>& progress = {},
                                const std::function<void(const EpochResult&)>& epoch_done = {});
 
   // The model with the current parameters and state (checkpoint content).
   ir::Model checkpoint() const;
   int epochs_done() const;
+  bool stopped_early() const;
 
  private:
   struct State;
