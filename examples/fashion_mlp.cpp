@@ -3,6 +3,7 @@
 // Exits with status 1 unless the test accuracy reaches 80%.
 #include <cstdio>
 
+#include "onyx/data/idx.h"
 #include "onyx/nn/layers.h"
 #include "onyx/onnx/model_io.h"
 #include "onyx/train/trainer.h"
@@ -23,9 +24,9 @@ int main(int argc, char** argv) {
   onyx::train::Trainer trainer(net.to_onnx({1, 28, 28}, /*seed=*/1), train, test, o);
   auto results = trainer.run({}, [](const onyx::train::EpochResult& r) {
     std::printf("epoch %d: loss %.4f, test accuracy %.4f, %.0f samples/s\n", r.epoch, r.train_loss,
-                r.accuracy(), r.samples_per_s);
+                r.metric("accuracy")->value(), r.samples_per_s);
   });
   onyx::onnx_io::save_model(onyx::train::inference_model(trainer.checkpoint()), "fashion_mlp.onnx");
   std::printf("wrote fashion_mlp.onnx\n");
-  return results.back().accuracy() >= 0.80 ? 0 : 1;
+  return results.back().metric("accuracy")->value() >= 0.80 ? 0 : 1;
 }

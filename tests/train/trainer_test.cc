@@ -130,9 +130,11 @@ TEST_F(Training, CommandLine) {
       (dir_ / "loss.csv").string() + " -o " + out + data);
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("epoch 2/2: loss"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("test accuracy"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(", val accuracy "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/64), "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(", val loss "), std::string::npos) << r.out;
   std::string csv = read_file((dir_ / "loss.csv").string());
-  EXPECT_EQ(csv.rfind("step,epoch,loss,test_accuracy\n", 0), 0u) << csv;
+  EXPECT_EQ(csv.rfind("step,epoch,loss,test_accuracy,val_loss,val_accuracy\n", 0), 0u) << csv;
   Result e = onyx_cli("eval " + out + data);
   ASSERT_EQ(e.status, 0) << e.out;
   EXPECT_NE(e.out.find("accuracy "), std::string::npos) << e.out;
