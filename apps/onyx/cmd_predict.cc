@@ -31,11 +31,13 @@ Command add_predict(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand("predict", "Classify an image, or predict a whole dataset");
   cmd->add_option("--model,-m", o->model, "ONNX model (exported or checkpoint)")->required();
-  auto* image = cmd->add_option("--image,-i", o->image, "IDXFILE:index, or a PNG, JPEG or PGM file");
+  auto* image =
+      cmd->add_option("--image,-i", o->image, "IDXFILE:index, or a PNG, JPEG or PGM file");
   auto* data = cmd->add_option("--data", o->data.path, "a dataset (as onyx train takes it)");
   image->excludes(data);
   cmd->add_option("-o,--output", o->out, "with --data: write the predictions here (.csv or .npy)");
-  cmd->add_option("--prediction", o->output, "the output to predict (default: the first float one)");
+  cmd->add_option("--prediction", o->output,
+                  "the output to predict (default: the first float one)");
   cmd->add_option("--top", o->top, "classes to show")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

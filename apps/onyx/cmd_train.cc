@@ -81,7 +81,6 @@ class ProgressPrinter {
   bool quiet_, tty_;
 };
 
-
 // Runs the epochs with the progress printer, then exports the model if asked.
 int run_training(train::Trainer& trainer, const train::Options& options, bool quiet,
                  const std::string& out) {
@@ -89,8 +88,8 @@ int run_training(train::Trainer& trainer, const train::Options& options, bool qu
   trainer.run([&](const train::Progress& p) { printer(p); },
               [&](const train::EpochResult& r) { printer.epoch(r, options.epochs); });
   if (trainer.stopped_early()) {
-    std::printf("stopped early after epoch %d: no better %s for %d epochs\n",
-                trainer.epochs_done(), options.monitor.c_str(), options.early_stop);
+    std::printf("stopped early after epoch %d: no better %s for %d epochs\n", trainer.epochs_done(),
+                options.monitor.c_str(), options.early_stop);
   }
   if (!out.empty()) {
     onnx_io::save_model(train::inference_model(trainer.checkpoint()), out);
@@ -126,13 +125,14 @@ Command add_train(CLI::App& app) {
   cmd->add_option("--schedule-per", o->schedule_per, "what --lr-schedule counts")
       ->check(CLI::IsMember({"step", "epoch"}))
       ->capture_default_str();
-  cmd->add_option("--metric", t.metrics, "validation metrics (loss is always shown): " +
-                                             [] {
-                                               std::string s;
-                                               for (const auto& m : train::metric_names())
-                                                 s += (s.empty() ? "" : ", ") + m;
-                                               return s;
-                                             }())
+  cmd->add_option(
+         "--metric", t.metrics,
+         "validation metrics (loss is always shown): " +
+             [] {
+               std::string s;
+               for (const auto& m : train::metric_names()) s += (s.empty() ? "" : ", ") + m;
+               return s;
+             }())
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--monitor", t.monitor, "the validation metric for best.onnx and --early-stop")
@@ -203,14 +203,17 @@ Command add_eval(CLI::App& app) {
   cmd->add_option("--prediction", o->e.step.output, "the output to measure");
   cmd->add_option("--class-axis", o->e.step.class_axis, "the prediction's class axis")
       ->capture_default_str();
-  cmd->add_option("--batch-size", o->e.batch_size)->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch-size", o->e.batch_size)
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--threads", o->e.threads, "default: all cores");
   return [o]() {
     ir::Model model = onnx_io::load_model(o->checkpoint);
     train::DataOptions data = o->data;
     data.label = o->e.step.label;
     data::Dataset set = train::load_eval_data(data, model);
-    for (const auto& m : train::evaluate(model, set, o->e)) std::printf("%s\n", metric_text(m).c_str());
+    for (const auto& m : train::evaluate(model, set, o->e))
+      std::printf("%s\n", metric_text(m).c_str());
     return 0;
   };
 }

@@ -6,8 +6,8 @@
 
 #include "commands.h"
 #include "feeds.h"
-#include "onyx/train/step_runner.h"
 #include "onyx/onnx/model_io.h"
+#include "onyx/train/step_runner.h"
 
 namespace onyx::cli {
 

@@ -47,7 +47,8 @@ std::shared_ptr<TrainingFlags> add_training_flags(CLI::App* cmd) {
                   "[N, T, C] sequence logits)")
       ->capture_default_str();
   std::string lr_help = "learning rate (a step input: feed `lr` to change it); default:";
-  for (const auto& o : autodiff::optimizers()) lr_help += std::string(" ") + o.name + " " + CLI::detail::to_string(o.lr);
+  for (const auto& o : autodiff::optimizers())
+    lr_help += std::string(" ") + o.name + " " + CLI::detail::to_string(o.lr);
   cmd->add_option("--optimizer", t.optimizer, "optimizer:" + choices(autodiff::optimizers()))
       ->check(CLI::IsMember(autodiff::optimizer_names()))
       ->capture_default_str();
@@ -61,7 +62,8 @@ std::shared_ptr<TrainingFlags> add_training_flags(CLI::App* cmd) {
   std::string sched = "NAME[:key=value,...], repeatable (applied in turn):";
   for (const auto& s : autodiff::schedules()) {
     sched += std::string("\n  ") + s.name + " (";
-    for (size_t i = 0; i < s.params.size(); ++i) sched += (i ? ", " : "") + std::string(s.params[i]);
+    for (size_t i = 0; i < s.params.size(); ++i)
+      sched += (i ? ", " : "") + std::string(s.params[i]);
     sched += "): " + std::string(s.help);
   }
   cmd->add_option("--lr-schedule", f->schedules, sched);

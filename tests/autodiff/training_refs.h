@@ -17,8 +17,10 @@ namespace onyx::testing {
 
 class TrainingRefs {
  public:
-  explicit TrainingRefs(const std::string& name)
-      : dir_(std::string(ONYX_MODELS_DIR) + "/training") {
+  // `subdir` of the models directory: "training" (make_training_refs.py) or "fit"
+  // (make_fit_refs.py).
+  explicit TrainingRefs(const std::string& name, const std::string& subdir = "training")
+      : dir_(std::string(ONYX_MODELS_DIR) + "/" + subdir) {
     model_ = onnx_io::load_model(dir_ + "/" + name + ".onnx");
     std::ifstream manifest(dir_ + "/" + name + ".txt");
     std::string key, file;
@@ -26,6 +28,7 @@ class TrainingRefs {
     if (files_.empty()) ADD_FAILURE() << "no manifest for " << name << " in " << dir_;
   }
   const ir::Model& model() const { return model_; }
+  const std::string& dir() const { return dir_; }
   bool has(const std::string& key) const { return files_.count(key) > 0; }
   Tensor get(const std::string& key) const {
     auto it = files_.find(key);

@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
-#include <sstream>
 #include <png.h>
 #include <unistd.h>
+#include <sstream>
 
 // jpeglib.h needs FILE declared before it.
 #include <cstdio>

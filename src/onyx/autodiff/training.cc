@@ -160,6 +160,7 @@ struct WithLoss {
   std::vector<Binding> running;  // BatchNormalization's running statistics
   std::string pred;
   ir::TypeInfo pred_type;
+  std::vector<std::string> float_initializers;  // the model's own, before the loss's constants
 };
 
 WithLoss with_loss(const ir::Model& source, const TrainingOptions& o) {
@@ -177,6 +178,9 @@ WithLoss with_loss(const ir::Model& source, const TrainingOptions& o) {
   Types types = onnx_io::infer_value_types(m);
   std::tie(r.pred, r.pred_type) = prediction(m, types, o.output);
   g.outputs.clear();
+  for (const auto& init : g.initializers) {
+    if (is_floating(init.value.dtype())) r.float_initializers.push_back(init.name);
+  }
   append_loss(m, b, o, r.pred, r.pred_type);
   return r;
 }
@@ -210,9 +214,8 @@ LossGradient loss_gradient(const ir::Model& source, const TrainingOptions& o) {
   for (const auto& rs : r.running) stats.insert(rs.input);
   std::vector<std::string> candidates = o.params;
   if (candidates.empty()) {
-    for (const auto& init : g.initializers) {
-      if (is_floating(init.value.dtype()) && !stats.count(init.name))
-        candidates.push_back(init.name);
+    for (const auto& name : wl.float_initializers) {
+      if (!stats.count(name)) candidates.push_back(name);
     }
   }
   VjpSpec spec;

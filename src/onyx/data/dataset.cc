@@ -141,10 +141,12 @@ std::pair<Dataset, Dataset> random_split(const Dataset& data, double fraction, u
   std::iota(order.begin(), order.end(), 0);
   std::mt19937_64 rng(seed);
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
-  std::vector<int64_t> kept(order.begin(), order.end() - held), out(order.end() - held, order.end());
+  std::vector<int64_t> kept(order.begin(), order.end() - held),
+      out(order.end() - held, order.end());
   std::sort(kept.begin(), kept.end());
   std::sort(out.begin(), out.end());
-  return {data.subset(kept, data.source()), data.subset(out, data.source() + " (validation split)")};
+  return {data.subset(kept, data.source()),
+          data.subset(out, data.source() + " (validation split)")};
 }
 
 }  // namespace onyx::data

@@ -17,8 +17,8 @@ Tensor decode_image(const std::string& path);
 
 // How decoded pixels become a model's input.
 struct ImageTransform {
-  int64_t channels = 3;           // 1: grey (the mean of R, G, B); 3: RGB (grey repeated)
-  int64_t height = 0, width = 0;  // 0: keep the image's own size
+  int64_t channels = 3;                    // 1: grey (the mean of R, G, B); 3: RGB (grey repeated)
+  int64_t height = 0, width = 0;           // 0: keep the image's own size
   std::vector<float> mean = {}, std = {};  // empty: none; else one value, or one per channel
 };
 

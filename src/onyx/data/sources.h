@@ -18,9 +18,9 @@ Dataset load_npz(const std::string& path);
 Dataset load_npy_dir(const std::string& dir);
 
 struct CsvOptions {
-  std::string target = "label";        // the target column's header name
-  std::string features = "features";   // the feed holding the other columns, float32 [N, F]
-  std::string labels = "labels";       // the feed holding the target column, float32 [N]
+  std::string target = "label";       // the target column's header name
+  std::string features = "features";  // the feed holding the other columns, float32 [N, F]
+  std::string labels = "labels";      // the feed holding the target column, float32 [N]
 };
 // A CSV file with a header row: every column but the target is a numeric feature, in the
 // file's order. Empty or non-numeric cells are errors naming the line and column.

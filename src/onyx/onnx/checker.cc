@@ -45,8 +45,9 @@ CheckerResult run_onnx_checker(const std::string& path) {
 namespace {
 
 // Output types of the ops this ONNX library (1.12) cannot infer (the opset-18 ops the
-// runtime has, RoiAlign before opset 16) or infers wrongly (STFT's onesided bins), from
-// their input types; nullopt when those are unknown too.
+// runtime has, RoiAlign before opset 16) or infers wrongly (STFT's onesided bins), and
+// the ranks it drops (Slice with computed starts, Reshape to a computed shape: PyTorch's
+// attention exports), from their input types; nullopt when those are unknown too.
 std::optional<ir::TypeInfo> own_type(const ir::Node& n, const ir::Graph& g,
                                      const std::unordered_map<std::string, ir::TypeInfo>& t) {
   auto in = [&](size_t i) -> const ir::TypeInfo* {
@@ -56,6 +57,28 @@ std::optional<ir::TypeInfo> own_type(const ir::Node& n, const ir::Graph& g,
   if (!n.domain.empty() && n.domain != "ai.onnx") return std::nullopt;
   if (n.op_type == "Mish" || n.op_type == "BitwiseNot") {
     if (const ir::TypeInfo* x = in(0)) return *x;
+  }
+  if (n.op_type == "Slice") {  // the data's rank; the sliced axes' sizes unknown
+    const ir::TypeInfo* x = in(0);
+    if (!x || !x->shape) return std::nullopt;
+    ir::TypeInfo y = *x;
+    auto axes = n.has_input(3) ? g.constant_value(n.input(3)) : std::nullopt;
+    int64_t rank = static_cast<int64_t>(x->shape->size());
+    for (int64_t a = 0; a < rank; ++a) {
+      bool sliced = !axes;
+      for (int64_t v : axes ? axes->to_int64s() : std::vector<int64_t>{})
+        sliced = sliced || v == a || v + rank == a;
+      if (sliced) (*y.shape)[static_cast<size_t>(a)] = ir::Dim{};
+    }
+    return y;
+  }
+  if (n.op_type == "Reshape") {  // as many dims as the shape input has elements
+    const ir::TypeInfo *x = in(0), *shape = in(1);
+    if (!x || !shape || !shape->shape || shape->shape->size() != 1 || !(*shape->shape)[0].value)
+      return std::nullopt;
+    ir::TypeInfo y = ir::TypeInfo::tensor(x->elem);
+    y.shape = std::vector<ir::Dim>(static_cast<size_t>(*(*shape->shape)[0].value));
+    return y;
   }
   if (n.op_type == "RoiAlign") {  // [R, C, output_height, output_width]
     const ir::TypeInfo *x = in(0), *rois = in(1);
@@ -144,7 +167,9 @@ std::unordered_map<std::string, ir::TypeInfo> infer_value_types(const ir::Model&
       auto known = types.find(n.outputs[0]);
       bool typed = known != types.end() && known->second.kind != ir::TypeInfo::Kind::Unknown &&
                    known->second.elem != DType::Undefined;
-      if (typed && n.op_type != "STFT") continue;
+      bool ranked = typed && known->second.shape;
+      bool rank_only = n.op_type == "Slice" || n.op_type == "Reshape";
+      if (typed && n.op_type != "STFT" && (ranked || !rank_only)) continue;
       auto t = own_type(n, g, types);
       if (!t || (typed && known->second.str() == t->str())) continue;
       types[n.outputs[0]] = *t;

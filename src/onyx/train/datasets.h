@@ -12,12 +12,12 @@
 namespace onyx::train {
 
 struct DataOptions {
-  std::string path;          // as open_dataset takes it
-  std::string val_path;      // validation data; empty: val_split, else IDX's test split
-  double val_split = 0;      // a seeded random fraction of `path` held out
-  std::string target = "label";   // a CSV file's target column
-  std::string label = "labels";   // the labels feed (and the step's labels input)
-  std::vector<float> mean, std;   // images: per-channel normalisation
+  std::string path;              // as open_dataset takes it
+  std::string val_path;          // validation data; empty: val_split, else IDX's test split
+  double val_split = 0;          // a seeded random fraction of `path` held out
+  std::string target = "label";  // a CSV file's target column
+  std::string label = "labels";  // the labels feed (and the step's labels input)
+  std::vector<float> mean, std;  // images: per-channel normalisation
   uint64_t seed = 0;
 };
 

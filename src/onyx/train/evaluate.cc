@@ -7,8 +7,8 @@
 #include "onyx/autodiff/losses.h"
 #include "onyx/core/file_util.h"
 #include "onyx/data/batches.h"
-#include "onyx/onnx/value_files.h"
 #include "onyx/onnx/training_info.h"
+#include "onyx/onnx/value_files.h"
 #include "onyx/runtime/session.h"
 #include "onyx/train/feeds.h"
 
@@ -130,7 +130,8 @@ Tensor predict(const ir::Model& checkpoint, const data::Dataset& data, const std
     if (y.rank() == 0 || y.shape() != want) {
       fail(ErrorKind::InvalidArgument, name_of(checkpoint), ": output '",
            session.outputs()[pred].name, "' is ", dtype_name(y.dtype()), shape_str(y.shape()),
-           " for a batch of ", batch[0].value.dim(0), " samples; predictions need one row a sample");
+           " for a batch of ", batch[0].value.dim(0),
+           " samples; predictions need one row a sample");
     }
     if (!all.defined()) {
       Shape shape = y.shape();

@@ -69,9 +69,8 @@ Tensor fit_type(const Tensor& v, const data::Feed& f, const ir::ValueInfo& in,
     for (int64_t i = 0; i < v.numel(); ++i) {
       double x = v.element_as_double(i);
       if (!is_floating(want) && x != std::floor(x)) {
-        fail(ErrorKind::InvalidArgument, model, ": feed ", feed_str(f), " holds ", x,
-             " (sample ", i / std::max<int64_t>(1, per), "), but input ", input_str(in),
-             " takes integers");
+        fail(ErrorKind::InvalidArgument, model, ": feed ", feed_str(f), " holds ", x, " (sample ",
+             i / std::max<int64_t>(1, per), "), but input ", input_str(in), " takes integers");
       }
       o[i] = from_double<T>(x);
     }

@@ -55,8 +55,7 @@ void check_labels(const Tensor& pred, const Tensor& labels, const ClassView& v, 
 void add_top_k(MetricValue& m, const Tensor& pred, const Tensor& labels, const MetricContext& c,
                int64_t k) {
   if (c.binary) {
-    for (int64_t i = 0; i < pred.numel(); ++i)
-      m.sum += (at(pred, i) > 0) == (at(labels, i) > 0.5);
+    for (int64_t i = 0; i < pred.numel(); ++i) m.sum += (at(pred, i) > 0) == (at(labels, i) > 0.5);
     m.count += static_cast<double>(pred.numel());
     return;
   }
@@ -137,7 +136,8 @@ std::vector<std::pair<int64_t, double>> top_classes(const Tensor& scores, int64_
   for (int64_t i = 0; i < n; ++i) sum += p[i] = std::exp(at(scores, i) - mx);
   std::vector<std::pair<int64_t, double>> out;
   for (int64_t i = 0; i < n; ++i) out.emplace_back(i, p[i] / sum);
-  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
   out.resize(static_cast<size_t>(std::min(k, n)));
   return out;
 }
@@ -157,9 +157,8 @@ Metric metric_named(const std::string& name) {
       std::all_of(name.begin() + 3, name.end(), ::isdigit) && name.size() < 10) {
     m.k = std::stoll(name.substr(3));
     if (m.k >= 1) {
-      m.def = &*std::find_if(metrics().begin(), metrics().end(), [](const MetricDef& d) {
-        return std::string(d.name) == "top-k";
-      });
+      m.def = &*std::find_if(metrics().begin(), metrics().end(),
+                             [](const MetricDef& d) { return std::string(d.name) == "top-k"; });
       return m;
     }
   }

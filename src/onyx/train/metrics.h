@@ -18,8 +18,8 @@ struct MetricValue {
 };
 
 struct MetricContext {
-  int64_t class_axis = 1;   // of the prediction (negative counts from the end)
-  bool binary = false;      // logits of independent 0/1 targets (bce-with-logits)
+  int64_t class_axis = 1;  // of the prediction (negative counts from the end)
+  bool binary = false;     // logits of independent 0/1 targets (bce-with-logits)
 };
 
 struct MetricDef {

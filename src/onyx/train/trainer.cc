@@ -226,7 +226,10 @@ std::vector<EpochResult> Trainer::run(const std::function<void(const Progress&)>
     }
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     s.epochs_done = epoch;
-    EpochResult r{epoch, loss_sum / static_cast<double>(n), {}, secs,
+    EpochResult r{epoch,
+                  loss_sum / static_cast<double>(n),
+                  {},
+                  secs,
                   secs > 0 ? static_cast<double>(samples) / secs : 0};
     ir::Model current = s.current();
     if (s.val.size()) r.val = evaluate(current, s.val, eval);

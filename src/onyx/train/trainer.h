@@ -23,10 +23,10 @@ namespace onyx::train {
 struct Options {
   int epochs = 5;
   int64_t batch_size = 64;
-  bool drop_last = false;          // skip each epoch's last, smaller batch
-  autodiff::TrainingOptions step;  // loss, optimizer, lr, schedules, clipping, freezing...
+  bool drop_last = false;           // skip each epoch's last, smaller batch
+  autodiff::TrainingOptions step;   // loss, optimizer, lr, schedules, clipping, freezing...
   bool schedule_per_epoch = false;  // schedules count epochs, not optimizer steps
-  uint64_t seed = 0;  // batch order (the model's weights are seeded by its builder)
+  uint64_t seed = 0;                // batch order (the model's weights are seeded by its builder)
   int threads = 0;
   std::string checkpoint_dir;  // empty: no checkpoints
   int checkpoint_every = 1;    // epochs
@@ -47,7 +47,7 @@ struct Progress {
 
 struct EpochResult {
   int epoch;
-  double train_loss;  // mean over the epoch's batches
+  double train_loss;             // mean over the epoch's batches
   std::vector<MetricValue> val;  // on the validation data (empty without)
   double seconds, samples_per_s;
   bool best = false;  // the monitored metric improved (best.onnx written)
