@@ -7,6 +7,7 @@
 
 #include "../autodiff/training_refs.h"
 #include "../cli_runner.h"
+#include "../temp_dir.h"
 #include "onyx/core/file_util.h"
 #include "onyx/ir/builder.h"
 #include "onyx/onnx/model_io.h"
@@ -22,14 +23,8 @@ using testing::onyx_cli;
 
 const std::string kNode = "/usr/share/libonnx-testdata/data/node/";
 
-class Cli : public ::testing::Test {
+class Cli : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("onyx_cli_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
 };
 
 TEST_F(Cli, RunPrintsOutputsAndWritesThemWithSafeNames) {

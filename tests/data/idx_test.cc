@@ -1,6 +1,7 @@
 // IDX reading on Debian's Fashion-MNIST and on hand-made files (every element type, gzip,
 // corruption), and seeded batching.
 #include "onyx/data/idx.h"
+#include "../temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -28,13 +29,8 @@ std::string header(uint8_t type, std::vector<uint32_t> dims) {
   return h;
 }
 
-class Idx : public ::testing::Test {
+class Idx : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("onyx_idx_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string write(const std::string& name, const std::string& bytes, bool gz = false) {
     std::string p = (dir_ / name).string();
     if (!gz) {
@@ -46,7 +42,6 @@ class Idx : public ::testing::Test {
     }
     return p;
   }
-  fs::path dir_;
 };
 
 TEST_F(Idx, FashionMnistAsDebianShipsIt) {

@@ -2,6 +2,7 @@
 // colour type, 16-bit, palette, interlaced; grey, RGB and CMYK JPEG; PGM), transforms
 // checked against hand-computed values, and image folders.
 #include "onyx/data/image.h"
+#include "../temp_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -99,17 +100,8 @@ std::string decoded(const std::string& path) {
     EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what(); \
   }
 
-class Image : public ::testing::Test {
+class Image : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("onyx_image_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) {
-    fs::create_directories((dir_ / name).parent_path());
-    return (dir_ / name).string();
-  }
   // An 8-bit RGB PNG of one colour, or a grey one when `rgb` is false.
   std::string solid_png(const std::string& name, int w, int h, uint8_t v, bool rgb = true) {
     std::vector<uint8_t> px(static_cast<size_t>(w * h * (rgb ? 3 : 1)), v);
@@ -118,7 +110,6 @@ class Image : public ::testing::Test {
         write_png(p.c_str(), w, h, rgb ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, 8, px.data()));
     return p;
   }
-  fs::path dir_;
 };
 
 TEST_F(Image, PngColourTypesGiveTheStoredSamples) {

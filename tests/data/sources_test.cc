@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <initializer_list>
 
+#include "../temp_dir.h"
 #include "onyx/core/file_util.h"
 #include "onyx/data/sources.h"
 #include "onyx/onnx/value_files.h"
@@ -36,21 +37,13 @@ void expect_error(F&& f, ErrorKind kind, std::initializer_list<std::string> part
       Error);
 }
 
-class Sources : public ::testing::Test {
+class Sources : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = fs::temp_directory_path() / ("onyx_sources_" + test + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string write(const std::string& name, const std::string& bytes) {
     std::string p = (dir_ / name).string();
     write_file_atomic(p, bytes);
     return p;
   }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
 };
 
 TEST_F(Sources, DatasetFeedsRowsAndSubsets) {

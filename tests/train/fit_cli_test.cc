@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "../cli_runner.h"
+#include "../temp_dir.h"
 #include "onyx/core/file_util.h"
 #include "onyx/nn/layers.h"
 #include "onyx/onnx/model_io.h"
@@ -26,15 +27,8 @@ using testing::onyx_cli;
 
 const std::string kFit = std::string(ONYX_MODELS_DIR) + "/fit";
 
-class FitEndToEnd : public ::testing::Test {
+class FitEndToEnd : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("onyx_fit_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
 };
 
 // The last "val <name> <value>" of a training log.

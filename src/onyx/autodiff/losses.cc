@@ -1,7 +1,7 @@
 #include "onyx/autodiff/losses.h"
 
 #include "onyx/autodiff/training.h"
-#include "onyx/core/error.h"
+#include "onyx/core/named_table.h"
 
 namespace onyx::autodiff {
 
@@ -118,18 +118,11 @@ const std::vector<LossDef>& losses() {
 }
 
 std::vector<std::string> loss_names() {
-  std::vector<std::string> names;
-  for (const auto& l : losses()) names.push_back(l.name);
-  return names;
+  return names_of(losses());
 }
 
 const LossDef& loss_named(const std::string& name) {
-  for (const auto& l : losses()) {
-    if (name == l.name) return l;
-  }
-  std::string all;
-  for (const auto& n : loss_names()) all += (all.empty() ? "" : ", ") + n;
-  fail(ErrorKind::InvalidArgument, "unknown loss '", name, "' (", all, ")");
+  return find_named(losses(), name, "loss");
 }
 
 }  // namespace onyx::autodiff

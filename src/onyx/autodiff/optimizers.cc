@@ -1,6 +1,6 @@
 #include "onyx/autodiff/optimizers.h"
 
-#include "onyx/core/error.h"
+#include "onyx/core/named_table.h"
 
 namespace onyx::autodiff {
 
@@ -142,18 +142,11 @@ const std::vector<OptimizerDef>& optimizers() {
 }
 
 std::vector<std::string> optimizer_names() {
-  std::vector<std::string> names;
-  for (const auto& o : optimizers()) names.push_back(o.name);
-  return names;
+  return names_of(optimizers());
 }
 
 const OptimizerDef& optimizer_named(const std::string& name) {
-  for (const auto& o : optimizers()) {
-    if (name == o.name) return o;
-  }
-  std::string all;
-  for (const auto& n : optimizer_names()) all += (all.empty() ? "" : ", ") + n;
-  fail(ErrorKind::InvalidArgument, "unknown optimizer '", name, "' (", all, ")");
+  return find_named(optimizers(), name, "optimizer");
 }
 
 double learning_rate(const TrainingOptions& options) {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "onyx/core/error.h"
+#include "onyx/core/named_table.h"
 
 namespace onyx::autodiff {
 
@@ -68,12 +68,7 @@ std::string linear_lr(ir::GraphBuilder& b, const std::string& lr, const std::str
 }
 
 const ScheduleDef& schedule_named(const std::string& name) {
-  for (const auto& s : schedules()) {
-    if (name == s.name) return s;
-  }
-  std::string all;
-  for (const auto& n : schedule_names()) all += (all.empty() ? "" : ", ") + n;
-  fail(ErrorKind::InvalidArgument, "unknown learning-rate schedule '", name, "' (", all, ")");
+  return find_named(schedules(), name, "learning-rate schedule");
 }
 
 std::vector<double> parse_numbers(const std::string& text, const std::string& context) {
@@ -148,9 +143,7 @@ const std::vector<ScheduleDef>& schedules() {
 }
 
 std::vector<std::string> schedule_names() {
-  std::vector<std::string> names;
-  for (const auto& s : schedules()) names.push_back(s.name);
-  return names;
+  return names_of(schedules());
 }
 
 Schedule parse_schedule(const std::string& spec) {
