@@ -9,28 +9,11 @@
 #include "onyx/onnx/checker.h"
 #include "onyx/onnx/model_io.h"
 #include "onyx/onnx/version_convert.h"
-#include "onyx/ops/registry.h"
+#include "onyx/runtime/plan.h"
 
 namespace onyx::cli {
 
 namespace {
-
-// Walks the graph and its subgraphs, collecting nodes without a kernel.
-void missing_kernels(const ir::Model& m, const ir::Graph& g, std::vector<std::string>& out) {
-  for (const auto& n : g.nodes) {
-    int64_t opset = m.opset(n.domain);
-    if (opset == 0) {
-      out.push_back(n.describe() + ": domain '" + n.domain + "' is not imported");
-    } else if (!ops::registry().find(n.domain, n.op_type, opset)) {
-      out.push_back(n.describe() + ": no kernel for " + n.op_type + " at opset " +
-                    std::to_string(opset));
-    }
-    for (const auto& a : n.attributes) {
-      if (a.g) missing_kernels(m, *a.g, out);
-      for (const auto& sg : a.graphs) missing_kernels(m, *sg, out);
-    }
-  }
-}
 
 // The trainability report: the opset conversion make-training does, every node on a path
 // from a parameter to the prediction without a gradient rule, then a trial build.
@@ -102,8 +85,7 @@ Command add_check(CLI::App& app) {
       std::cout << "shape inference: FAILED: " << r.shape_inference_error << "\n";
       ok = false;
     }
-    std::vector<std::string> missing;
-    missing_kernels(m, *m.graph, missing);
+    std::vector<std::string> missing = runtime::missing_kernels(m);
     if (missing.empty()) {
       std::cout << "kernels: every node has a kernel\n";
     } else {

@@ -102,25 +102,7 @@ Plan::Plan(const ir::Graph& graph, const PlanContext& ctx, const Plan* outer)
     }
 
     int64_t opset = ctx.model->opset(node.domain);
-    if (opset == 0) {
-      fail(ErrorKind::InvalidModel, node.describe(), ": domain '", node.domain,
-           "' is not imported by the model (opset_import)");
-    }
-    const ops::KernelDef* def = ops::registry().find(node.domain, node.op_type, opset);
-    if (!def) {
-      if (node.domain == "ai.onnx.preview.training" && node.op_type == "Gradient") {
-        // Gradient is a graph rewrite, not a kernel, and autodiff sits above the runtime.
-        fail(ErrorKind::Unsupported, node.describe(),
-             ": Gradient nodes are replaced by their gradient subgraphs before a session is "
-             "made: call autodiff::lower_gradient_ops(model) first (onyx run does)");
-      }
-      if (ops::registry().knows(node.domain, node.op_type)) {
-        fail(ErrorKind::Unsupported, node.describe(), ": onyx has no kernel for ", node.op_type,
-             " at opset ", opset);
-      }
-      fail(ErrorKind::Unsupported, node.describe(), ": unknown op '", node.op_type, "'",
-           node.domain.empty() ? std::string() : " in domain '" + node.domain + "'");
-    }
+    const ops::KernelDef* def = &kernel_for(*ctx.model, node);
     ops::KernelInfo info{node, opset, {}, nullptr};
     for (const auto& in : node.inputs) {
       auto it = fixed.find(in);
@@ -221,6 +203,52 @@ void Plan::execute(Frame& frame) const {
 std::vector<Plan::StepTime> Plan::step_times() const {
   std::vector<StepTime> out;
   for (size_t k = 0; k < step_ms_.size(); ++k) out.push_back({steps_[k].node, step_ms_[k]});
+  return out;
+}
+
+const ops::KernelDef& kernel_for(const ir::Model& model, const ir::Node& node) {
+  int64_t opset = model.opset(node.domain);
+  if (opset == 0) {
+    fail(ErrorKind::InvalidModel, node.describe(), ": domain '", node.domain,
+         "' is not imported by the model (opset_import)");
+  }
+  if (const ops::KernelDef* def = ops::registry().find(node.domain, node.op_type, opset))
+    return *def;
+  if (node.domain == "ai.onnx.preview.training" && node.op_type == "Gradient") {
+    // Gradient is a graph rewrite, not a kernel, and autodiff sits above the runtime.
+    fail(ErrorKind::Unsupported, node.describe(),
+         ": Gradient nodes are replaced by their gradient subgraphs before a session is "
+         "made: call autodiff::lower_gradient_ops(model) first (onyx run does)");
+  }
+  if (ops::registry().knows(node.domain, node.op_type)) {
+    fail(ErrorKind::Unsupported, node.describe(), ": onyx has no kernel for ", node.op_type,
+         " at opset ", opset);
+  }
+  fail(ErrorKind::Unsupported, node.describe(), ": unknown op '", node.op_type, "'",
+       node.domain.empty() ? std::string() : " in domain '" + node.domain + "'");
+}
+
+namespace {
+
+void collect_missing(const ir::Model& m, const ir::Graph& g, std::vector<std::string>& out) {
+  for (const auto& n : g.nodes) {
+    try {
+      kernel_for(m, n);
+    } catch (const Error& e) {
+      out.push_back(e.what());
+    }
+    for (const auto& a : n.attributes) {
+      if (a.g) collect_missing(m, *a.g, out);
+      for (const auto& sg : a.graphs) collect_missing(m, *sg, out);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> missing_kernels(const ir::Model& model) {
+  std::vector<std::string> out;
+  collect_missing(model, *model.graph, out);
   return out;
 }
 

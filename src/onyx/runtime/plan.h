@@ -86,4 +86,12 @@ struct Frame {
   std::vector<Value> slots;
 };
 
+// The kernel a node of `model` runs with, or an error (Unsupported, InvalidModel) naming
+// the node and why none fits: its domain is not imported, the op is unknown, or no kernel
+// covers the model's opset.
+const ops::KernelDef& kernel_for(const ir::Model& model, const ir::Node& node);
+
+// Every node of the model, subgraphs included, that kernel_for refuses, as its message.
+std::vector<std::string> missing_kernels(const ir::Model& model);
+
 }  // namespace onyx::runtime
