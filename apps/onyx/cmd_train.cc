@@ -11,7 +11,6 @@
 #include "commands.h"
 #include "onyx/autodiff/losses.h"
 #include "onyx/onnx/model_io.h"
-#include "onyx/onnx/training_info.h"
 #include "onyx/train/datasets.h"
 #include "onyx/train/trainer.h"
 #include "training_flags.h"

@@ -220,7 +220,7 @@ TEST_F(Training, ExportPredictAndOnnxruntime) {
   r = onyx_cli("export " + ckpt + "/last.onnx -o " + model);
   ASSERT_EQ(r.status, 0) << r.out;
   ir::Model exported = onnx_io::load_model(model);
-  EXPECT_TRUE(exported.extra.find("training_step") == std::string::npos) << "no training info left";
+  EXPECT_TRUE(exported.training_info.empty()) << "no training info left";
   for (const auto& [k, v] : exported.metadata_props) EXPECT_FALSE(k.starts_with("onyx.")) << k;
 
   Tensor x = test_.at("images");

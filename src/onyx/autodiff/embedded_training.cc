@@ -5,7 +5,6 @@
 #include <set>
 
 #include "onyx/ir/builder.h"
-#include "onyx/onnx/training_info.h"
 #include "onyx/onnx/version_convert.h"
 #include "onyx/runtime/session.h"
 
@@ -62,7 +61,7 @@ ir::Model embed_training_step(const ir::Model& source, const TrainingOptions& op
   }
   ir::rename_reads(sg, rename);
 
-  onnx_io::TrainingInfo info;
+  ir::TrainingInfo info;
   ir::Graph& alg = *info.algorithm;
   alg.name = "training_step";
   alg.nodes = sg.nodes;
@@ -87,7 +86,7 @@ ir::Model embed_training_step(const ir::Model& source, const TrainingOptions& op
     info.initialization_binding.emplace_back(bd.input, z);
   }
   model.ir_version = std::max<int64_t>(model.ir_version, 7);  // training_info needs IR 7
-  onnx_io::set_training_infos(model, {info});
+  model.training_info = {info};
   return model;
 }
 
@@ -96,7 +95,7 @@ TrainingStep training_step_of(const ir::Model& model) {
   step.model = model;
   step.model.graph = std::make_shared<ir::Graph>(*model.graph);
   ir::Graph& g = *step.model.graph;
-  std::vector<onnx_io::TrainingInfo> infos = onnx_io::training_infos(model);
+  const std::vector<ir::TrainingInfo>& infos = model.training_info;
   if (infos.empty()) {
     for (const auto& out : g.outputs) {
       const std::string suffix = "_new";
@@ -115,7 +114,7 @@ TrainingStep training_step_of(const ir::Model& model) {
     fail(ErrorKind::Unsupported, name_of(model), ": ", infos.size(),
          " training_info entries; onyx runs models with one");
   }
-  const onnx_io::TrainingInfo& t = infos[0];
+  const ir::TrainingInfo& t = infos[0];
   const ir::Graph& alg = *t.algorithm;
   std::set<std::string> inputs;
   for (const auto& in : g.inputs) inputs.insert(in.name);
@@ -138,18 +137,18 @@ TrainingStep training_step_of(const ir::Model& model) {
     if (model.graph->find_initializer(key)) step.params.push_back(key);
   }
   g.outputs = outputs;
-  onnx_io::set_training_infos(step.model, {});
+  step.model.training_info.clear();
   g.remove_unused();
   return step;
 }
 
 std::vector<std::pair<std::string, Tensor>> initial_state(const ir::Model& model) {
   std::vector<std::pair<std::string, Tensor>> out;
-  for (const auto& t : onnx_io::training_infos(model)) {
+  for (const auto& t : model.training_info) {
     if (t.initialization->nodes.empty() && t.initialization->outputs.empty()) continue;
     ir::Model init = model;
     init.graph = t.initialization;
-    onnx_io::set_training_infos(init, {});
+    init.training_info.clear();
     runtime::Session session(init);
     std::vector<Value> values = session.run({});
     for (const auto& [key, value] : t.initialization_binding) {
@@ -167,7 +166,9 @@ std::vector<std::pair<std::string, Tensor>> initial_state(const ir::Model& model
 }
 
 void store_state(ir::Model& model, const std::vector<std::pair<std::string, Tensor>>& values) {
-  std::vector<onnx_io::TrainingInfo> infos = onnx_io::training_infos(model);
+  // Other copies of the model share its graphs: write into copies of them.
+  model.graph = std::make_shared<ir::Graph>(*model.graph);
+  for (auto& t : model.training_info) t.algorithm = std::make_shared<ir::Graph>(*t.algorithm);
   for (const auto& [name, value] : values) {
     auto set = [&](ir::Graph& g) {
       for (auto& init : g.initializers) {
@@ -179,13 +180,12 @@ void store_state(ir::Model& model, const std::vector<std::pair<std::string, Tens
       return false;
     };
     bool found = set(*model.graph);
-    for (auto& t : infos) found = found || set(*t.algorithm);
+    for (auto& t : model.training_info) found = found || set(*t.algorithm);
     if (!found) {
       fail(ErrorKind::InvalidArgument, name_of(model), ": no initializer '", name,
            "' to store a value in");
     }
   }
-  if (!infos.empty()) onnx_io::set_training_infos(model, infos);
 }
 
 }  // namespace onyx::autodiff

@@ -68,6 +68,17 @@ struct OpsetId {
   int64_t version = 0;
 };
 
+// ONNX's TrainingInfoProto: a training algorithm stored next to the inference graph.
+struct TrainingInfo {
+  // Computes initial values; no inputs. Empty graph: nothing is initialised.
+  std::shared_ptr<Graph> initialization = std::make_shared<Graph>();
+  // One training step, run as the inference graph followed by these nodes.
+  std::shared_ptr<Graph> algorithm = std::make_shared<Graph>();
+  // (initializer, output): the output becomes the initializer's value.
+  std::vector<std::pair<std::string, std::string>> initialization_binding;
+  std::vector<std::pair<std::string, std::string>> update_binding;
+};
+
 struct Model {
   int64_t ir_version = 8;
   std::vector<OpsetId> opset_import;
@@ -78,8 +89,10 @@ struct Model {
   std::string doc_string;
   std::vector<std::pair<std::string, std::string>> metadata_props;
   std::shared_ptr<Graph> graph = std::make_shared<Graph>();
+  // Copies of a Model share these graphs: code that changes one copies it first.
+  std::vector<TrainingInfo> training_info;
   std::string extra;  // serialized ModelProto holding the fields not above (functions,
-                      // training_info, fields newer than this protobuf)
+                      // fields newer than this protobuf)
   std::string path;   // file it was loaded from, for messages; "" when built in memory
 
   // Opset version imported for `domain` ("" and "ai.onnx" are the same); 0 when absent.

@@ -356,6 +356,19 @@ ir::Model model_from_proto(const onnx::ModelProto& proto, const std::string& bas
   for (const auto& kv : proto.metadata_props()) m.metadata_props.emplace_back(kv.key(), kv.value());
   if (!proto.has_graph()) fail(ErrorKind::InvalidModel, name_for_errors, ": model has no graph");
   m.graph = graph_from_proto(proto.graph(), base_dir, name_for_errors);
+  for (int i = 0; i < proto.training_info_size(); ++i) {
+    const onnx::TrainingInfoProto& t = proto.training_info(i);
+    std::string where =
+        cat(name_for_errors.empty() ? "model" : name_for_errors, ": training_info ", i);
+    ir::TrainingInfo info;
+    info.initialization = graph_from_proto(t.initialization(), base_dir, where + " initialization");
+    info.algorithm = graph_from_proto(t.algorithm(), base_dir, where + " algorithm");
+    for (const auto& kv : t.initialization_binding())
+      info.initialization_binding.emplace_back(kv.key(), kv.value());
+    for (const auto& kv : t.update_binding())
+      info.update_binding.emplace_back(kv.key(), kv.value());
+    m.training_info.push_back(std::move(info));
+  }
   onnx::ModelProto rest(proto);
   rest.clear_ir_version();
   rest.clear_opset_import();
@@ -366,6 +379,7 @@ ir::Model model_from_proto(const onnx::ModelProto& proto, const std::string& bas
   rest.clear_doc_string();
   rest.clear_metadata_props();
   rest.clear_graph();
+  rest.clear_training_info();
   if (rest.ByteSizeLong()) m.extra = rest.SerializeAsString();
   return m;
 }
@@ -390,6 +404,22 @@ void model_to_proto(const ir::Model& m, onnx::ModelProto* proto) {
     p->set_value(v);
   }
   graph_to_proto(*m.graph, proto->mutable_graph());
+  proto->clear_training_info();
+  for (const ir::TrainingInfo& info : m.training_info) {
+    onnx::TrainingInfoProto* t = proto->add_training_info();
+    graph_to_proto(*info.initialization, t->mutable_initialization());
+    graph_to_proto(*info.algorithm, t->mutable_algorithm());
+    for (const auto& [k, v] : info.initialization_binding) {
+      auto* kv = t->add_initialization_binding();
+      kv->set_key(k);
+      kv->set_value(v);
+    }
+    for (const auto& [k, v] : info.update_binding) {
+      auto* kv = t->add_update_binding();
+      kv->set_key(k);
+      kv->set_value(v);
+    }
+  }
 }
 
 ir::Model load_model_from_bytes(const std::string& bytes, const std::string& base_dir,

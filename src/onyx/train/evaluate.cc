@@ -7,7 +7,6 @@
 #include "onyx/autodiff/losses.h"
 #include "onyx/core/file_util.h"
 #include "onyx/data/batches.h"
-#include "onyx/onnx/training_info.h"
 #include "onyx/onnx/value_files.h"
 #include "onyx/runtime/session.h"
 #include "onyx/train/feeds.h"
@@ -59,7 +58,7 @@ std::vector<ir::ValueInfo> fed_inputs(const ir::Graph& g) {
 
 ir::Model inference_model(const ir::Model& checkpoint) {
   ir::Model m = checkpoint;
-  onnx_io::set_training_infos(m, {});  // the inference graph already holds the weights
+  m.training_info.clear();  // the inference graph already holds the weights
   std::erase_if(m.metadata_props, [](const auto& kv) { return kv.first.starts_with("onyx."); });
   return m;
 }
