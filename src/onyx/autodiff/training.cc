@@ -161,7 +161,44 @@ struct WithLoss {
   std::string pred;
   ir::TypeInfo pred_type;
   std::vector<std::string> float_initializers;  // the model's own, before the loss's constants
+  Types types;                                  // of every value, the loss's included
 };
+
+// Adds to `types` the types of the nodes from `first_node` on (the loss), inferred on those
+// nodes alone with their inputs typed from `types`: the graph before them is not inferred
+// again.
+void type_appended(const ir::Model& m, size_t first_node, size_t first_init, Types& types) {
+  const ir::Graph& g = *m.graph;
+  ir::Model part;
+  part.ir_version = m.ir_version;
+  part.opset_import = m.opset_import;
+  ir::Graph& pg = *part.graph;
+  std::set<std::string> defined;
+  pg.initializers.assign(g.initializers.begin() + static_cast<long>(first_init),
+                         g.initializers.end());
+  for (const auto& init : pg.initializers) defined.insert(init.name);
+  for (size_t i = first_node; i < g.nodes.size(); ++i) {
+    const ir::Node& n = g.nodes[i];
+    for (const auto& in : n.inputs) {
+      if (in.empty() || defined.count(in)) continue;
+      auto t = types.find(in);
+      const ir::ValueInfo* declared = g.find_input(in);  // the labels
+      pg.inputs.push_back({in,
+                           t != types.end() ? t->second
+                           : declared       ? declared->type
+                                            : ir::TypeInfo{},
+                           ""});
+      defined.insert(in);
+    }
+    pg.nodes.push_back(n);
+    for (const auto& out : n.outputs) {
+      defined.insert(out);
+      pg.outputs.push_back({out, {}, ""});
+    }
+  }
+  for (const auto& in : pg.inputs) types.try_emplace(in.name, in.type);
+  for (auto& [name, type] : onnx_io::infer_value_types(part)) types.try_emplace(name, type);
+}
 
 WithLoss with_loss(const ir::Model& source, const TrainingOptions& o) {
   loss_named(o.loss);
@@ -175,13 +212,15 @@ WithLoss with_loss(const ir::Model& source, const TrainingOptions& o) {
   ir::GraphBuilder b(g);
   r.running = set_mode(m, b, o.train_mode);
   rewrite_for_gradients(m);
-  Types types = onnx_io::infer_value_types(m);
-  std::tie(r.pred, r.pred_type) = prediction(m, types, o.output);
+  r.types = onnx_io::infer_value_types(m);
+  std::tie(r.pred, r.pred_type) = prediction(m, r.types, o.output);
   g.outputs.clear();
   for (const auto& init : g.initializers) {
     if (is_floating(init.value.dtype())) r.float_initializers.push_back(init.name);
   }
+  size_t nodes = g.nodes.size(), inits = g.initializers.size();
   append_loss(m, b, o, r.pred, r.pred_type);
+  type_appended(m, nodes, inits, r.types);
   return r;
 }
 
@@ -231,7 +270,8 @@ LossGradient loss_gradient(const ir::Model& source, const TrainingOptions& o) {
   Tensor one = wl.pred_type.elem == DType::Float64 ? Tensor::scalar<double>(1.0)
                                                    : Tensor::scalar<float>(1.0f);
   spec.seeds = {b.constant("loss_seed", one)};
-  std::vector<bool> reached = append_vjp(m, spec);
+  // The types wl carries: the graph is not inferred a second time.
+  std::vector<bool> reached = append_vjp_typed(m, spec, wl.types);
   for (size_t i = 0; i < spec.wrt.size(); ++i) {
     if (!reached[i] && o.params.empty()) continue;
     r.params.push_back(spec.wrt[i]);

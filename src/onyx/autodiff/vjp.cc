@@ -88,7 +88,8 @@ std::vector<MissingRule> missing_on_paths(const ir::Model& model, const Paths& p
   return missing;
 }
 
-// append_vjp with the value types already inferred.
+}  // namespace
+
 std::vector<bool> append_vjp_typed(ir::Model& model, const VjpSpec& spec, const Types& types) {
   ir::Graph& g = *model.graph;
   Paths p = find_paths(g, types, spec.ys, spec.wrt);
@@ -163,8 +164,6 @@ std::vector<bool> append_vjp_typed(ir::Model& model, const VjpSpec& spec, const 
   }
   return reached;
 }
-
-}  // namespace
 
 std::vector<MissingRule> missing_rules(const ir::Model& source, const std::vector<std::string>& ys,
                                        const std::vector<std::string>& wrt) {

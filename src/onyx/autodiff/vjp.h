@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "onyx/ir/graph.h"
@@ -23,6 +24,11 @@ struct VjpSpec {
 // gradient reached it. Throws Unsupported naming every node on a path that has no
 // gradient rule.
 std::vector<bool> append_vjp(ir::Model& model, const VjpSpec& spec);
+
+// append_vjp on a model already rewritten for gradients (rewrite_for_gradients), with
+// `types` covering its values: for builders that carry the types they inferred.
+std::vector<bool> append_vjp_typed(ir::Model& model, const VjpSpec& spec,
+                                   const std::unordered_map<std::string, ir::TypeInfo>& types);
 
 // A node that lies on a differentiation path and has no gradient rule at the model's opset.
 struct MissingRule {
