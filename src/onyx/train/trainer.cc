@@ -78,7 +78,7 @@ struct Trainer::State {
     train = fit_feeds(tr, feeds, o.step.label, name_of(ckpt));
     if (va.size()) val = va;
     batches = std::make_unique<data::Batches>(
-        train, data::BatchOptions{o.batch_size, o.seed, true, o.drop_last});
+        train, data::BatchOptions{o.batch_size, o.seed, o.shuffle, o.drop_last});
     metric_named(o.monitor);
     if (val.size() == 0 && o.monitor != "loss") {
       fail(ErrorKind::InvalidArgument, "the monitored metric '", o.monitor,

@@ -24,6 +24,7 @@ struct Options {
   int epochs = 5;
   int64_t batch_size = 64;
   bool drop_last = false;           // skip each epoch's last, smaller batch
+  bool shuffle = true;              // a seeded permutation per epoch, else the data order
   autodiff::TrainingOptions step;   // loss, optimizer, lr, schedules, clipping, freezing...
   bool schedule_per_epoch = false;  // schedules count epochs, not optimizer steps
   uint64_t seed = 0;                // batch order (the model's weights are seeded by its builder)

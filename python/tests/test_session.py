@@ -1,0 +1,130 @@
+"""onyx.InferenceSession against onnxruntime (onnxruntime-node, driven by bench/ort_run.js)
+and PyTorch's outputs: metadata, values, zero-copy feeds and results, threads."""
+import json
+import os
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+
+import onyx
+from conftest import MODELS, SOURCE, node_case
+
+
+def ort_names(model):
+    """onnxruntime's input and output names for a model."""
+    script = ("const ort=require('onnxruntime-node');ort.InferenceSession.create(process.argv[1])"
+              ".then(s=>console.log(JSON.stringify([s.inputNames,s.outputNames])))")
+    out = subprocess.run(["node", "-e", script, model], check=True, capture_output=True, text=True,
+                         cwd=os.path.join(SOURCE, "bench")).stdout
+    return json.loads(out)
+
+
+def ort_outputs(model, feeds, tmp_path):
+    args = []
+    for name, value in feeds.items():
+        np.save(tmp_path / f"{name}.npy", value)
+        args.append(f"{name}={tmp_path / (name + '.npy')}")
+    subprocess.run(["node", os.path.join(SOURCE, "bench/ort_run.js"), model, str(tmp_path), *args], check=True)
+    return [np.load(tmp_path / f"{i}.npy") for i in range(len(ort_names(model)[1]))]
+
+
+@pytest.mark.parametrize("name", ["mlp_op17", "cnn_op17", "resnet18_op17", "transformer_op17"])
+def test_matches_onnxruntime_and_pytorch(name, tmp_path):
+    path = os.path.join(MODELS, name + ".onnx")
+    x = np.load(os.path.join(MODELS, name + "_input.npy"))
+    sess = onyx.InferenceSession(path, threads=2)
+    inputs, outputs = sess.get_inputs(), sess.get_outputs()
+    assert [i.name for i in inputs] == ort_names(path)[0]
+    assert [o.name for o in outputs] == ort_names(path)[1]
+    assert inputs[0].type == "tensor(float)"
+    assert inputs[0].shape == list(x.shape)
+    ours = sess.run(None, {inputs[0].name: x})
+    theirs = ort_outputs(path, {inputs[0].name: x}, tmp_path)
+    assert len(ours) == len(theirs) == 1
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(ours[0], np.load(os.path.join(MODELS, name + "_output.npy")), rtol=1e-4, atol=1e-4)
+    assert sess.run([outputs[0].name], {inputs[0].name: x})[0].shape == ours[0].shape
+
+
+def test_symbolic_dims_are_strings(models):
+    sess = onyx.InferenceSession(os.path.join(models, "training", "mlp.onnx"))
+    (x,) = sess.get_inputs()
+    assert x.shape == ["batch", 12]
+    assert sess.get_outputs()[0].shape[0] == "batch"
+    assert sess.get_providers() == ["CPUExecutionProvider"]
+
+
+def test_sources_of_models(models):
+    path = os.path.join(models, "mlp_op17.onnx")
+    with open(path, "rb") as f:
+        data = f.read()
+    x = np.load(os.path.join(models, "mlp_op17_input.npy"))
+    want = onyx.InferenceSession(path).run(None, {"input": x})[0]
+    for source in (data, onyx.Model.load(path), onyx.Model.from_bytes(data)):
+        np.testing.assert_array_equal(onyx.InferenceSession(source).run(None, {"input": x})[0], want)
+    opts = onyx.SessionOptions()
+    opts.intra_op_num_threads = 1
+    np.testing.assert_array_equal(onyx.InferenceSession(path, opts).run(None, {"input": x})[0], want)
+
+
+def test_feeds_and_results_are_not_copied():
+    # Identity hands its input's buffer on: the result is the array that was fed.
+    sess = onyx.InferenceSession(node_case("test_identity"))
+    x = np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2)
+    (y,) = sess.run(None, {"x": x})
+    assert y.ctypes.data == x.ctypes.data, "in and out without a copy"
+    assert not y.flags.owndata  # the runtime's buffer, kept alive by the array
+    # A strided view is made contiguous first (and the model sees the right values).
+    view = np.arange(8, dtype=np.float32).reshape(1, 1, 2, 4)[:, :, :, ::2]
+    (z,) = sess.run(None, {"x": view})
+    np.testing.assert_array_equal(z, view)
+    assert z.ctypes.data != view.ctypes.data
+
+
+def test_results_outlive_the_session(models):
+    x = np.load(os.path.join(models, "mlp_op17_input.npy"))
+    sess = onyx.InferenceSession(os.path.join(models, "mlp_op17.onnx"))
+    y = sess.run(None, {"input": x})[0]
+    want = y.copy()
+    del sess
+    np.testing.assert_array_equal(y, want)
+
+
+def test_sequences_optionals_and_strings():
+    sess = onyx.InferenceSession(node_case("test_identity_sequence"))
+    seq = [np.ones((2, 3), np.float32), np.zeros((1, 3), np.float32)]
+    (out,) = sess.run(None, {sess.get_inputs()[0].name: seq})
+    assert isinstance(out, list) and len(out) == 2
+    np.testing.assert_array_equal(out[1], seq[1])
+    assert sess.get_inputs()[0].type == "seq(tensor(float))"
+    opt = onyx.InferenceSession(node_case("test_identity_opt"))
+    (none,) = opt.run(None, {opt.get_inputs()[0].name: None})
+    assert none is None
+    strings = onyx.InferenceSession(node_case("test_strnormalizer_export_monday_casesensintive_lower"))
+    words = np.array(["monday", "tuesday", "Wednesday", "MONDAY"], dtype=object)
+    (s,) = strings.run(None, {"x": words})  # drops "monday" (case-sensitively), lower-cases
+    assert s.dtype == object and list(s) == ["tuesday", "wednesday", "monday"]
+
+
+def test_threads_share_one_session(models):
+    x = np.load(os.path.join(models, "cnn_op17_input.npy"))
+    sess = onyx.InferenceSession(os.path.join(models, "cnn_op17.onnx"), threads=1)
+    want = sess.run(None, {"input": x})[0]
+    batches = [x * (k + 1) for k in range(6)]
+    expected = [sess.run(None, {"input": b})[0] for b in batches]
+    got = [None] * len(batches)
+
+    def work(k):
+        for _ in range(5):
+            got[k] = sess.run(None, {"input": batches[k]})[0]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(batches))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(len(batches)):
+        np.testing.assert_array_equal(got[k], expected[k])
+    np.testing.assert_array_equal(sess.run(None, {"input": x})[0], want)
