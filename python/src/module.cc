@@ -11,6 +11,7 @@ void bind_ir(py::module_& m);
 void bind_runtime(py::module_& m);
 void bind_autodiff(py::module_& m);
 void bind_train(py::module_& m);
+void bind_np(py::module_& m);
 
 }  // namespace onyx::python
 
@@ -22,4 +23,5 @@ PYBIND11_MODULE(_onyx, m) {
   onyx::python::bind_runtime(m);
   onyx::python::bind_autodiff(m);
   onyx::python::bind_train(m);
+  onyx::python::bind_np(m);
 }

@@ -21,6 +21,8 @@ struct Expr {
 
 // A model computing `outputs` (named "out0", ...): leaves become initializers,
 // placeholders graph inputs named "arg<i>", computed values constants.
-ir::Model lower(const std::vector<std::shared_ptr<Expr>>& outputs);
+// `names`, when given, receives the graph value each expression became.
+ir::Model lower(const std::vector<std::shared_ptr<Expr>>& outputs,
+                std::map<const Expr*, std::string>* names = nullptr);
 
 }  // namespace onyx::np

@@ -100,6 +100,23 @@ GradFunction grad(Function f) {
   return [vg](const std::vector<Array>& args) { return vg(args).second; };
 }
 
+ir::Model to_onnx(const Function& f, const std::vector<Array>& examples) {
+  std::vector<Array> placeholders;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    auto e = std::make_shared<Expr>();
+    e->placeholder = static_cast<int>(i);
+    e->type = examples[i].type();
+    placeholders.emplace_back(e);
+  }
+  ir::Model m = lower({f(placeholders).expr()});
+  for (size_t i = 0; i < examples.size(); ++i) {
+    std::string name = "arg" + std::to_string(i);
+    if (!m.graph->find_input(name))
+      m.graph->inputs.push_back({name, placeholders[i].expr()->type, ""});
+  }
+  return m;
+}
+
 Function jit(Function f) {
   auto traced = std::make_shared<Traced>(std::move(f), false);
   return [traced](const std::vector<Array>& args) { return Array((*traced)(args)[0]); };

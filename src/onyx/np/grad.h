@@ -30,4 +30,8 @@ ValueAndGradFunction value_and_grad(Function f);
 // f compiled: traced and planned once per signature, then only run.
 Function jit(Function f);
 
+// The ONNX model f computes, traced with inputs typed like `examples` (inputs "arg<i>",
+// outputs "out0").
+ir::Model to_onnx(const Function& f, const std::vector<Array>& examples);
+
 }  // namespace onyx::np
