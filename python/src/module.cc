@@ -12,6 +12,7 @@ void bind_runtime(py::module_& m);
 void bind_autodiff(py::module_& m);
 void bind_train(py::module_& m);
 void bind_np(py::module_& m);
+void bind_nn(py::module_& m);
 
 }  // namespace onyx::python
 
@@ -24,4 +25,5 @@ PYBIND11_MODULE(_onyx, m) {
   onyx::python::bind_autodiff(m);
   onyx::python::bind_train(m);
   onyx::python::bind_np(m);
+  onyx::python::bind_nn(m);
 }
