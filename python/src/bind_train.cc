@@ -14,14 +14,6 @@ namespace onyx::python {
 
 namespace {
 
-template <typename T>
-void take(py::dict& kw, const char* key, T& into) {
-  if (!kw.contains(key)) return;
-  py::object v = kw[key];
-  kw.attr("pop")(key);
-  if (!v.is_none()) into = v.cast<T>();
-}
-
 // Arrays by feed name, or a path (as onyx train --data takes it).
 data::Dataset dataset(const py::handle& data, const train::DataOptions& d, const ir::Model& model,
                       bool eval) {

@@ -8,70 +8,36 @@ namespace onyx::python {
 
 namespace {
 
+// ONNX element types and the NumPy dtypes that hold them: kind, item size, name.
+struct NumpyType {
+  DType dtype;
+  char kind;
+  size_t size;
+  const char* name;
+};
+constexpr NumpyType kNumpyTypes[] = {
+    {DType::Float32, 'f', 4, "float32"},     {DType::Float64, 'f', 8, "float64"},
+    {DType::Float16, 'f', 2, "float16"},     {DType::Int8, 'i', 1, "int8"},
+    {DType::Int16, 'i', 2, "int16"},         {DType::Int32, 'i', 4, "int32"},
+    {DType::Int64, 'i', 8, "int64"},         {DType::UInt8, 'u', 1, "uint8"},
+    {DType::UInt16, 'u', 2, "uint16"},       {DType::UInt32, 'u', 4, "uint32"},
+    {DType::UInt64, 'u', 8, "uint64"},       {DType::Bool, 'b', 1, "bool"},
+    {DType::Complex64, 'c', 8, "complex64"}, {DType::Complex128, 'c', 16, "complex128"},
+};
+
 // The onyx element type of a NumPy dtype, or Undefined.
 DType dtype_of(const py::dtype& d) {
-  char kind = d.kind();
-  size_t size = static_cast<size_t>(d.itemsize());
-  switch (kind) {
-    case 'f':
-      return size == 4   ? DType::Float32
-             : size == 8 ? DType::Float64
-             : size == 2 ? DType::Float16
-                         : DType::Undefined;
-    case 'i':
-      return size == 1   ? DType::Int8
-             : size == 2 ? DType::Int16
-             : size == 4 ? DType::Int32
-             : size == 8 ? DType::Int64
-                         : DType::Undefined;
-    case 'u':
-      return size == 1   ? DType::UInt8
-             : size == 2 ? DType::UInt16
-             : size == 4 ? DType::UInt32
-             : size == 8 ? DType::UInt64
-                         : DType::Undefined;
-    case 'b':
-      return DType::Bool;
-    case 'c':
-      return size == 8 ? DType::Complex64 : size == 16 ? DType::Complex128 : DType::Undefined;
-    default:
-      return DType::Undefined;
+  for (const auto& t : kNumpyTypes) {
+    if (t.kind == d.kind() && t.size == static_cast<size_t>(d.itemsize())) return t.dtype;
   }
+  return DType::Undefined;
 }
 
-const char* numpy_name(DType t) {
-  switch (t) {
-    case DType::Float32:
-      return "float32";
-    case DType::Float64:
-      return "float64";
-    case DType::Float16:
-      return "float16";
-    case DType::Int8:
-      return "int8";
-    case DType::Int16:
-      return "int16";
-    case DType::Int32:
-      return "int32";
-    case DType::Int64:
-      return "int64";
-    case DType::UInt8:
-      return "uint8";
-    case DType::UInt16:
-      return "uint16";
-    case DType::UInt32:
-      return "uint32";
-    case DType::UInt64:
-      return "uint64";
-    case DType::Bool:
-      return "bool";
-    case DType::Complex64:
-      return "complex64";
-    case DType::Complex128:
-      return "complex128";
-    default:
-      return nullptr;
+const char* numpy_name(DType dtype) {
+  for (const auto& t : kNumpyTypes) {
+    if (t.dtype == dtype) return t.name;
   }
+  return nullptr;
 }
 
 Shape shape_of(const py::array& a) {

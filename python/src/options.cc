@@ -8,14 +8,6 @@ namespace onyx::python {
 
 namespace {
 
-template <typename T>
-void take(py::dict& kw, const char* key, T& into) {
-  if (!kw.contains(key)) return;
-  py::object v = kw[key];
-  kw.attr("pop")(key);
-  if (!v.is_none()) into = v.cast<T>();
-}
-
 std::vector<std::string> strings(const py::object& v) {
   if (py::isinstance<py::str>(v)) return {v.cast<std::string>()};
   return v.cast<std::vector<std::string>>();
