@@ -435,10 +435,13 @@ ir::Model load_model_from_bytes(const std::string& bytes, const std::string& bas
   if (!proto.has_graph() && proto.opset_import_size() == 0) {
     fail(ErrorKind::InvalidModel, name_for_errors, ": not an ONNX model (no graph)");
   }
-  if (proto.ir_version() > 10) {
-    // Newer IR versions may change meaning, not just add fields: refuse rather than guess.
+  // IR 11 to 13 add element types (float4e2m1, float8e8m0, int2/uint2; tensors of types
+  // onyx lacks fail where they are read) and multi-device configuration hints, kept as
+  // unknown fields. A newer IR may change meaning, not just add fields: refuse rather than
+  // guess.
+  if (proto.ir_version() > kMaxIrVersion) {
     fail(ErrorKind::Unsupported, name_for_errors, ": IR version ", proto.ir_version(),
-         " is newer than onyx supports (3 to 10)");
+         " is newer than onyx supports (3 to ", kMaxIrVersion, ")");
   }
   return model_from_proto(proto, base_dir, name_for_errors);
 }

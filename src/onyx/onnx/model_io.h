@@ -13,6 +13,9 @@ class TypeProto;
 
 namespace onyx::onnx_io {
 
+// The newest IR version onyx reads (IR.md's IR_VERSION_2025_11_06).
+constexpr int64_t kMaxIrVersion = 13;
+
 // Reads an .onnx file. External data is resolved against the file's directory.
 ir::Model load_model(const std::string& path);
 // Parses serialized ModelProto bytes; `base_dir` is for external data ("" forbids it).
