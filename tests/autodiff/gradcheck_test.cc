@@ -68,6 +68,14 @@ TEST(GradCheck, Mish) {
   check("Mish", {rnd({3, 4}, -4, 4)}, {}, {.opset = 18});
 }
 
+// Gelu (opset 20, both forms) and Swish (opset 24).
+TEST(GradCheck, GeluAndSwish) {
+  check("Gelu", {rnd({3, 4}, -4, 4)}, {}, {.opset = 20});
+  check("Gelu", {rnd({3, 4}, -4, 4, 2)}, {attr("approximate", "tanh")}, {.opset = 20});
+  check("Swish", {rnd({3, 4}, -4, 4, 3)}, {}, {.opset = 24});
+  check("Swish", {rnd({3, 4}, -4, 4, 4)}, {attr("alpha", 0.6f)}, {.opset = 24});
+}
+
 TEST(GradCheck, SelectAndClamp) {
   Tensor x = Tensor::from_vector<double>({2, 3}, {-1.5, -0.7, -0.1, 0.2, 0.9, 1.6});
   check("Clip",

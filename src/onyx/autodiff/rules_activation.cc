@@ -80,6 +80,38 @@ void mish_rule(GradContext& g) {
   g.set_dx(0, g.mul(g.dy(0), g.add(t, g.mul(x, dt))));
 }
 
+// Gelu: exact, d/dx x Phi(x) = Phi(x) + x phi(x); tanh form, with t = tanh(u),
+// u = c (x + 0.044715 x^3): 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2).
+void gelu_rule(GradContext& g) {
+  std::string x = g.x(0), d;
+  if (g.node().attr_string("approximate", "none") == "tanh") {
+    const double c = 0.7978845608028654, k = 0.044715;
+    std::string x2 = g.mul(x, x);
+    std::string u = g.mul(g.scalar(c, x), g.add(x, g.mul(g.scalar(k, x), g.mul(x2, x))));
+    std::string t = g.op("Tanh", {u});
+    std::string du = g.mul(g.scalar(c, x), g.add(g.scalar(1, x), g.mul(g.scalar(3 * k, x), x2)));
+    std::string half_x = g.mul(g.scalar(0.5, x), x);
+    d = g.add(g.mul(g.scalar(0.5, x), g.add(g.scalar(1, x), t)),
+              g.mul(half_x, g.mul(g.sub(g.scalar(1, x), g.mul(t, t)), du)));
+  } else {
+    std::string cdf =
+        g.mul(g.scalar(0.5, x),
+              g.add(g.scalar(1, x), g.op("Erf", {g.mul(x, g.scalar(0.7071067811865476, x))})));
+    std::string pdf = g.mul(g.scalar(0.3989422804014327, x),
+                            g.op("Exp", {g.mul(g.scalar(-0.5, x), g.mul(x, x))}));  // 1/sqrt(2 pi)
+    d = g.add(cdf, g.mul(x, pdf));
+  }
+  g.set_dx(0, g.mul(g.dy(0), d));
+}
+
+// Swish: y = x s with s = sigmoid(alpha x): dy/dx = s + alpha x s (1 - s).
+void swish_rule(GradContext& g) {
+  float alpha = g.node().attr_float("alpha", 1.0f);
+  std::string x = g.x(0), s = g.op("Sigmoid", {g.mul(x, g.scalar(alpha, x))});
+  std::string ds = g.mul(g.mul(g.scalar(alpha, x), x), g.mul(s, g.sub(g.scalar(1, x), s)));
+  g.set_dx(0, g.mul(g.dy(0), g.add(s, ds)));
+}
+
 void softsign_rule(GradContext& g) {  // 1 / (1 + |x|)^2
   std::string x = g.x(0);
   std::string d = g.add(g.scalar(1, x), g.op("Abs", {x}));
@@ -155,6 +187,8 @@ constexpr GradDef kDefs[] = {
     {"", "Softsign", 1, kLatestOpset, softsign_rule},
     {"", "HardSigmoid", 1, kLatestOpset, hard_sigmoid_rule},
     {"", "HardSwish", 14, kLatestOpset, hard_swish_rule},
+    {"", "Gelu", 20, kLatestOpset, gelu_rule},
+    {"", "Swish", 24, kLatestOpset, swish_rule},
     {"", "ThresholdedRelu", 10, kLatestOpset, thresholded_relu_rule},
     {"", "Shrink", 9, kLatestOpset, shrink_rule},
     {"", "Hardmax", 1, kLatestOpset, no_gradient},  // piecewise constant

@@ -15,6 +15,8 @@ namespace onyx::onnx_io {
 
 // The newest IR version onyx reads (IR.md's IR_VERSION_2025_11_06).
 constexpr int64_t kMaxIrVersion = 13;
+// The newest default-domain opset of the specification onyx follows (Operators.md).
+constexpr int64_t kNewestOpset = 28;
 
 // Reads an .onnx file. External data is resolved against the file's directory.
 ir::Model load_model(const std::string& path);

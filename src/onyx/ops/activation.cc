@@ -50,6 +50,36 @@ struct HardSwishOp {
   }
 };
 
+// Gelu (opset 20): x Phi(x), with Phi exact (erf) or, approximate = "tanh", the tanh form.
+struct GeluOp {
+  bool tanh_form;
+  explicit GeluOp(const KernelInfo& i)
+      : tanh_form(i.node.attr_string("approximate", "none") == "tanh") {
+    std::string a = i.node.attr_string("approximate", "none");
+    if (a != "none" && a != "tanh") {
+      fail(ErrorKind::InvalidModel, i.node.describe(), ": approximate must be none or tanh, not '",
+           a, "'");
+    }
+  }
+  template <typename T>
+  T operator()(T x) const {
+    if (tanh_form) {
+      T inner = T(0.7978845608028654) * (x + T(0.044715) * x * x * x);  // sqrt(2/pi)
+      return T(0.5) * x * (T(1) + std::tanh(inner));
+    }
+    return T(0.5) * x * (T(1) + std::erf(x * T(0.7071067811865476)));
+  }
+};
+// Swish (opset 24): x sigmoid(alpha x).
+struct SwishOp {
+  float alpha;
+  explicit SwishOp(const KernelInfo& i) : alpha(i.node.attr_float("alpha", 1.0f)) {}
+  template <typename T>
+  T operator()(T x) const {
+    return x * SigmoidOp{}(T(alpha) * x);
+  }
+};
+
 struct LeakyReluOp {
   float alpha;
   explicit LeakyReluOp(const KernelInfo& i) : alpha(i.node.attr_float("alpha", 0.01f)) {}
@@ -206,6 +236,8 @@ constexpr KernelDef kDefs[] = {
     act<SoftplusOp, Types::Float>("Softplus", 1),
     act<MishOp, Types::Float>("Mish", 18),
     act<HardSwishOp, Types::Float>("HardSwish", 14),
+    act<GeluOp, Types::Float>("Gelu", 20),
+    act<SwishOp, Types::Float>("Swish", 24),
     act<LeakyReluOp, Types::Float>("LeakyRelu", 1),
     act<EluOp, Types::Float>("Elu", 1),
     act<CeluOp, Types::Float>("Celu", 12),
