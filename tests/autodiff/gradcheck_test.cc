@@ -76,6 +76,13 @@ TEST(GradCheck, GeluAndSwish) {
   check("Swish", {rnd({3, 4}, -4, 4, 4)}, {attr("alpha", 0.6f)}, {.opset = 24});
 }
 
+// RMSNormalization (opset 23) over the last axis and over the last two, scale broadcast.
+TEST(GradCheck, RmsNormalization) {
+  check("RMSNormalization", {rnd({2, 3, 4}), rnd({4}, 0.5, 1.5, 2)}, {}, {.opset = 23});
+  check("RMSNormalization", {rnd({2, 3, 4}, -2, 2, 3), rnd({3, 4}, 0.5, 1.5, 4)},
+        {attr("axis", int64_t{1}), attr("epsilon", 0.01f)}, {.opset = 23});
+}
+
 TEST(GradCheck, SelectAndClamp) {
   Tensor x = Tensor::from_vector<double>({2, 3}, {-1.5, -0.7, -0.1, 0.2, 0.9, 1.6});
   check("Clip",

@@ -110,6 +110,28 @@ void layer_norm_rule(GradContext& g) {
   if (g.has_x(2) && g.needs(2)) g.set_dx(2, g.reduce_to(dy, g.dims(x), g.x(2)));
 }
 
+// RMSNormalization (opset 23): xhat = x r with r = 1 / sqrt(mean(x^2) + eps) over the axes
+// from `axis` on, y = xhat scale; with g = dy scale, dx = r (g - xhat mean(g xhat)).
+void rms_norm_rule(GradContext& g) {
+  std::string x = g.x(0), dy = g.dy(0);
+  auto r = g.rank(x);
+  if (!r) g.fail("the rank of the input must be known");
+  int64_t axis = g.node().attr_int("axis", -1);
+  if (axis < 0) axis += *r;
+  std::vector<int64_t> axes = axes_range(axis, *r);
+  std::string ms = g.reduce("ReduceMean", g.mul(x, x), axes, true);
+  std::string inv =
+      g.op("Reciprocal",
+           {g.op("Sqrt", {g.add(ms, g.scalar(g.node().attr_float("epsilon", 1e-5f), x))})});
+  std::string xhat = g.mul(x, inv);
+  if (g.needs(0)) {
+    std::string gs = g.mul(dy, g.x(1));
+    g.set_dx(
+        0, g.mul(inv, g.sub(gs, g.mul(xhat, g.reduce("ReduceMean", g.mul(gs, xhat), axes, true)))));
+  }
+  if (g.needs(1)) g.set_dx(1, g.reduce_to(g.mul(dy, xhat), g.dims(x), g.x(1)));
+}
+
 // The negative log-likelihood's gradient with respect to its log-probabilities
 // [N, C, d...]: -weight[label] * one_hot(label) * dloss, with ignored labels getting none
 // and 'mean' dividing by the total weight of the counted samples.
@@ -195,6 +217,7 @@ constexpr GradDef kDefs[] = {
     {"", "BatchNormalization", 9, kLatestOpset, batch_norm_rule},
     {"", "InstanceNormalization", 6, kLatestOpset, instance_norm_rule},
     {"", "LayerNormalization", 17, kLatestOpset, layer_norm_rule},
+    {"", "RMSNormalization", 23, kLatestOpset, rms_norm_rule},
     {"", "NegativeLogLikelihoodLoss", 13, kLatestOpset, nll_loss_rule},
     {"", "SoftmaxCrossEntropyLoss", 13, kLatestOpset, softmax_cross_entropy_rule},
 };

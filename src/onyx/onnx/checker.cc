@@ -55,8 +55,9 @@ std::optional<ir::TypeInfo> own_type(const ir::Node& n, const ir::Graph& g,
     return it == t.end() || it->second.kind != ir::TypeInfo::Kind::Tensor ? nullptr : &it->second;
   };
   if (!n.domain.empty() && n.domain != "ai.onnx") return std::nullopt;
+  // Elementwise, or shaped like the first input (RMSNormalization's Y).
   if (n.op_type == "Mish" || n.op_type == "BitwiseNot" || n.op_type == "Gelu" ||
-      n.op_type == "Swish") {
+      n.op_type == "Swish" || n.op_type == "RMSNormalization") {
     if (const ir::TypeInfo* x = in(0)) return *x;
   }
   if (n.op_type == "Slice") {  // the data's rank; the sliced axes' sizes unknown

@@ -146,12 +146,19 @@ class InstanceNormKernel final : public Kernel {
   double eps_;
 };
 
+// LayerNormalization, and RMSNormalization (opset 23) as the same loop without the mean:
+// x / sqrt(mean(x^2) + epsilon) * scale over the axes from `axis` on.
 class LayerNormKernel final : public Kernel {
  public:
-  explicit LayerNormKernel(const KernelInfo& info)
-      : axis_(info.node.attr_int("axis", -1)), eps_(info.node.attr_float("epsilon", 1e-5f)) {}
+  LayerNormKernel(const KernelInfo& info, bool rms)
+      : axis_(info.node.attr_int("axis", -1)),
+        eps_(info.node.attr_float("epsilon", 1e-5f)),
+        rms_(rms) {}
   static std::unique_ptr<Kernel> make(const KernelInfo& i) {
-    return std::make_unique<LayerNormKernel>(i);
+    return std::make_unique<LayerNormKernel>(i, false);
+  }
+  static std::unique_ptr<Kernel> make_rms(const KernelInfo& i) {
+    return std::make_unique<LayerNormKernel>(i, true);
   }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -204,7 +211,7 @@ class LayerNormKernel final : public Kernel {
                                   double s = 0, sq = 0;
                                   for (int64_t i = 0; i < D; ++i)
                                     s += static_cast<compute_t<T>>(p[i]);
-                                  double m = s / static_cast<double>(D);
+                                  double m = rms_ ? 0.0 : s / static_cast<double>(D);
                                   for (int64_t i = 0; i < D; ++i) {
                                     double d = static_cast<compute_t<T>>(p[i]) - m;
                                     sq += d * d;
@@ -228,6 +235,7 @@ class LayerNormKernel final : public Kernel {
  private:
   int64_t axis_;
   double eps_;
+  bool rms_;
 };
 
 class LrnKernel final : public Kernel {
@@ -329,6 +337,7 @@ constexpr KernelDef kDefs[] = {
     {"", "BatchNormalization", 1, kLatest, &BatchNormKernel::make},
     {"", "InstanceNormalization", 1, kLatest, &InstanceNormKernel::make},
     {"", "LayerNormalization", 17, kLatest, &LayerNormKernel::make},
+    {"", "RMSNormalization", 23, kLatest, &LayerNormKernel::make_rms},
     {"", "LRN", 1, kLatest, &LrnKernel::make},
     {"", "Dropout", 1, kLatest, &DropoutKernel::make},
 };
