@@ -32,7 +32,10 @@ const std::map<std::string, std::string>& without_rules() {
     add({"Constant", "ConstantOfShape", "RandomNormal", "RandomUniform", "BlackmanWindow",
          "HammingWindow", "HannWindow", "MelWeightMatrix"},
         "it has no floating-point input: a constant of the graph");
-    add({"StringNormalizer", "TfIdfVectorizer"}, "its inputs are strings or integers");
+    add({"StringNormalizer", "TfIdfVectorizer", "StringConcat"},
+        "its inputs are strings or integers");
+    add({"BitCast"},
+        "reinterpreting bits has no derivative (the spec marks it non-differentiable)");
     add({"Unique"}, "sorting out repeats has no derivative in PyTorch either");
     add({"SequenceEmpty", "SequenceConstruct", "SequenceInsert", "SequenceErase", "SequenceAt",
          "SequenceLength", "ConcatFromSequence", "SplitToSequence", "SequenceMap", "Optional",

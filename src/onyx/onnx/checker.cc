@@ -60,6 +60,14 @@ std::optional<ir::TypeInfo> own_type(const ir::Node& n, const ir::Graph& g,
       n.op_type == "Swish" || n.op_type == "RMSNormalization") {
     if (const ir::TypeInfo* x = in(0)) return *x;
   }
+  if (n.op_type == "BitCast") {  // the input's shape, the `to` type
+    const ir::TypeInfo* x = in(0);
+    DType to;
+    if (!x || !dtype_from_int(static_cast<int32_t>(n.attr_int("to", 0)), &to)) return std::nullopt;
+    ir::TypeInfo y = *x;
+    y.elem = to;
+    return y;
+  }
   if (n.op_type == "Slice") {  // the data's rank; the sliced axes' sizes unknown
     const ir::TypeInfo* x = in(0);
     if (!x || !x->shape) return std::nullopt;

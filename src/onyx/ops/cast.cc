@@ -3,6 +3,7 @@
 // NaN becomes 0 and other values saturate, so no input can cause undefined behaviour.
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "onyx/ops/registry.h"
@@ -133,6 +134,35 @@ class CastKernel final : public Kernel {
   DType to_ = DType::Undefined;
 };
 
+// BitCast (opset 26): the same bytes read as another type of the same width (little endian,
+// as this machine stores them).
+class BitCastKernel final : public Kernel {
+ public:
+  explicit BitCastKernel(const KernelInfo& info) {
+    const ir::Attribute* a = info.node.find_attr("to");
+    if (!a || a->type != ir::AttrType::Int)
+      info.fail(ErrorKind::InvalidModel, "attribute 'to' is required");
+    if (!dtype_from_int(static_cast<int32_t>(a->i), &to_) || to_ == DType::String) {
+      info.fail(ErrorKind::Unsupported, "cannot bit-cast to element type ", a->i);
+    }
+  }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<BitCastKernel>(i);
+  }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    if (x.dtype() == DType::String || dtype_size(x.dtype()) != dtype_size(to_)) {
+      ctx.fail("cannot bit-cast ", dtype_name(x.dtype()), " to ", dtype_name(to_),
+               ": the widths differ");
+    }
+    Tensor& y = ctx.allocate(0, to_, x.shape());
+    std::memcpy(y.raw_data(), x.raw_data(), x.nbytes());
+  }
+
+ private:
+  DType to_ = DType::Undefined;
+};
+
 void cast_like(KernelContext& ctx) {
   cast_tensor(ctx, ctx.input(0), ctx.input(1).dtype());
 }
@@ -140,6 +170,7 @@ void cast_like(KernelContext& ctx) {
 constexpr KernelDef kDefs[] = {
     {"", "Cast", 1, kLatest, &CastKernel::make},
     {"", "CastLike", 15, kLatest, &FnKernel<cast_like>::make},
+    {"", "BitCast", 26, kLatest, &BitCastKernel::make},
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "onyx/ops/elementwise.h"
 #include "onyx/ops/registry.h"
 
 namespace onyx::ops {
@@ -166,7 +167,37 @@ class TfIdfVectorizerKernel final : public Kernel {
   std::map<std::vector<std::string>, int64_t> grams_;
 };
 
+// StringConcat (opset 20): X + Y elementwise, with NumPy broadcasting.
+void string_concat(KernelContext& ctx) {
+  const Tensor &x = ctx.input(0), &y = ctx.input(1);
+  if (x.dtype() != DType::String || y.dtype() != DType::String) ctx.fail("inputs must be strings");
+  Shape shape = broadcast_inputs(ctx, {0, 1});
+  Tensor& out = ctx.allocate(0, DType::String, shape);
+  auto strides = [&](const Tensor& t) {  // element strides aligned right, 0 on broadcast axes
+    std::vector<int64_t> st(shape.size(), 0);
+    int64_t s = 1;
+    for (int64_t d = t.rank() - 1, o = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d, --o) {
+      st[static_cast<size_t>(o)] = t.dim(d) == 1 ? 0 : s;
+      s *= t.dim(d);
+    }
+    return st;
+  };
+  std::vector<int64_t> sx = strides(x), sy = strides(y);
+  std::string* o = out.data<std::string>();
+  for (int64_t i = 0; i < out.numel(); ++i) {
+    int64_t rem = i, ix = 0, iy = 0;
+    for (size_t d = shape.size(); d-- > 0;) {
+      int64_t c = rem % shape[d];
+      rem /= shape[d];
+      ix += c * sx[d];
+      iy += c * sy[d];
+    }
+    o[i] = x.data<std::string>()[ix] + y.data<std::string>()[iy];
+  }
+}
+
 constexpr KernelDef kDefs[] = {
+    {"", "StringConcat", 20, kLatest, &FnKernel<string_concat>::make},
     {"", "StringNormalizer", 10, kLatest, &StringNormalizerKernel::make},
     {"", "TfIdfVectorizer", 9, kLatest, &TfIdfVectorizerKernel::make},
 };

@@ -1,0 +1,67 @@
+// Ops of opsets 20-26 checked directly (the newest backend suite checks them too where the
+// machine has it): BitCast, StringConcat, Gelu, Swish, RMSNormalization.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "test_util.h"
+
+namespace onyx {
+namespace {
+
+using testing::attr_int;
+using testing::attr_string;
+using testing::run_model;
+using testing::single_node_model;
+
+TEST(NewerOps, BitCastKeepsTheBits) {
+  Tensor x = Tensor::from_vector<float>({2}, {1.0f, -2.5f});
+  Tensor y =
+      run_model(single_node_model("BitCast", 1, 1, {attr_int("to", 6)}, 26), {x})[0].tensor();
+  ASSERT_EQ(y.dtype(), DType::Int32);
+  int32_t bits;
+  std::memcpy(&bits, &x.data<float>()[1], 4);
+  EXPECT_EQ(y.data<int32_t>()[0], 0x3f800000);
+  EXPECT_EQ(y.data<int32_t>()[1], bits);
+  EXPECT_THROW(run_model(single_node_model("BitCast", 1, 1, {attr_int("to", 7)}, 26), {x}), Error)
+      << "float32 -> int64: the widths differ";
+}
+
+TEST(NewerOps, StringConcatBroadcasts) {
+  Tensor a = Tensor::from_vector<std::string>({2, 1}, {"a", "bb"});
+  Tensor b = Tensor::from_vector<std::string>({3}, {"x", "", "zé"});
+  Tensor y = run_model(single_node_model("StringConcat", 2, 1, {}, 20), {a, b})[0].tensor();
+  EXPECT_EQ(y.shape(), (Shape{2, 3}));
+  EXPECT_EQ(y.to_vector<std::string>(),
+            (std::vector<std::string>{"ax", "a", "azé", "bbx", "bb", "bbzé"}));
+}
+
+TEST(NewerOps, GeluSwishAndRmsNormalizationValues) {
+  Tensor x = Tensor::from_vector<float>({1, 4}, {-2.0f, -0.5f, 0.5f, 3.0f});
+  auto run = [&](const char* op, std::vector<ir::Attribute> attrs, int64_t opset,
+                 std::vector<Tensor> in) {
+    return run_model(single_node_model(op, in.size(), 1, std::move(attrs), opset), in)[0]
+        .tensor()
+        .to_vector<float>();
+  };
+  std::vector<float> exact = run("Gelu", {}, 20, {x}),
+                     tanh_form = run("Gelu", {attr_string("approximate", "tanh")}, 20, {x});
+  std::vector<float> swish = run("Swish", {}, 24, {x});
+  Tensor scale = Tensor::from_vector<float>({4}, {1.0f, 2.0f, 0.5f, 1.0f});
+  std::vector<float> rms = run("RMSNormalization", {}, 23, {x, scale});
+  double ms = (4.0 + 0.25 + 0.25 + 9.0) / 4;
+  for (int i = 0; i < 4; ++i) {
+    double v = x.data<float>()[i];
+    EXPECT_NEAR(exact[i], 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))), 1e-6) << i;
+    EXPECT_NEAR(tanh_form[i],
+                0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))), 1e-6)
+        << i;
+    EXPECT_NEAR(swish[i], v / (1 + std::exp(-v)), 1e-6) << i;
+    EXPECT_NEAR(rms[i], v / std::sqrt(ms + 1e-5) * scale.data<float>()[i], 1e-5) << i;
+  }
+  EXPECT_THROW(run("Gelu", {attr_string("approximate", "erf")}, 20, {x}), Error);
+}
+
+}  // namespace
+}  // namespace onyx
