@@ -63,5 +63,39 @@ TEST(NewerOps, GeluSwishAndRmsNormalizationValues) {
   EXPECT_THROW(run("Gelu", {attr_string("approximate", "erf")}, 20, {x}), Error);
 }
 
+// Resize-18: scales and sizes for `axes` only; keep_aspect_ratio_policy on sizes.
+TEST(NewerOps, ResizeAxesAndAspectRatio) {
+  Tensor x = Tensor::from_vector<float>({1, 1, 2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});
+  auto resize = [&](std::vector<ir::Attribute> attrs, Tensor scales, Tensor sizes) {
+    ir::Model m = single_node_model("Resize", 4, 1, std::move(attrs), 18);
+    std::vector<Tensor> in{x, Tensor(), scales, sizes};
+    for (size_t i = 0; i < in.size(); ++i) {  // absent inputs are empty names
+      if (in[i].defined()) continue;
+      m.graph->nodes[0].inputs[i] = "";
+      std::erase_if(m.graph->inputs,
+                    [&](const ir::ValueInfo& v) { return v.name == "in" + std::to_string(i); });
+    }
+    return run_model(m, in)[0].tensor();
+  };
+  Tensor up = resize({testing::attr_ints("axes", {2, 3})}, Tensor::from_vector<float>({2}, {2, 1}),
+                     Tensor());
+  EXPECT_EQ(up.shape(), (Shape{1, 1, 4, 4}));
+  EXPECT_EQ(up.to_vector<float>()[4], 1.0f) << "row 1 repeats row 0 (nearest)";
+  // sizes 4x4 for a 2x4 image: not_larger keeps the ratio with scale min(2, 1) = 1.
+  Tensor sizes = Tensor::from_vector<int64_t>({2}, {4, 4});
+  Tensor kept = resize(
+      {testing::attr_ints("axes", {2, 3}), attr_string("keep_aspect_ratio_policy", "not_larger")},
+      Tensor(), sizes);
+  EXPECT_EQ(kept.shape(), (Shape{1, 1, 2, 4}));
+  Tensor larger = resize({testing::attr_ints("axes", {-2, -1}),
+                          attr_string("keep_aspect_ratio_policy", "not_smaller")},
+                         Tensor(), sizes);
+  EXPECT_EQ(larger.shape(), (Shape{1, 1, 4, 8}));
+  EXPECT_THROW(
+      resize({testing::attr_ints("axes", {2})}, Tensor::from_vector<float>({2}, {2, 1}), Tensor()),
+      Error)
+      << "two scales for one axis";
+}
+
 }  // namespace
 }  // namespace onyx

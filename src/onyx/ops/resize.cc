@@ -2,7 +2,9 @@
 // coordinate transformation mode of the spec. Interpolation is separable: for each output
 // coordinate of each dim we compute its taps (source index, weight) once, then every output
 // element sums the tensor product of its dims' taps.
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "onyx/ops/registry.h"
 
@@ -36,6 +38,12 @@ class ResizeKernel final : public Kernel {
     exclude_outside_ = n.attr_int("exclude_outside", 0) != 0;
     extrapolation_ = n.attr_float("extrapolation_value", 0.0f);
     attr_scales_ = n.attr_floats("scales");
+    axes_ = n.attr_ints("axes");  // opset 18: roi, scales and sizes name these axes only
+    policy_ = n.attr_string("keep_aspect_ratio_policy", "stretch");
+    if (policy_ != "stretch" && policy_ != "not_larger" && policy_ != "not_smaller") {
+      info.fail(ErrorKind::InvalidModel, "keep_aspect_ratio_policy '", policy_,
+                "' is not stretch, not_larger or not_smaller");
+    }
     static const char* coords[] = {"half_pixel", "pytorch_half_pixel",   "align_corners",
                                    "asymmetric", "tf_half_pixel_for_nn", "tf_crop_and_resize"};
     if (std::find(std::begin(coords), std::end(coords), coord_) == std::end(coords)) {
@@ -70,6 +78,8 @@ class ResizeKernel final : public Kernel {
       if (ctx.has_input(2) && ctx.input(2).numel() > 0) sc = ctx.input(2).to_vector<float>();
       if (ctx.has_input(3) && ctx.input(3).numel() > 0) sizes = ctx.input(3).to_int64s();
       if (sc.empty() == sizes.empty()) ctx.fail("exactly one of scales and sizes must be given");
+      if (!axes_.empty()) expand_axes(ctx, x, sc, sizes, roi);
+      if (!sizes.empty() && policy_ != "stretch") keep_aspect_ratio(x, sizes);
     }
     if (!sc.empty()) {
       if (static_cast<int64_t>(sc.size()) != r)
@@ -236,6 +246,67 @@ class ResizeKernel final : public Kernel {
   double cubic_a_ = -0.75, extrapolation_ = 0;
   bool exclude_outside_ = false;
   std::vector<float> attr_scales_;
+  std::vector<int64_t> axes_;
+  std::string policy_;
+
+  // Scales, sizes and roi given for axes_ only, as full-rank ones (other axes unchanged).
+  void expand_axes(KernelContext& ctx, const Tensor& x, std::vector<float>& sc,
+                   std::vector<int64_t>& sizes, std::vector<double>& roi) const {
+    int64_t r = x.rank(), k = static_cast<int64_t>(axes_.size());
+    auto given = [&](size_t n, const char* what) {
+      if (static_cast<int64_t>(n) != k) ctx.fail(what, " has ", n, " values for ", k, " axes");
+    };
+    std::vector<int64_t> axes;
+    for (int64_t a : axes_) {
+      if (a < -r || a >= r) ctx.fail("axis ", a, " is out of range for rank ", r);
+      axes.push_back(a < 0 ? a + r : a);
+    }
+    if (!sc.empty()) {
+      given(sc.size(), "scales");
+      std::vector<float> full(static_cast<size_t>(r), 1.0f);
+      for (int64_t i = 0; i < k; ++i)
+        full[static_cast<size_t>(axes[i])] = sc[static_cast<size_t>(i)];
+      sc = std::move(full);
+    }
+    if (!sizes.empty()) {
+      given(sizes.size(), "sizes");
+      std::vector<int64_t> full(x.shape().begin(), x.shape().end());
+      for (int64_t i = 0; i < k; ++i)
+        full[static_cast<size_t>(axes[i])] = sizes[static_cast<size_t>(i)];
+      sizes = std::move(full);
+    }
+    if (!roi.empty()) {
+      given(roi.size() / 2, "roi");
+      std::vector<double> full(static_cast<size_t>(2 * r), 0.0);
+      for (int64_t d = 0; d < r; ++d) full[static_cast<size_t>(r + d)] = 1.0;
+      for (int64_t i = 0; i < k; ++i) {
+        full[static_cast<size_t>(axes[i])] = roi[static_cast<size_t>(i)];
+        full[static_cast<size_t>(r + axes[i])] = roi[static_cast<size_t>(k + i)];
+      }
+      roi = std::move(full);
+    }
+  }
+
+  // not_larger / not_smaller: one scale for the resized axes, the smallest or largest of
+  // sizes / input, and out = round_int(scale * in) (halves up) on them.
+  void keep_aspect_ratio(const Tensor& x, std::vector<int64_t>& sizes) const {
+    int64_t r = x.rank();
+    std::vector<int64_t> axes;
+    for (int64_t a : axes_) axes.push_back(a < 0 ? a + r : a);
+    if (axes.empty()) {
+      for (int64_t d = 0; d < r; ++d) axes.push_back(d);
+    }
+    bool smallest = policy_ == "not_larger";
+    double scale = smallest ? std::numeric_limits<double>::infinity() : 0.0;
+    for (int64_t d : axes) {
+      double ratio =
+          static_cast<double>(sizes[static_cast<size_t>(d)]) / static_cast<double>(x.dim(d));
+      scale = smallest ? std::min(scale, ratio) : std::max(scale, ratio);
+    }
+    for (int64_t d : axes)
+      sizes[static_cast<size_t>(d)] =
+          static_cast<int64_t>(std::floor(scale * static_cast<double>(x.dim(d)) + 0.5));
+  }
 };
 
 constexpr KernelDef kDefs[] = {
