@@ -63,6 +63,22 @@ TEST(NewerOps, GeluSwishAndRmsNormalizationValues) {
   EXPECT_THROW(run("Gelu", {attr_string("approximate", "erf")}, 20, {x}), Error);
 }
 
+// ReduceMax / ReduceMin on bool (opset 20): any and all, over rows and over an empty axis.
+TEST(NewerOps, BoolReduceMaxIsAnyMinIsAll) {
+  Tensor x = Tensor::from_vector<bool>({2, 3}, {true, false, true, false, false, false});
+  Tensor axes = Tensor::from_vector<int64_t>({1}, {1});
+  auto reduce = [&](const char* op, const Tensor& in) {
+    return run_model(single_node_model(op, 2, 1, {attr_int("keepdims", 0)}, 20), {in, axes})[0]
+        .tensor()
+        .to_vector<bool>();
+  };
+  EXPECT_EQ(reduce("ReduceMax", x), (std::vector<bool>{true, false}));
+  EXPECT_EQ(reduce("ReduceMin", x), (std::vector<bool>{false, false}));
+  Tensor empty = Tensor::empty(DType::Bool, {2, 0});
+  EXPECT_EQ(reduce("ReduceMax", empty), (std::vector<bool>{false, false}));
+  EXPECT_EQ(reduce("ReduceMin", empty), (std::vector<bool>{true, true}));
+}
+
 // Resize-18: scales and sizes for `axes` only; keep_aspect_ratio_policy on sizes.
 TEST(NewerOps, ResizeAxesAndAspectRatio) {
   Tensor x = Tensor::from_vector<float>({1, 1, 2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});

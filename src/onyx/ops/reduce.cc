@@ -79,6 +79,10 @@ class ReduceKernel final : public Kernel {
     }
     ReduceLayout l = reduce_layout(ctx, x, axes, keepdims_, false);
     Tensor& y = ctx.allocate(0, x.dtype(), l.out_shape);
+    if (x.dtype() == DType::Bool && (op_ == Red::Max || op_ == Red::Min)) {
+      reduce_bool(ctx, l, y);  // opset 20: max is any, min is all
+      return;
+    }
     if (x.dtype() == DType::Bool || x.dtype() == DType::String)
       ctx.fail("element type ", dtype_name(x.dtype()), " cannot be reduced");
     visit_numeric(x.dtype(), [&](auto tag) {
@@ -88,6 +92,23 @@ class ReduceKernel final : public Kernel {
   }
 
  private:
+  // Any (Max) or all (Min) of each row; an empty row gives false or true.
+  void reduce_bool(KernelContext& ctx, const ReduceLayout& l, Tensor& y) const {
+    const bool* in = l.data.data<bool>();
+    bool* out = y.data<bool>();
+    bool any = op_ == Red::Max;
+    int64_t n = l.rows_len;
+    ctx.pool().parallel_for(l.outer, std::max<int64_t>(1, 4096 / std::max<int64_t>(n, 1)),
+                            [&](int64_t b, int64_t e) {
+                              for (int64_t o = b; o < e; ++o) {
+                                const bool* row = in + o * n;
+                                bool acc = !any;
+                                for (int64_t i = 0; i < n && acc != any; ++i) acc = row[i];
+                                out[o] = acc;
+                              }
+                            });
+  }
+
   template <typename T>
   void run(KernelContext& ctx, const ReduceLayout& l, Tensor& y) const {
     using A = std::conditional_t<std::is_floating_point_v<compute_t<T>>, double,
