@@ -83,6 +83,15 @@ TEST(GradCheck, RmsNormalization) {
         {attr("axis", int64_t{1}), attr("epsilon", 0.01f)}, {.opset = 23});
 }
 
+// LpNormalization (p 1 and 2, two axes) and CenterCropPad (crop one axis, pad another).
+TEST(GradCheck, LpNormalizationAndCenterCropPad) {
+  check("LpNormalization", {rnd({3, 4})});
+  check("LpNormalization", {rnd({3, 4}, 0.2, 2, 2)},
+        {attr("p", int64_t{1}), attr("axis", int64_t{0})});
+  check("CenterCropPad", {rnd({2, 5, 3}), constant(Tensor::from_vector<int64_t>({2}, {2, 6}))},
+        {attr("axes", std::vector<int64_t>{1, 2})}, {.opset = 18});
+}
+
 TEST(GradCheck, SelectAndClamp) {
   Tensor x = Tensor::from_vector<double>({2, 3}, {-1.5, -0.7, -0.1, 0.2, 0.9, 1.6});
   check("Clip",

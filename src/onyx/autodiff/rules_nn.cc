@@ -132,6 +132,20 @@ void rms_norm_rule(GradContext& g) {
   if (g.needs(1)) g.set_dx(1, g.reduce_to(g.mul(dy, xhat), g.dims(x), g.x(1)));
 }
 
+// LpNormalization: y = x / n with n = ||x||_p along `axis`; with s = sum(dy y) there,
+// dx = (dy - y s) / n for p = 2 and (dy - sign(x) s) / n for p = 1 (0 where n = 0, as y).
+void lp_norm_rule(GradContext& g) {
+  std::string x = g.x(0), dy = g.dy(0), y = g.y(0);
+  int64_t axis = g.node().attr_int("axis", -1), p = g.node().attr_int("p", 2);
+  std::string norm =
+      p == 1 ? g.reduce("ReduceL1", x, {axis}, true) : g.reduce("ReduceL2", x, {axis}, true);
+  std::string s = g.reduce_sum(g.mul(dy, y), {axis}, true);
+  std::string dn = p == 1 ? g.op("Sign", {x}) : y;
+  std::string zero = g.op("Equal", {norm, g.scalar(0, x)});
+  std::string safe = g.op("Where", {zero, g.scalar(1, x), norm});
+  g.set_dx(0, g.op("Where", {zero, g.scalar(0, x), g.div(g.sub(dy, g.mul(dn, s)), safe)}));
+}
+
 // The negative log-likelihood's gradient with respect to its log-probabilities
 // [N, C, d...]: -weight[label] * one_hot(label) * dloss, with ignored labels getting none
 // and 'mean' dividing by the total weight of the counted samples.
@@ -218,6 +232,7 @@ constexpr GradDef kDefs[] = {
     {"", "InstanceNormalization", 6, kLatestOpset, instance_norm_rule},
     {"", "LayerNormalization", 17, kLatestOpset, layer_norm_rule},
     {"", "RMSNormalization", 23, kLatestOpset, rms_norm_rule},
+    {"", "LpNormalization", 1, kLatestOpset, lp_norm_rule},
     {"", "NegativeLogLikelihoodLoss", 13, kLatestOpset, nll_loss_rule},
     {"", "SoftmaxCrossEntropyLoss", 13, kLatestOpset, softmax_cross_entropy_rule},
 };

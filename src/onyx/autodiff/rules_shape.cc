@@ -113,6 +113,19 @@ void tile_rule(GradContext& g) {
   g.set_dx(0, g.op("Reshape", {g.reduce_sum(v, axes, false), g.ints(*d)}));
 }
 
+// CenterCropPad: a centred crop and a centred zero pad are each other's adjoints (both round
+// the start down), so dx is dy centre-cropped-or-padded back to x's shape.
+void center_crop_pad_rule(GradContext& g) {
+  std::string shape = g.shape(g.x(0));
+  const ir::Attribute* axes = g.node().find_attr("axes");
+  std::vector<ir::Attribute> attrs;
+  if (axes) {
+    attrs.push_back(*axes);
+    shape = g.op("Gather", {shape, g.ints(axes->ints)});
+  }
+  g.set_dx(0, g.op("CenterCropPad", {g.dy(0), shape}, attrs));
+}
+
 // Pad (constant mode): the gradient is the unpadded window of dy.
 void pad_rule(GradContext& g) {
   const ir::Node& n = g.node();
@@ -152,6 +165,7 @@ constexpr GradDef kDefs[] = {
     {"", "Expand", 8, kLatestOpset, expand_rule},
     {"", "Tile", 6, kLatestOpset, tile_rule},
     {"", "Pad", 2, kLatestOpset, pad_rule},
+    {"", "CenterCropPad", 18, kLatestOpset, center_crop_pad_rule},
 };
 
 }  // namespace

@@ -68,6 +68,24 @@ std::optional<ir::TypeInfo> own_type(const ir::Node& n, const ir::Graph& g,
     y.elem = to;
     return y;
   }
+  if (n.op_type == "CenterCropPad") {  // the input's rank; the named axes' sizes from `shape`
+    const ir::TypeInfo* x = in(0);
+    if (!x || !x->shape) return std::nullopt;
+    ir::TypeInfo y = *x;
+    int64_t rank = static_cast<int64_t>(x->shape->size());
+    std::vector<int64_t> axes = n.attr_ints("axes");
+    if (axes.empty()) {
+      for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
+    }
+    auto dims = n.has_input(1) ? g.constant_value(n.input(1)) : std::nullopt;
+    std::vector<int64_t> v = dims ? dims->to_int64s() : std::vector<int64_t>{};
+    for (size_t i = 0; i < axes.size(); ++i) {
+      int64_t a = axes[i] < 0 ? axes[i] + rank : axes[i];
+      if (a < 0 || a >= rank) return std::nullopt;
+      (*y.shape)[static_cast<size_t>(a)] = i < v.size() ? ir::Dim{v[i], "", ""} : ir::Dim{};
+    }
+    return y;
+  }
   if (n.op_type == "Slice") {  // the data's rank; the sliced axes' sizes unknown
     const ir::TypeInfo* x = in(0);
     if (!x || !x->shape) return std::nullopt;

@@ -238,6 +238,50 @@ class LayerNormKernel final : public Kernel {
   bool rms_;
 };
 
+// LpNormalization: x / ||x||_p along `axis` (p 1 or 2); a zero norm gives zeros (opset 22
+// says so; opset 1 left it open).
+class LpNormKernel final : public Kernel {
+ public:
+  explicit LpNormKernel(const KernelInfo& info)
+      : axis_(info.node.attr_int("axis", -1)), p_(info.node.attr_int("p", 2)) {
+    if (p_ != 1 && p_ != 2) info.fail(ErrorKind::InvalidModel, "p must be 1 or 2, not ", p_);
+  }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<LpNormKernel>(i);
+  }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    int64_t axis = normalize_axis(axis_, x.rank());
+    int64_t outer = 1, n = x.dim(axis), inner = 1;
+    for (int64_t d = 0; d < axis; ++d) outer *= x.dim(d);
+    for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
+    Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
+    visit_float(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* in = x.data<T>();
+      T* out = y.data<T>();
+      for (int64_t o = 0; o < outer; ++o) {
+        for (int64_t i = 0; i < inner; ++i) {
+          double norm = 0;
+          for (int64_t k = 0; k < n; ++k) {
+            double v = static_cast<compute_t<T>>(in[(o * n + k) * inner + i]);
+            norm += p_ == 1 ? std::abs(v) : v * v;
+          }
+          if (p_ == 2) norm = std::sqrt(norm);
+          for (int64_t k = 0; k < n; ++k) {
+            int64_t at = (o * n + k) * inner + i;
+            double v = static_cast<compute_t<T>>(in[at]);
+            out[at] = static_cast<T>(static_cast<compute_t<T>>(norm > 0 ? v / norm : 0.0));
+          }
+        }
+      }
+    });
+  }
+
+ private:
+  int64_t axis_, p_;
+};
+
 class LrnKernel final : public Kernel {
  public:
   explicit LrnKernel(const KernelInfo& info)
@@ -338,6 +382,7 @@ constexpr KernelDef kDefs[] = {
     {"", "InstanceNormalization", 1, kLatest, &InstanceNormKernel::make},
     {"", "LayerNormalization", 17, kLatest, &LayerNormKernel::make},
     {"", "RMSNormalization", 23, kLatest, &LayerNormKernel::make_rms},
+    {"", "LpNormalization", 1, kLatest, &LpNormKernel::make},
     {"", "LRN", 1, kLatest, &LrnKernel::make},
     {"", "Dropout", 1, kLatest, &DropoutKernel::make},
 };

@@ -1,5 +1,7 @@
 // Pad: constant, reflect and edge modes (wrap from opset 19), pads as an attribute before
 // opset 11 and as inputs after, with optional axes (opset 18). Negative pads crop.
+#include <cstring>
+
 #include "onyx/ops/registry.h"
 
 namespace onyx::ops {
@@ -122,8 +124,61 @@ class PadKernel final : public Kernel {
   float value_ = 0;
 };
 
+// CenterCropPad (opset 18): each named axis cropped to a centred window (start rounded
+// down) or zero-padded around the input (the odd pixel on the right).
+class CenterCropPadKernel final : public Kernel {
+ public:
+  explicit CenterCropPadKernel(const KernelInfo& info) : axes_(info.node.attr_ints("axes")) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<CenterCropPadKernel>(i);
+  }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    if (x.dtype() == DType::String) ctx.fail("string tensors are not supported");
+    std::vector<int64_t> dims = ctx.input(1).to_int64s(), axes = axes_;
+    int64_t r = x.rank();
+    if (axes.empty()) {
+      for (int64_t d = 0; d < r; ++d) axes.push_back(d);
+    }
+    if (dims.size() != axes.size()) {
+      ctx.fail(ctx.input_name(1), " has ", dims.size(), " values for ", axes.size(), " axes");
+    }
+    Shape out = x.shape();
+    std::vector<int64_t> shift(static_cast<size_t>(r), 0);  // input index = output index + shift
+    for (size_t i = 0; i < axes.size(); ++i) {
+      int64_t a = axes[i] < 0 ? axes[i] + r : axes[i];
+      if (a < 0 || a >= r) ctx.fail("axis ", axes[i], " is out of range for rank ", r);
+      if (dims[i] < 0) ctx.fail("dimensions must not be negative");
+      out[a] = dims[i];
+      int64_t diff = x.dim(a) - dims[i];  // > 0: crop from diff / 2; < 0: pad by -diff / 2
+      shift[a] = diff >= 0 ? diff / 2 : -((-diff) / 2);
+    }
+    Tensor& y = ctx.allocate(0, x.dtype(), out);
+    size_t elem = dtype_size(x.dtype());
+    std::memset(y.raw_data(), 0, y.nbytes());
+    std::vector<int64_t> xs = shape_strides(x.shape()), idx(static_cast<size_t>(r), 0);
+    const char* src = static_cast<const char*>(x.raw_data());
+    char* dst = static_cast<char*>(y.raw_data());
+    for (int64_t o = 0; o < y.numel(); ++o) {
+      int64_t rem = o, off = 0;
+      bool inside = true;
+      for (int64_t d = r - 1; d >= 0; --d) {
+        int64_t c = rem % out[d] + shift[d];
+        rem /= out[d];
+        inside = inside && c >= 0 && c < x.dim(d);
+        off += c * xs[d];
+      }
+      if (inside) std::memcpy(dst + o * elem, src + off * elem, elem);
+    }
+  }
+
+ private:
+  std::vector<int64_t> axes_;
+};
+
 constexpr KernelDef kDefs[] = {
     {"", "Pad", 1, kLatest, &PadKernel::make},
+    {"", "CenterCropPad", 18, kLatest, &CenterCropPadKernel::make},
 };
 
 }  // namespace
