@@ -79,6 +79,30 @@ TEST(NewerOps, BoolReduceMaxIsAnyMinIsAll) {
   EXPECT_EQ(reduce("ReduceMin", empty), (std::vector<bool>{true, true}));
 }
 
+// Attention (opset 23) on values a hand can follow: softmax weights 1/4 and 3/4, two query
+// heads sharing one key/value head, causal masking, a fully masked row of zeros.
+TEST(NewerOps, AttentionWeighsValuesBySoftmaxOfScores) {
+  // [B=1, H=2, S=2, D=1] queries; [1, 1, 2, 1] keys and values (grouped-query).
+  Tensor q = Tensor::from_vector<float>({1, 2, 2, 1}, {1, 1, 2, 2});
+  Tensor k = Tensor::from_vector<float>({1, 1, 2, 1}, {0, std::log(3.0f)});
+  Tensor v = Tensor::from_vector<float>({1, 1, 2, 1}, {4, 8});
+  auto run = [&](std::vector<ir::Attribute> attrs, std::vector<Tensor> in) {
+    attrs.push_back(testing::attr_float("scale", 1.0f));
+    return run_model(single_node_model("Attention", in.size(), 1, std::move(attrs), 23), in)[0]
+        .tensor();
+  };
+  Tensor y = run({}, {q, k, v});
+  ASSERT_EQ(y.shape(), (Shape{1, 2, 2, 1}));
+  EXPECT_NEAR(y.data<float>()[0], 7.0f, 1e-5);  // query 1: weights (1, 3) / 4
+  EXPECT_NEAR(y.data<float>()[2], 4 + 4 * 9.0f / 10, 1e-5) << "query 2: weights (1, 9) / 10";
+  Tensor causal = run({attr_int("is_causal", 1)}, {q, k, v});
+  EXPECT_NEAR(causal.data<float>()[0], 4.0f, 1e-5) << "query 0 sees key 0 only";
+  EXPECT_NEAR(causal.data<float>()[1], 7.0f, 1e-5);
+  Tensor none = Tensor::from_vector<bool>({2}, {false, false});
+  Tensor masked = run({}, {q, k, v, none});
+  for (float x : masked.to_vector<float>()) EXPECT_EQ(x, 0.0f) << "a fully masked row is zeros";
+}
+
 // Resize-18: scales and sizes for `axes` only; keep_aspect_ratio_policy on sizes.
 TEST(NewerOps, ResizeAxesAndAspectRatio) {
   Tensor x = Tensor::from_vector<float>({1, 1, 2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});

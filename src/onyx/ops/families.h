@@ -35,6 +35,7 @@ void register_loss_kernels(Registry& r);
 void register_resize_kernels(Registry& r);
 void register_linalg_kernels(Registry& r);
 void register_detection_kernels(Registry& r);
+void register_attention_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -52,7 +53,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_pool_kernels,         register_normalization_kernels,
     register_gather_kernels,       register_loss_kernels,
     register_resize_kernels,       register_linalg_kernels,
-    register_detection_kernels,
+    register_detection_kernels,    register_attention_kernels,
 };
 
 }  // namespace onyx::ops
