@@ -128,3 +128,16 @@ def test_threads_share_one_session(models):
     for k in range(len(batches)):
         np.testing.assert_array_equal(got[k], expected[k])
     np.testing.assert_array_equal(sess.run(None, {"input": x})[0], want)
+
+
+def test_onnx_model_protos_in_and_out(models):
+    import onnx  # Debian's python3-onnx, which scripts/setup installs
+    path = os.path.join(models, "training", "mlp.onnx")
+    proto = onnx.load(path)
+    x = np.zeros((2, 12), np.float32)
+    np.testing.assert_array_equal(onyx.InferenceSession(proto).run(None, {"x": x})[0],
+                                  onyx.InferenceSession(path).run(None, {"x": x})[0])
+    step = onyx.autodiff.make_training(proto, optimizer="sgd", as_type="proto")
+    assert isinstance(step, onnx.ModelProto)
+    onnx.checker.check_model(step)  # onyx writes what ONNX's own checker accepts
+    assert step.graph.output[0].name == "loss"

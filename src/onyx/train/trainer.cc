@@ -101,15 +101,19 @@ struct Trainer::State {
 
   ir::Model current() const {
     ir::Model m = ckpt;
-    m.graph = std::make_shared<ir::Graph>(*ckpt.graph);
-    runner.store(m);
+    runner.store(m);  // copies the graphs it writes
     set_metadata(m, "onyx.epoch", std::to_string(epochs_done));
     set_metadata(m, "onyx.step", std::to_string(steps_done));
     set_metadata(m, "onyx.batch_size", std::to_string(o.batch_size));
     set_metadata(m, "onyx.batches", batches->state());
+    record_monitor(m);
+    return m;
+  }
+
+  // The early-stopping state, which changes after the epoch's evaluation.
+  void record_monitor(ir::Model& m) const {
     set_metadata(m, "onyx.best", exact(best));
     set_metadata(m, "onyx.bad_epochs", std::to_string(bad_epochs));
-    return m;
   }
 
   bool improved(double v) const {
@@ -242,7 +246,7 @@ std::vector<EpochResult> Trainer::run(const std::function<void(const Progress&)>
     } else if (s.o.early_stop > 0 && ++s.bad_epochs >= s.o.early_stop) {
       s.stopped = true;
     }
-    current = s.current();
+    s.record_monitor(current);
     if (csv.is_open()) {
       const MetricValue* acc = r.metric("accuracy");
       csv << s.steps_done << "," << epoch << ",,";
