@@ -97,13 +97,17 @@ void instance_norm_rule(GradContext& g) {
 
 // LayerNormalization (opset 17): statistics over the axes from `axis` on; Scale and B
 // broadcast over the leading axes, so their gradients are summed there.
-void layer_norm_rule(GradContext& g) {
-  std::string x = g.x(0), dy = g.dy(0);
-  auto r = g.rank(x);
+// The normalised axes of LayerNormalization and RMSNormalization: `axis` to the last.
+std::vector<int64_t> trailing_axes(GradContext& g) {
+  auto r = g.rank(g.x(0));
   if (!r) g.fail("the rank of the input must be known");
   int64_t axis = g.node().attr_int("axis", -1);
-  if (axis < 0) axis += *r;
-  std::vector<int64_t> axes = axes_range(axis, *r);
+  return axes_range(axis < 0 ? axis + *r : axis, *r);
+}
+
+void layer_norm_rule(GradContext& g) {
+  std::string x = g.x(0), dy = g.dy(0);
+  std::vector<int64_t> axes = trailing_axes(g);
   Stats st = batch_stats(g, x, axes, g.node().attr_float("epsilon", 1e-5f));
   if (g.needs(0)) g.set_dx(0, normalized_dx(g, g.mul(dy, g.x(1)), st.xhat, st.invstd, axes));
   if (g.needs(1)) g.set_dx(1, g.reduce_to(g.mul(dy, st.xhat), g.dims(x), g.x(1)));
@@ -114,11 +118,7 @@ void layer_norm_rule(GradContext& g) {
 // from `axis` on, y = xhat scale; with g = dy scale, dx = r (g - xhat mean(g xhat)).
 void rms_norm_rule(GradContext& g) {
   std::string x = g.x(0), dy = g.dy(0);
-  auto r = g.rank(x);
-  if (!r) g.fail("the rank of the input must be known");
-  int64_t axis = g.node().attr_int("axis", -1);
-  if (axis < 0) axis += *r;
-  std::vector<int64_t> axes = axes_range(axis, *r);
+  std::vector<int64_t> axes = trailing_axes(g);
   std::string ms = g.reduce("ReduceMean", g.mul(x, x), axes, true);
   std::string inv =
       g.op("Reciprocal",
