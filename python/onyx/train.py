@@ -5,7 +5,7 @@ import sys
 import numpy as np
 
 from . import _onyx
-from ._model import as_model
+from ._model import as_model, returned
 
 
 class FitResult:
@@ -68,7 +68,7 @@ class _Progress:
 
 def fit(model, data, epochs=5, batch_size=64, optimizer="adam", lr=None, loss="cross-entropy",
         metrics=("accuracy",), validation_data=None, checkpoint_dir=None, resume=None,
-        progress=True, **options):
+        progress=True, as_type="model", **options):
     """Trains `model` (a path, bytes, onnx.ModelProto or onyx.Model) on `data` and returns
     a FitResult.
 
@@ -78,7 +78,8 @@ def fit(model, data, epochs=5, batch_size=64, optimizer="adam", lr=None, loss="c
     validation_split, seed, threads, drop_last, monitor, early_stop, label_smoothing,
     lr_schedule, clip_grad_norm, clip_grad_value, accumulate, freeze, train_only,
     eval_mode, class_axis, weight_decay, momentum, ...; progress=True shows a bar, False
-    nothing, or a callable(epoch, epochs, batch, batches, loss, samples_per_s)."""
+    nothing, or a callable(epoch, epochs, batch, batches, loss, samples_per_s). The result's
+    .model is an onyx.Model, or bytes / an onnx.ModelProto with as_type="bytes" / "proto"."""
     m = as_model(model)
     show = _Progress() if progress is True else (progress or None)
     try:
@@ -89,7 +90,7 @@ def fit(model, data, epochs=5, batch_size=64, optimizer="adam", lr=None, loss="c
     finally:
         if isinstance(show, _Progress):
             show.close()
-    return FitResult(trained, history, stopped)
+    return FitResult(returned(trained, as_type), history, stopped)
 
 
 def evaluate(model, data, metrics=("accuracy",), **options):

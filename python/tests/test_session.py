@@ -12,13 +12,26 @@ import onyx
 from conftest import MODELS, SOURCE, node_case
 
 
-def ort_names(model):
-    """onnxruntime's input and output names for a model."""
+def ort_metadata(model):
+    """onnxruntime's (name, shape, type) of each input and output, in onyx's spelling."""
     script = ("const ort=require('onnxruntime-node');ort.InferenceSession.create(process.argv[1])"
-              ".then(s=>console.log(JSON.stringify([s.inputNames,s.outputNames])))")
+              ".then(s=>console.log(JSON.stringify([s.inputMetadata,s.outputMetadata])))")
     out = subprocess.run(["node", "-e", script, model], check=True, capture_output=True, text=True,
                          cwd=os.path.join(SOURCE, "bench")).stdout
-    return json.loads(out)
+    types = {"float32": "tensor(float)", "int64": "tensor(int64)"}
+    return [[(m["name"], m["shape"], types[m["type"]]) for m in side] for side in json.loads(out)]
+
+
+def ort_names(model):
+    return [[name for name, _, _ in side] for side in ort_metadata(model)]
+
+
+@pytest.mark.parametrize("name", ["mlp_op17.onnx", "cnn_op17.onnx", "transformer_op17.onnx", "training/mlp.onnx"])
+def test_metadata_matches_onnxruntime(name):
+    path = os.path.join(MODELS, name)
+    sess = onyx.InferenceSession(path)
+    ours = [[(a.name, a.shape, a.type) for a in args] for args in (sess.get_inputs(), sess.get_outputs())]
+    assert ours == ort_metadata(path)
 
 
 def ort_outputs(model, feeds, tmp_path):
@@ -141,3 +154,6 @@ def test_onnx_model_protos_in_and_out(models):
     assert isinstance(step, onnx.ModelProto)
     onnx.checker.check_model(step)  # onyx writes what ONNX's own checker accepts
     assert step.graph.output[0].name == "loss"
+    trained = onyx.train.fit(proto, (np.zeros((8, 12), np.float32), np.zeros(8, np.int64)), epochs=1,
+                             batch_size=4, progress=False, as_type="proto")
+    assert isinstance(trained.model, onnx.ModelProto)
