@@ -5,6 +5,7 @@
 // step by step; the gradient check asserts the two agree on the forward values.
 #include "onyx/autodiff/rewriter.h"
 #include "onyx/autodiff/unroll.h"
+#include "onyx/ops/grid_sample.h"
 
 namespace onyx::autodiff {
 
@@ -19,7 +20,7 @@ class GridSampleLowering : Rewriter {
 
   void run() {
     align_ = n_.attr_int("align_corners", 0) != 0;
-    mode_ = n_.attr_string("mode", "bilinear");
+    mode_ = ops::grid_sample_mode(n_);
     padding_ = n_.attr_string("padding_mode", "zeros");
     if (mode_ != "bilinear" && mode_ != "nearest" && mode_ != "bicubic") {
       fail_here("mode '", mode_, "' is not supported");

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "onyx/ops/grid_sample.h"
 #include "onyx/ops/registry.h"
 
 namespace onyx::ops {
@@ -261,7 +262,7 @@ class GridSampleKernel final : public Kernel {
  public:
   explicit GridSampleKernel(const KernelInfo& info)
       : align_(info.node.attr_int("align_corners", 0) != 0),
-        mode_(info.node.attr_string("mode", "bilinear")),
+        mode_(grid_sample_mode(info.node)),
         padding_(info.node.attr_string("padding_mode", "zeros")) {
     if (mode_ != "bilinear" && mode_ != "nearest" && mode_ != "bicubic")
       info.fail(ErrorKind::InvalidModel, "bad mode '", mode_, "'");

@@ -1,0 +1,19 @@
+// GridSample's mode under its opset-16 name, for the kernel and for the lowering autodiff
+// differentiates: opset 20 renamed bilinear and bicubic to linear and cubic (the same 2-D
+// interpolation; its N-d grids are not supported yet).
+#pragma once
+
+#include <string>
+
+#include "onyx/ir/node.h"
+
+namespace onyx::ops {
+
+inline std::string grid_sample_mode(const ir::Node& n) {
+  std::string mode = n.attr_string("mode", "bilinear");
+  if (mode == "linear") return "bilinear";
+  if (mode == "cubic") return "bicubic";
+  return mode;
+}
+
+}  // namespace onyx::ops
