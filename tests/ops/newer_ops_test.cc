@@ -103,6 +103,20 @@ TEST(NewerOps, AttentionWeighsValuesBySoftmaxOfScores) {
   for (float x : masked.to_vector<float>()) EXPECT_EQ(x, 0.0f) << "a fully masked row is zeros";
 }
 
+// QuantizeLinear / DequantizeLinear with 16-bit integers (opset 21), saturating.
+TEST(NewerOps, SixteenBitQuantization) {
+  Tensor x = Tensor::from_vector<float>({4}, {-1000.0f, 0.5f, 3.0f, 1e9f});
+  Tensor scale = Tensor::scalar<float>(0.5f);
+  Tensor zp = Tensor::from_vector<int16_t>({}, {10});
+  Tensor q =
+      run_model(single_node_model("QuantizeLinear", 3, 1, {}, 21), {x, scale, zp})[0].tensor();
+  ASSERT_EQ(q.dtype(), DType::Int16);
+  EXPECT_EQ(q.to_vector<int16_t>(), (std::vector<int16_t>{-1990, 11, 16, 32767}));
+  Tensor back =
+      run_model(single_node_model("DequantizeLinear", 3, 1, {}, 21), {q, scale, zp})[0].tensor();
+  EXPECT_EQ(back.to_vector<float>(), (std::vector<float>{-1000.0f, 0.5f, 3.0f, 16378.5f}));
+}
+
 // Resize-18: scales and sizes for `axes` only; keep_aspect_ratio_policy on sizes.
 TEST(NewerOps, ResizeAxesAndAspectRatio) {
   Tensor x = Tensor::from_vector<float>({1, 1, 2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});

@@ -75,8 +75,12 @@ class QuantizeLinearKernel final : public Kernel {
       run(uint8_t{});
     else if (qt == DType::Int8)
       run(int8_t{});
+    else if (qt == DType::UInt16)  // 16-bit: opset 21
+      run(uint16_t{});
+    else if (qt == DType::Int16)
+      run(int16_t{});
     else
-      ctx.fail("y_zero_point must be uint8 or int8, got ", dtype_name(qt));
+      ctx.fail("y_zero_point must be uint8, int8, uint16 or int16, got ", dtype_name(qt));
   }
 
  private:
@@ -93,8 +97,10 @@ class DequantizeLinearKernel final : public Kernel {
     const Tensor& x = ctx.input(0);
     const Tensor& scale = ctx.input(1);
     if (scale.dtype() != DType::Float32) ctx.fail(ctx.input_name(1), " must be float");
-    if (x.dtype() != DType::UInt8 && x.dtype() != DType::Int8 && x.dtype() != DType::Int32) {
-      ctx.fail("x must be uint8, int8 or int32, got ", dtype_name(x.dtype()));
+    DType t = x.dtype();
+    if (t != DType::UInt8 && t != DType::Int8 && t != DType::Int32 && t != DType::UInt16 &&
+        t != DType::Int16) {
+      ctx.fail("x must be uint8, int8, uint16, int16 or int32, got ", dtype_name(t));
     }
     if (ctx.has_input(2) &&
         (ctx.input(2).dtype() != x.dtype() || ctx.input(2).numel() != scale.numel())) {
