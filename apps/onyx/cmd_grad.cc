@@ -35,9 +35,7 @@ Command add_grad(CLI::App& app) {
     std::cout << "wrote " << o->out << ": " << g.nodes.size() << " nodes ("
               << model.graph->nodes.size() << " forward)\n";
     std::cout << "inputs:";
-    for (const auto& in : g.inputs) {
-      if (!g.find_initializer(in.name)) std::cout << " " << in.name;
-    }
+    for (const auto& in : g.fed_inputs()) std::cout << " " << in.name;
     std::cout << "\noutputs:";
     for (const auto& out : g.outputs) std::cout << " " << out.name;
     std::cout << "\n";

@@ -39,9 +39,7 @@ Command add_make_training(CLI::App& app) {
     std::cout << "wrote " << o->out << ": " << g.nodes.size() << " nodes, " << step.params.size()
               << " parameters, " << step.bindings.size() << " values carried from step to step\n";
     std::cout << "feed:";
-    for (const auto& in : g.inputs) {
-      if (!g.find_initializer(in.name)) std::cout << " " << in.name;
-    }
+    for (const auto& in : g.fed_inputs()) std::cout << " " << in.name;
     std::cout << "\nafter a step, output <name>_new is the next value of input <name>\n";
     return 0;
   };

@@ -44,13 +44,9 @@ py::tuple describe(const ir::ValueInfo& v) {
 
 }  // namespace
 
-py::list describe_all(const std::vector<ir::ValueInfo>& values,
-                      const ir::Graph* skip_initializers) {
+py::list describe_all(const std::vector<ir::ValueInfo>& values) {
   py::list out;
-  for (const auto& v : values) {
-    if (skip_initializers && skip_initializers->find_initializer(v.name)) continue;
-    out.append(describe(v));
-  }
+  for (const auto& v : values) out.append(describe(v));
   return out;
 }
 
@@ -70,14 +66,10 @@ void bind_ir(py::module_& m) {
       .def("save", &onnx_io::save_model, py::arg("path"),
            "Writes the model to `path` atomically (a temporary file, then a rename).")
       .def_property_readonly(
-          "inputs",
-          [](const ir::Model& model) {
-            return describe_all(model.graph->inputs, model.graph.get());
-          },
+          "inputs", [](const ir::Model& model) { return describe_all(model.graph->fed_inputs()); },
           "(name, shape, type) of each input a caller feeds (not those with initializers).")
       .def_property_readonly(
-          "outputs",
-          [](const ir::Model& model) { return describe_all(model.graph->outputs, nullptr); },
+          "outputs", [](const ir::Model& model) { return describe_all(model.graph->outputs); },
           "(name, shape, type) of each output.")
       .def_property_readonly(
           "initializers",

@@ -9,7 +9,7 @@
 
 namespace onyx::python {
 
-py::list describe_all(const std::vector<ir::ValueInfo>& values, const ir::Graph* skip_initializers);
+py::list describe_all(const std::vector<ir::ValueInfo>& values);
 
 void bind_runtime(py::module_& m) {
   py::class_<runtime::Session>(m, "Session", "A model planned once for execution.")
@@ -22,9 +22,9 @@ void bind_runtime(py::module_& m) {
            py::arg("model"), py::arg("threads") = 0)
       .def_property_readonly(
           "inputs",
-          [](const runtime::Session& s) { return describe_all(s.inputs(), s.model().graph.get()); })
-      .def_property_readonly(
-          "outputs", [](const runtime::Session& s) { return describe_all(s.outputs(), nullptr); })
+          [](const runtime::Session& s) { return describe_all(s.model().graph->fed_inputs()); })
+      .def_property_readonly("outputs",
+                             [](const runtime::Session& s) { return describe_all(s.outputs()); })
       .def_property_readonly("threads", &runtime::Session::threads)
       .def(
           "run",

@@ -14,10 +14,6 @@ namespace {
 
 using ir::attr;
 
-std::string name_of(const ir::Model& m) {
-  return m.path.empty() ? "model" : m.path;
-}
-
 // A node computing zeros shaped like `like` (initialization graphs have no inputs).
 std::string zeros_node(ir::GraphBuilder& b, const Tensor& like) {
   Tensor shape = Tensor::from_vector<int64_t>({like.rank()}, like.shape());
@@ -104,14 +100,14 @@ TrainingStep training_step_of(const ir::Model& model) {
       if (g.find_input(in)) step.bindings.push_back({in, out.name});
     }
     if (step.bindings.empty()) {
-      fail(ErrorKind::InvalidArgument, name_of(model),
+      fail(ErrorKind::InvalidArgument, model.name_for_errors(),
            ": not a training step: no TrainingInfoProto and no output '<X>_new' for an input "
            "X (onyx make-training writes one)");
     }
     return step;
   }
   if (infos.size() > 1) {
-    fail(ErrorKind::Unsupported, name_of(model), ": ", infos.size(),
+    fail(ErrorKind::Unsupported, model.name_for_errors(), ": ", infos.size(),
          " training_info entries; onyx runs models with one");
   }
   const ir::TrainingInfo& t = infos[0];
@@ -127,7 +123,7 @@ TrainingStep training_step_of(const ir::Model& model) {
   std::vector<ir::ValueInfo> outputs = alg.outputs;
   for (const auto& [key, value] : t.update_binding) {
     if (!g.expose_initializer(key)) {
-      fail(ErrorKind::InvalidModel, name_of(model), ": update_binding names '", key,
+      fail(ErrorKind::InvalidModel, model.name_for_errors(), ": update_binding names '", key,
            "', which is not an initializer");
     }
     bool listed = std::any_of(outputs.begin(), outputs.end(),
@@ -156,8 +152,8 @@ std::vector<std::pair<std::string, Tensor>> initial_state(const ir::Model& model
       auto it = std::find_if(outs.begin(), outs.end(),
                              [&](const ir::ValueInfo& v) { return v.name == value; });
       if (it == outs.end()) {
-        fail(ErrorKind::InvalidModel, name_of(model), ": initialization_binding names '", value,
-             "', which is not an output of the initialization graph");
+        fail(ErrorKind::InvalidModel, model.name_for_errors(), ": initialization_binding names '",
+             value, "', which is not an output of the initialization graph");
       }
       out.emplace_back(key, values[static_cast<size_t>(it - outs.begin())].tensor());
     }
@@ -182,7 +178,7 @@ void store_state(ir::Model& model, const std::vector<std::pair<std::string, Tens
     bool found = set(*model.graph);
     for (auto& t : model.training_info) found = found || set(*t.algorithm);
     if (!found) {
-      fail(ErrorKind::InvalidArgument, name_of(model), ": no initializer '", name,
+      fail(ErrorKind::InvalidArgument, model.name_for_errors(), ": no initializer '", name,
            "' to store a value in");
     }
   }

@@ -17,10 +17,6 @@ namespace {
 
 using ir::attr;
 
-std::string model_name(const ir::Model& m) {
-  return m.path.empty() ? "model" : m.path;
-}
-
 // Every read of value `from` (node inputs, graph outputs) now reads `to`.
 void rename_uses(ir::Graph& g, const std::string& from, const std::string& to) {
   for (auto& node : g.nodes) std::replace(node.inputs.begin(), node.inputs.end(), from, to);
@@ -99,13 +95,13 @@ void append_loss(ir::Model& m, ir::GraphBuilder& b, const TrainingOptions& o,
   };
   for (const std::string& taken : {std::string("loss"), o.label}) {
     if (exists(taken)) {
-      fail(ErrorKind::InvalidArgument, model_name(m), ": the model already has a value named '",
-           taken, "'");
+      fail(ErrorKind::InvalidArgument, m.name_for_errors(),
+           ": the model already has a value named '", taken, "'");
     }
   }
   const LossDef& def = loss_named(o.loss);
   if (!is_floating(pred_type.elem)) {
-    fail(ErrorKind::InvalidArgument, model_name(m), ": the ", o.loss,
+    fail(ErrorKind::InvalidArgument, m.name_for_errors(), ": the ", o.loss,
          " loss needs a floating-point ", "prediction, and '", pred, "' is ", pred_type.str());
   }
   ir::TypeInfo label_type = pred_type;
@@ -116,8 +112,8 @@ void append_loss(ir::Model& m, ir::GraphBuilder& b, const TrainingOptions& o,
       int64_t rank = static_cast<int64_t>(label_type.shape->size());
       int64_t a = o.class_axis < 0 ? o.class_axis + rank : o.class_axis;
       if (rank < 2 || a < 1 || a >= rank) {
-        fail(ErrorKind::InvalidArgument, model_name(m), ": output '", pred, "' ", pred_type.str(),
-             " has no class axis ", o.class_axis, " for the ", o.loss, " loss");
+        fail(ErrorKind::InvalidArgument, m.name_for_errors(), ": output '", pred, "' ",
+             pred_type.str(), " has no class axis ", o.class_axis, " for the ", o.loss, " loss");
       }
       label_type.shape->erase(label_type.shape->begin() + a);
     }
@@ -125,9 +121,9 @@ void append_loss(ir::Model& m, ir::GraphBuilder& b, const TrainingOptions& o,
   g.inputs.push_back({o.label, label_type, ""});
   std::string p = pred, y = o.label;
   if (def.class_axis) {
-    p = class_axis_at_1(b, pred, pred_type, o.class_axis, model_name(m));
+    p = class_axis_at_1(b, pred, pred_type, o.class_axis, m.name_for_errors());
     if (def.labels == LabelKind::LikePrediction)
-      y = class_axis_at_1(b, y, label_type, o.class_axis, model_name(m));
+      y = class_axis_at_1(b, y, label_type, o.class_axis, m.name_for_errors());
   }
   std::string loss = def.build(b, p, y, pred_type.elem, o);
   if (UpdateBuilder::rename_last(g, b, loss, "loss") != "loss") {
@@ -145,9 +141,9 @@ std::pair<std::string, ir::TypeInfo> prediction(const ir::Model& m, const Types&
     if (!wanted.empty() ? out.name == wanted : is_floating(type.elem)) return {out.name, type};
   }
   if (!wanted.empty()) {
-    fail(ErrorKind::InvalidArgument, model_name(m), ": '", wanted, "' is not an output");
+    fail(ErrorKind::InvalidArgument, m.name_for_errors(), ": '", wanted, "' is not an output");
   }
-  fail(ErrorKind::InvalidArgument, model_name(m), ": no floating-point output to train on");
+  fail(ErrorKind::InvalidArgument, m.name_for_errors(), ": no floating-point output to train on");
 }
 
 // Adds to `types` the types of the nodes from `first_node` on (the loss), inferred on those

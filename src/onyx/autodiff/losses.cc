@@ -9,11 +9,6 @@ namespace {
 
 using ir::attr;
 
-std::string k(ir::GraphBuilder& b, double v, DType t) {
-  if (t == DType::Float64) return b.constant("c", Tensor::scalar<double>(v));
-  return b.constant("c", Tensor::scalar<float>(static_cast<float>(v)));
-}
-
 std::string mean(ir::GraphBuilder& b, const std::string& x) {
   return b.op("ReduceMean", {x}, {attr("keepdims", int64_t{0})});
 }
@@ -28,8 +23,8 @@ std::string mean_class_sum(ir::GraphBuilder& b, const std::string& x) {
 // spreads it (e / C to every class, so the class count cancels against the mean).
 std::string smoothed(ir::GraphBuilder& b, const std::string& loss, const std::string& lsm, DType t,
                      double e) {
-  return b.op("Sub",
-              {b.op("Mul", {k(b, 1 - e, t), loss}), b.op("Mul", {k(b, e, t), mean(b, lsm)})});
+  return b.op("Sub", {b.op("Mul", {b.scalar(1 - e, t), loss}),
+                      b.op("Mul", {b.scalar(e, t), mean(b, lsm)})});
 }
 
 std::string cross_entropy(ir::GraphBuilder& b, const std::string& p, const std::string& y, DType t,
@@ -68,14 +63,14 @@ std::string huber_like(ir::GraphBuilder& b, const std::string& p, const std::str
                        double delta, bool smooth_l1) {
   if (delta <= 0) fail(ErrorKind::InvalidArgument, "huber and smooth-l1 need a delta above 0");
   std::string d = b.op("Abs", {b.op("Sub", {p, y})});
-  std::string quad = b.op("Mul", {k(b, 0.5, t), b.op("Mul", {d, d})});
-  std::string lin = b.op("Sub", {d, k(b, 0.5 * delta, t)});
+  std::string quad = b.op("Mul", {b.scalar(0.5, t), b.op("Mul", {d, d})});
+  std::string lin = b.op("Sub", {d, b.scalar(0.5 * delta, t)});
   if (smooth_l1) {
-    quad = b.op("Div", {quad, k(b, delta, t)});
+    quad = b.op("Div", {quad, b.scalar(delta, t)});
   } else {
-    lin = b.op("Mul", {k(b, delta, t), lin});
+    lin = b.op("Mul", {b.scalar(delta, t), lin});
   }
-  std::string small = b.op("Less", {d, k(b, delta, t)});
+  std::string small = b.op("Less", {d, b.scalar(delta, t)});
   return mean(b, b.op("Where", {small, quad, lin}));
 }
 

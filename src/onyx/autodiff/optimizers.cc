@@ -28,8 +28,7 @@ std::string UpdateBuilder::rename_last(ir::Graph& g, ir::GraphBuilder& b, const 
 }
 
 std::string UpdateBuilder::scalar(double v, DType t) {
-  if (t == DType::Float64) return b_.constant("c", Tensor::scalar<double>(v));
-  return b_.constant("c", Tensor::scalar<float>(static_cast<float>(v)));
+  return b_.scalar(v, t);
 }
 
 std::string UpdateBuilder::lr(DType t) {

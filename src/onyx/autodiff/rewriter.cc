@@ -55,9 +55,9 @@ std::string Rewriter::index(int64_t i) {
 }
 
 std::string Rewriter::scalar(double v, DType t) {
-  if (t == DType::Float64) return b_.constant("c", Tensor::scalar<double>(v));
-  if (t == DType::Float32) return b_.constant("c", Tensor::scalar<float>(static_cast<float>(v)));
-  fail_here("values of type ", dtype_name(t), " are not supported");
+  if (t != DType::Float64 && t != DType::Float32)
+    fail_here("values of type ", dtype_name(t), " are not supported");
+  return b_.scalar(v, t);
 }
 
 std::optional<std::vector<int64_t>> Rewriter::dims_of(const std::string& v) const {

@@ -19,10 +19,6 @@ namespace {
 
 using ir::attr;
 
-std::string model_name(const ir::Model& m) {
-  return m.path.empty() ? "model" : m.path;
-}
-
 bool glob_match(const std::vector<std::string>& patterns, const std::string& name) {
   return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
     return ::fnmatch(p.c_str(), name.c_str(), 0) == 0;
@@ -58,10 +54,10 @@ LossGradient loss_gradient(const ir::Model& source, const TrainingOptions& o) {
   }
   VjpSpec spec;
   spec.ys = {"loss"};
-  spec.wrt = select_params(candidates, o, model_name(m));
+  spec.wrt = select_params(candidates, o, m.name_for_errors());
   for (const auto& w : spec.wrt) {
     if (!g.find_initializer(w)) {
-      fail(ErrorKind::InvalidArgument, model_name(m), ": parameter '", w,
+      fail(ErrorKind::InvalidArgument, m.name_for_errors(), ": parameter '", w,
            "' is not an initializer");
     }
     spec.names.push_back(b.unique(w + "_grad"));
@@ -77,7 +73,7 @@ LossGradient loss_gradient(const ir::Model& source, const TrainingOptions& o) {
     r.gradients.push_back(spec.names[i]);
   }
   if (r.params.empty()) {
-    fail(ErrorKind::InvalidArgument, model_name(m), ": the loss depends on no parameter",
+    fail(ErrorKind::InvalidArgument, m.name_for_errors(), ": the loss depends on no parameter",
          o.freeze.empty() && o.train_only.empty() ? "" : " left to train");
   }
   return r;
@@ -87,14 +83,10 @@ LossGradient loss_gradient(const ir::Model& source, const TrainingOptions& o) {
 // their joint L2 norm (scaled by max_norm / (norm + 1e-6) when that is below 1).
 void clip_gradients(ir::GraphBuilder& b, std::vector<std::string>& grads,
                     const std::vector<DType>& types, const TrainingOptions& o) {
-  auto k = [&](double v, DType t) {
-    return t == DType::Float64 ? b.constant("c", Tensor::scalar<double>(v))
-                               : b.constant("c", Tensor::scalar<float>(static_cast<float>(v)));
-  };
   if (o.clip_grad_value > 0) {
     for (size_t i = 0; i < grads.size(); ++i) {
-      grads[i] =
-          b.op("Clip", {grads[i], k(-o.clip_grad_value, types[i]), k(o.clip_grad_value, types[i])});
+      grads[i] = b.op("Clip", {grads[i], b.scalar(-o.clip_grad_value, types[i]),
+                               b.scalar(o.clip_grad_value, types[i])});
     }
   }
   if (o.clip_grad_norm <= 0) return;
@@ -113,8 +105,9 @@ void clip_gradients(ir::GraphBuilder& b, std::vector<std::string>& grads,
     sum = sum.empty() ? sq : b.op("Add", {sum, sq});
   }
   std::string norm = b.op("Sqrt", {sum});
-  std::string coef = b.op("Div", {k(o.clip_grad_norm, nt), b.op("Add", {norm, k(1e-6, nt)})});
-  coef = b.op("Min", {coef, k(1, nt)});
+  std::string coef =
+      b.op("Div", {b.scalar(o.clip_grad_norm, nt), b.op("Add", {norm, b.scalar(1e-6, nt)})});
+  coef = b.op("Min", {coef, b.scalar(1, nt)});
   for (size_t i = 0; i < grads.size(); ++i)
     grads[i] = b.op("Mul", {grads[i], as(coef, nt, types[i])});
 }
@@ -204,14 +197,9 @@ TrainingStep build_training_step(const ir::Model& source, const TrainingOptions&
     for (size_t i = 0; i < grads.size(); ++i) {
       std::string acc = updates.state(r.params[i], "grad_accum", values[i]);
       std::string sum = after.op("Add", {acc, grads[i]});
-      Tensor zero =
-          types[i] == DType::Float64 ? Tensor::scalar<double>(0) : Tensor::scalar<float>(0);
-      std::string reset = after.op("Where", {apply, after.constant("c", zero), sum});
+      std::string reset = after.op("Where", {apply, after.scalar(0, types[i]), sum});
       accumulation.push_back({acc, UpdateBuilder::rename_last(g, after, reset, acc + "_new")});
-      Tensor n = types[i] == DType::Float64
-                     ? Tensor::scalar<double>(static_cast<double>(o.accumulate))
-                     : Tensor::scalar<float>(static_cast<float>(o.accumulate));
-      grads[i] = after.op("Div", {sum, after.constant("c", n)});
+      grads[i] = after.op("Div", {sum, after.scalar(static_cast<double>(o.accumulate), types[i])});
     }
   }
   clip_gradients(after, grads, types, o);

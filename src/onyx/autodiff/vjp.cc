@@ -98,8 +98,7 @@ std::vector<bool> append_vjp_typed(ir::Model& model, const VjpSpec& spec, const 
     problems += cat("\n  ", m.node, ": ", m.reason);
   }
   if (!problems.empty()) {
-    fail(ErrorKind::Unsupported, model.path.empty() ? "model" : model.path,
-         ": cannot differentiate:", problems);
+    fail(ErrorKind::Unsupported, model.name_for_errors(), ": cannot differentiate:", problems);
   }
 
   ir::GraphBuilder b(g);
@@ -212,7 +211,7 @@ ir::Model build_gradient_model(const ir::Model& source, const GradOptions& optio
   for (const auto& init : g.initializers) known.insert(init.name);
   for (const auto& w : spec.wrt) {
     if (!known.count(w)) {
-      fail(ErrorKind::InvalidArgument, source.path.empty() ? "model" : source.path, ": '", w,
+      fail(ErrorKind::InvalidArgument, source.name_for_errors(), ": '", w,
            "' is neither an initializer nor a graph input");
     }
   }
@@ -229,7 +228,7 @@ ir::Model build_gradient_model(const ir::Model& source, const GradOptions& optio
     spec.seeds.push_back(seed);
   }
   if (spec.ys.empty()) {
-    fail(ErrorKind::InvalidArgument, source.path.empty() ? "model" : source.path,
+    fail(ErrorKind::InvalidArgument, source.name_for_errors(),
          ": no floating-point output to differentiate");
   }
   for (const auto& w : spec.wrt) spec.names.push_back(b.unique(w + "_grad"));

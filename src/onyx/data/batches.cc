@@ -20,9 +20,12 @@ Batches::Batches(const Dataset& data, const BatchOptions& options)
   std::iota(order_.begin(), order_.end(), 0);
 }
 
+int64_t Batches::count(int64_t samples, const BatchOptions& o) {
+  return o.drop_last ? samples / o.batch_size : (samples + o.batch_size - 1) / o.batch_size;
+}
+
 int64_t Batches::batches_per_epoch() const {
-  return o_.drop_last ? data_.size() / o_.batch_size
-                      : (data_.size() + o_.batch_size - 1) / o_.batch_size;
+  return count(data_.size(), o_);
 }
 
 void Batches::begin_epoch() {

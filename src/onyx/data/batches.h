@@ -22,6 +22,8 @@ class Batches {
   Batches(const Dataset& data, const BatchOptions& options);
 
   int64_t batches_per_epoch() const;
+  // The batches an epoch of `samples` samples makes under `options`.
+  static int64_t count(int64_t samples, const BatchOptions& options);
   // Starts an epoch (draws its permutation).
   void begin_epoch();
   // Batch b of the current epoch (the last one may be smaller): every feed's rows.

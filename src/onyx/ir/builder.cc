@@ -121,6 +121,11 @@ std::string GraphBuilder::constant(const std::string& name, Tensor value) {
   return n;
 }
 
+std::string GraphBuilder::scalar(double v, DType t) {
+  if (t == DType::Float64) return constant("c", Tensor::scalar<double>(v));
+  return constant("c", Tensor::scalar<float>(static_cast<float>(v)));
+}
+
 std::vector<std::string> GraphBuilder::add(const std::string& op_type,
                                            const std::vector<std::string>& inputs,
                                            std::vector<Attribute> attrs, size_t num_outputs,

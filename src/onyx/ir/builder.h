@@ -39,6 +39,8 @@ class GraphBuilder {
   std::string input(const std::string& name, TypeInfo type);
   // A constant initializer, named uniquely from `name`; returns the name.
   std::string constant(const std::string& name, Tensor value);
+  // A scalar constant of floating-point type `t`: double for float64, else float.
+  std::string scalar(double v, DType t);
   // Appends a node and returns its output names (`num_outputs` fresh names from the op).
   std::vector<std::string> add(const std::string& op_type, const std::vector<std::string>& inputs,
                                std::vector<Attribute> attrs = {}, size_t num_outputs = 1,

@@ -21,6 +21,14 @@ const ValueInfo* Graph::find_input(const std::string& value_name) const {
   return nullptr;
 }
 
+std::vector<ValueInfo> Graph::fed_inputs() const {
+  std::vector<ValueInfo> out;
+  for (const auto& in : inputs) {
+    if (!find_initializer(in.name)) out.push_back(in);
+  }
+  return out;
+}
+
 std::optional<Tensor> Graph::constant_value(const std::string& value_name) const {
   if (const Initializer* init = find_initializer(value_name)) return init->value;
   for (const Node& n : nodes) {

@@ -33,6 +33,8 @@ struct Graph {
 
   const Initializer* find_initializer(const std::string& value_name) const;
   const ValueInfo* find_input(const std::string& value_name) const;
+  // The inputs a caller must feed: those without an initializer (the others are defaults).
+  std::vector<ValueInfo> fed_inputs() const;
   // The value of `value_name` when it is an initializer or the output of a Constant node
   // (value, value_int or value_ints), else nullopt.
   std::optional<Tensor> constant_value(const std::string& value_name) const;
@@ -94,6 +96,9 @@ struct Model {
   std::string extra;  // serialized ModelProto holding the fields not above (functions,
                       // fields newer than this protobuf)
   std::string path;   // file it was loaded from, for messages; "" when built in memory
+
+  // The model as error messages name it: its file, or "model".
+  std::string name_for_errors() const { return path.empty() ? "model" : path; }
 
   // Opset version imported for `domain` ("" and "ai.onnx" are the same); 0 when absent.
   int64_t opset(const std::string& domain) const;

@@ -15,10 +15,10 @@ ir::Model convert_opset(const ir::Model& model, int64_t target) {
   try {
     converted = onnx::version_conversion::ConvertVersion(proto, static_cast<int>(target));
   } catch (const std::exception& e) {
-    fail(ErrorKind::Unsupported, model.path.empty() ? "model" : model.path,
+    fail(ErrorKind::Unsupported, model.name_for_errors(),
          ": cannot convert from opset ", model.opset(""), " to ", target, ": ", e.what());
   }
-  ir::Model out = model_from_proto(converted, "", model.path.empty() ? "model" : model.path);
+  ir::Model out = model_from_proto(converted, "", model.name_for_errors());
   out.path = model.path;
   return out;
 }

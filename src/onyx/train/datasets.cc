@@ -21,9 +21,8 @@ data::SourceOptions source_options(const DataOptions& o, const ir::Model& model,
   s.images.labels = o.label;
   s.images.transform.mean = o.mean;
   s.images.transform.std = o.std;
-  const ir::Graph& g = *model.graph;
-  for (const auto& in : g.inputs) {
-    if (g.find_initializer(in.name) || !in.type.shape || in.type.shape->size() != 4) continue;
+  for (const auto& in : model.graph->fed_inputs()) {
+    if (!in.type.shape || in.type.shape->size() != 4) continue;
     const auto& d = *in.type.shape;
     s.images.images = in.name;
     if (d[1].value) s.images.transform.channels = *d[1].value;

@@ -15,10 +15,6 @@ namespace onyx::train {
 
 namespace {
 
-std::string name_of(const ir::Model& m) {
-  return m.path.empty() ? "model" : m.path;
-}
-
 runtime::NamedValues as_feeds(const std::vector<data::Feed>& batch, const std::string& skip) {
   runtime::NamedValues feeds;
   for (const auto& f : batch) {
@@ -48,14 +44,6 @@ const Tensor& labels_of(const data::Dataset& d, const std::string& label) {
 
 }  // namespace
 
-std::vector<ir::ValueInfo> fed_inputs(const ir::Graph& g) {
-  std::vector<ir::ValueInfo> out;
-  for (const auto& in : g.inputs) {
-    if (!g.find_initializer(in.name)) out.push_back(in);
-  }
-  return out;
-}
-
 ir::Model inference_model(const ir::Model& checkpoint) {
   ir::Model m = checkpoint;
   m.training_info.clear();  // the inference graph already holds the weights
@@ -78,10 +66,10 @@ std::vector<MetricValue> evaluate(const ir::Model& checkpoint, const data::Datas
   runtime::SessionOptions so;
   so.threads = o.threads;
   runtime::Session session(model, so);
-  size_t pred = with_loss ? 1 : output_index(session, o.step.output, name_of(checkpoint));
+  size_t pred = with_loss ? 1 : output_index(session, o.step.output, checkpoint.name_for_errors());
   // Labels stay as the data holds them for the metrics; the loss model takes them fitted.
-  std::vector<ir::ValueInfo> inputs = fed_inputs(*model.graph);
-  data::Dataset fitted = fit_feeds(data, inputs, o.step.label, name_of(checkpoint));
+  std::vector<ir::ValueInfo> inputs = model.graph->fed_inputs();
+  data::Dataset fitted = fit_feeds(data, inputs, o.step.label, checkpoint.name_for_errors());
   if (!with_loss) fitted.add(o.step.label, labels_of(data, o.step.label));
   MetricContext ctx{o.step.class_axis, o.step.loss == "bce-with-logits"};
   std::vector<MetricValue> values;
@@ -115,8 +103,9 @@ Tensor predict(const ir::Model& checkpoint, const data::Dataset& data, const std
   runtime::SessionOptions so;
   so.threads = threads;
   runtime::Session session(model, so);
-  size_t pred = output_index(session, output, name_of(checkpoint));
-  data::Dataset fitted = fit_feeds(data, fed_inputs(*model.graph), "labels", name_of(checkpoint));
+  size_t pred = output_index(session, output, checkpoint.name_for_errors());
+  data::Dataset fitted =
+      fit_feeds(data, model.graph->fed_inputs(), "labels", checkpoint.name_for_errors());
   data::Batches batches(fitted, {batch_size, 0, false, false});
   batches.begin_epoch();
   Tensor all;
@@ -127,7 +116,7 @@ Tensor predict(const ir::Model& checkpoint, const data::Dataset& data, const std
     Shape want = all.defined() ? all.shape() : y.shape();
     if (!want.empty()) want[0] = batch[0].value.dim(0);
     if (y.rank() == 0 || y.shape() != want) {
-      fail(ErrorKind::InvalidArgument, name_of(checkpoint), ": output '",
+      fail(ErrorKind::InvalidArgument, checkpoint.name_for_errors(), ": output '",
            session.outputs()[pred].name, "' is ", dtype_name(y.dtype()), shape_str(y.shape()),
            " for a batch of ", batch[0].value.dim(0),
            " samples; predictions need one row a sample");

@@ -38,7 +38,4 @@ void save_predictions(const Tensor& predictions, const std::string& output_name,
 // or onyx's training metadata.
 ir::Model inference_model(const ir::Model& checkpoint);
 
-// The model's inputs its caller feeds (those that are not initializers).
-std::vector<ir::ValueInfo> fed_inputs(const ir::Graph& g);
-
 }  // namespace onyx::train

@@ -11,10 +11,7 @@ StepRunner::StepRunner(const ir::Model& model, int threads, bool reset)
   so.threads = threads;
   session_ = std::make_unique<runtime::Session>(step_.model, so);
   session_->bind(autodiff::binding_pairs(step_));
-  const ir::Graph& g = *step_.model.graph;
-  for (const auto& in : g.inputs) {
-    if (!g.find_initializer(in.name)) feeds_.push_back(in);
-  }
+  feeds_ = step_.model.graph->fed_inputs();
 }
 
 StepRunner::~StepRunner() = default;

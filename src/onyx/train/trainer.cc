@@ -18,10 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string name_of(const ir::Model& m) {
-  return m.path.empty() ? "model" : m.path;
-}
-
 const std::string* find_metadata(const ir::Model& m, const std::string& key) {
   for (const auto& [k, v] : m.metadata_props) {
     if (k == key) return &v;
@@ -51,6 +47,10 @@ std::string exact(double v) {
   return s.str();
 }
 
+data::BatchOptions batch_options(const Options& o) {
+  return {o.batch_size, o.seed, o.shuffle, o.drop_last};
+}
+
 // The metric list with the loss first, once.
 std::vector<std::string> with_loss_first(const std::vector<std::string>& metrics) {
   std::vector<std::string> out{"loss"};
@@ -75,10 +75,9 @@ struct Trainer::State {
       : ckpt(std::move(c)), o(std::move(opt)), runner(ckpt, o.threads) {
     o.metrics = with_loss_first(o.metrics);
     std::vector<ir::ValueInfo> feeds = runner.feeds();
-    train = fit_feeds(tr, feeds, o.step.label, name_of(ckpt));
+    train = fit_feeds(tr, feeds, o.step.label, ckpt.name_for_errors());
     if (va.size()) val = va;
-    batches = std::make_unique<data::Batches>(
-        train, data::BatchOptions{o.batch_size, o.seed, o.shuffle, o.drop_last});
+    batches = std::make_unique<data::Batches>(train, batch_options(o));
     metric_named(o.monitor);
     if (val.size() == 0 && o.monitor != "loss") {
       fail(ErrorKind::InvalidArgument, "the monitored metric '", o.monitor,
@@ -130,8 +129,7 @@ namespace {
 autodiff::TrainingOptions step_options(const Options& o, const data::Dataset& train) {
   autodiff::TrainingOptions step = o.step;
   if (o.schedule_per_epoch) {
-    int64_t n = o.drop_last ? train.size() / o.batch_size
-                            : (train.size() + o.batch_size - 1) / o.batch_size;
+    int64_t n = data::Batches::count(train.size(), batch_options(o));
     int64_t per_epoch = std::max<int64_t>(1, n / std::max<int64_t>(1, step.accumulate));
     for (auto& s : step.schedules) {
       if (s.every == 0) s.every = per_epoch;
