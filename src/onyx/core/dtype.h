@@ -30,7 +30,23 @@ enum class DType : int32_t {
   Complex64 = 14,
   Complex128 = 15,
   BFloat16 = 16,
+  // The narrow types (IR 9 to 13). In memory each element takes one byte: the 8-bit and
+  // 4-bit floats hold their bit pattern, the 4- and 2-bit integers their value (sign-extended
+  // for the signed ones), so a kernel indexes them like uint8/int8. Files pack the 4-bit
+  // types two to a byte and the 2-bit types four (onnx_io). core/narrow.h converts them.
+  Float8E4M3FN = 17,
+  Float8E4M3FNUZ = 18,
+  Float8E5M2 = 19,
+  Float8E5M2FNUZ = 20,
+  UInt4 = 21,
+  Int4 = 22,
+  Float4E2M1 = 23,
+  Float8E8M0 = 24,
+  UInt2 = 25,
+  Int2 = 26,
 };
+
+inline constexpr int32_t kMaxDType = 26;
 
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);  // ONNX spelling: "float", "int64", ...
@@ -47,6 +63,15 @@ inline bool is_unsigned_int(DType t) {
 inline bool is_integer(DType t) {
   return is_signed_int(t) || is_unsigned_int(t);
 }
+inline bool is_narrow(DType t) {
+  return static_cast<int32_t>(t) >= static_cast<int32_t>(DType::Float8E4M3FN) &&
+         static_cast<int32_t>(t) <= kMaxDType;
+}
+// Bits per element in a file (TensorProto.raw_data, int32_data): 2 or 4 for the packed
+// narrow types, 8 * dtype_size otherwise.
+int dtype_bits(DType t);
+// Bytes `numel` elements take in a file, packed narrow types rounded up to whole bytes.
+size_t dtype_file_bytes(DType t, int64_t numel);
 
 template <typename T>
 struct DTypeOf;

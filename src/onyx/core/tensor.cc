@@ -1,5 +1,7 @@
 #include "onyx/core/tensor.h"
 
+#include "onyx/core/narrow.h"
+
 namespace onyx {
 
 Tensor Tensor::empty(DType dtype, Shape shape, BufferPool* pool) {
@@ -105,6 +107,7 @@ double Tensor::element_as_double(int64_t i) const {
   if (dtype_ == DType::String || dtype_ == DType::Complex64 || dtype_ == DType::Complex128) {
     fail(ErrorKind::InvalidArgument, "element_as_double: ", dtype_name(dtype_), " tensor");
   }
+  if (is_narrow(dtype_)) return narrow_values(dtype_)[data<uint8_t>()[i]];
   return visit_numeric(dtype_, [&](auto tag) -> double {
     using T = decltype(tag);
     return static_cast<double>(static_cast<compute_t<T>>(data<T>()[i]));

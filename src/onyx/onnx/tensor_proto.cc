@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <vector>
+
+#include "onyx/core/narrow.h"
 
 namespace onyx::onnx_io {
 
@@ -122,7 +125,7 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const TensorReadOptions
     }
   }
   Tensor t = Tensor::empty(dtype, shape);
-  size_t bytes = t.nbytes();
+  size_t bytes = dtype_file_bytes(dtype, t.numel());  // packed for the 2- and 4-bit types
   bool external = proto.data_location() == onnx::TensorProto::EXTERNAL;
   if (external || proto.has_raw_data()) {
     if (dtype == DType::String) {
@@ -135,7 +138,22 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const TensorReadOptions
       fail(ErrorKind::InvalidModel, options.context, ": raw_data has ", raw.size(),
            " bytes, shape ", shape_str(shape), " of ", dtype_name(dtype), " needs ", bytes);
     }
-    if (bytes) std::memcpy(t.raw_data(), raw.data(), bytes);
+    if (is_narrow(dtype)) {
+      unpack_narrow(dtype, reinterpret_cast<const uint8_t*>(raw.data()), t.numel(),
+                    t.data<uint8_t>());
+    } else if (bytes) {
+      std::memcpy(t.raw_data(), raw.data(), bytes);
+    }
+    return t;
+  }
+  if (is_narrow(dtype)) {  // int32_data: one packed byte per value
+    if (static_cast<size_t>(proto.int32_data_size()) != bytes) {
+      fail(ErrorKind::InvalidModel, options.context, ": int32_data holds ",
+           proto.int32_data_size(), " values, shape ", shape_str(shape), " of ",
+           dtype_name(dtype), " needs ", bytes);
+    }
+    std::vector<uint8_t> packed(proto.int32_data().begin(), proto.int32_data().end());
+    unpack_narrow(dtype, packed.data(), t.numel(), t.data<uint8_t>());
     return t;
   }
   switch (dtype) {
@@ -226,6 +244,10 @@ void tensor_to_proto(const Tensor& t, onnx::TensorProto* proto) {
   for (int64_t d : t.shape()) proto->add_dims(d);
   if (t.dtype() == DType::String) {
     for (int64_t i = 0; i < t.numel(); ++i) proto->add_string_data(t.data<std::string>()[i]);
+  } else if (is_narrow(t.dtype())) {
+    std::string packed(dtype_file_bytes(t.dtype(), t.numel()), '\0');
+    pack_narrow(t.dtype(), t.data<uint8_t>(), t.numel(), reinterpret_cast<uint8_t*>(packed.data()));
+    proto->set_raw_data(std::move(packed));
   } else {
     proto->set_raw_data(t.raw_data(), t.nbytes());
   }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "onyx/core/narrow.h"
 #include "onyx/ops/registry.h"
 
 namespace onyx::ops {
@@ -67,11 +68,58 @@ To from_string_value(const std::string& s, const KernelContext& ctx) {
   }
 }
 
-void cast_tensor(KernelContext& ctx, const Tensor& x, DType to) {
+// Casts that involve a narrow type go through the element's value: a float for the narrow
+// source (exact, as narrow_values are), a double (or the integer itself) for the wider one.
+void cast_narrow(KernelContext& ctx, const Tensor& x, Tensor& y, const NarrowCast& how) {
+  int64_t n = x.numel();
+  DType from = x.dtype(), to = y.dtype();
+  if (is_narrow(from)) {
+    const float* value = narrow_values(from);
+    const uint8_t* in = x.data<uint8_t>();
+    if (is_narrow(to)) {
+      uint8_t* out = y.data<uint8_t>();
+      for (int64_t i = 0; i < n; ++i) out[i] = narrow_from_double(to, value[in[i]], how);
+    } else if (to == DType::String) {
+      for (int64_t i = 0; i < n; ++i) y.data<std::string>()[i] = to_string_value(value[in[i]]);
+    } else {
+      visit_numeric(to, [&](auto ttag) {
+        using T = decltype(ttag);
+        T* out = y.data<T>();
+        for (int64_t i = 0; i < n; ++i) out[i] = convert<T>(value[in[i]]);
+      });
+    }
+    return;
+  }
+  uint8_t* out = y.data<uint8_t>();
+  if (from == DType::String) {
+    for (int64_t i = 0; i < n; ++i) {
+      out[i] = narrow_from_double(to, from_string_value<double>(x.data<std::string>()[i], ctx), how);
+    }
+    return;
+  }
+  visit_numeric(from, [&](auto ftag) {
+    using F = decltype(ftag);
+    const F* in = x.data<F>();
+    for (int64_t i = 0; i < n; ++i) {
+      if constexpr (std::is_integral_v<F>) {
+        out[i] = is_narrow_int(to) ? narrow_wrap_int(to, static_cast<int64_t>(in[i]))
+                                   : narrow_from_double(to, static_cast<double>(in[i]), how);
+      } else {
+        out[i] = narrow_from_double(to, to_double(in[i]), how);
+      }
+    }
+  });
+}
+
+void cast_tensor(KernelContext& ctx, const Tensor& x, DType to, const NarrowCast& how) {
   Tensor& y = ctx.allocate(0, to, x.shape());
   int64_t n = x.numel();
   if (x.dtype() == to) {
     y.copy_from(x);
+    return;
+  }
+  if (is_narrow(x.dtype()) || is_narrow(to)) {
+    cast_narrow(ctx, x, y, how);
     return;
   }
   if (to == DType::String) {
@@ -102,9 +150,27 @@ void cast_tensor(KernelContext& ctx, const Tensor& x, DType to) {
   });
 }
 
+// Cast's and CastLike's saturate (opset 19) and round_mode (opset 24) attributes.
+NarrowCast narrow_cast_attrs(const KernelInfo& info) {
+  NarrowCast how;
+  how.saturate = info.node.attr_int("saturate", 1) != 0;
+  std::string mode = info.node.attr_string("round_mode", "up");
+  if (mode == "up") {
+    how.round = RoundMode::Up;
+  } else if (mode == "down") {
+    how.round = RoundMode::Down;
+  } else if (mode == "nearest") {
+    how.round = RoundMode::Nearest;
+  } else {
+    info.fail(ErrorKind::InvalidModel, "round_mode must be up, down or nearest, not '", mode,
+              "'");
+  }
+  return how;
+}
+
 class CastKernel final : public Kernel {
  public:
-  explicit CastKernel(const KernelInfo& info) {
+  explicit CastKernel(const KernelInfo& info) : how_(narrow_cast_attrs(info)) {
     const ir::Attribute* a = info.node.find_attr("to");
     if (!a) info.fail(ErrorKind::InvalidModel, "attribute 'to' is required");
     if (a->type == ir::AttrType::String) {  // opset 1 spelled the type as a string
@@ -128,10 +194,25 @@ class CastKernel final : public Kernel {
   static std::unique_ptr<Kernel> make(const KernelInfo& i) {
     return std::make_unique<CastKernel>(i);
   }
-  void compute(KernelContext& ctx) override { cast_tensor(ctx, ctx.input(0), to_); }
+  void compute(KernelContext& ctx) override { cast_tensor(ctx, ctx.input(0), to_, how_); }
 
  private:
+  NarrowCast how_;
   DType to_ = DType::Undefined;
+};
+
+class CastLikeKernel final : public Kernel {
+ public:
+  explicit CastLikeKernel(const KernelInfo& info) : how_(narrow_cast_attrs(info)) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<CastLikeKernel>(i);
+  }
+  void compute(KernelContext& ctx) override {
+    cast_tensor(ctx, ctx.input(0), ctx.input(1).dtype(), how_);
+  }
+
+ private:
+  NarrowCast how_;
 };
 
 // BitCast (opset 26): the same bytes read as another type of the same width (little endian,
@@ -151,25 +232,28 @@ class BitCastKernel final : public Kernel {
   }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    if (x.dtype() == DType::String || dtype_size(x.dtype()) != dtype_size(to_)) {
+    if (x.dtype() == DType::String || dtype_bits(x.dtype()) != dtype_bits(to_)) {
       ctx.fail("cannot bit-cast ", dtype_name(x.dtype()), " to ", dtype_name(to_),
                ": the widths differ");
     }
     Tensor& y = ctx.allocate(0, to_, x.shape());
-    std::memcpy(y.raw_data(), x.raw_data(), x.nbytes());
+    if (x.nbytes()) std::memcpy(y.raw_data(), x.raw_data(), x.nbytes());
+    if (dtype_bits(to_) < 8) {  // sub-byte: keep the element's bits, sign-extend for int4/int2
+      uint8_t* b = y.data<uint8_t>();
+      uint8_t mask = static_cast<uint8_t>((1u << dtype_bits(to_)) - 1);
+      for (int64_t i = 0; i < y.numel(); ++i) {
+        b[i] = is_narrow_int(to_) ? narrow_wrap_int(to_, b[i] & mask) : b[i] & mask;
+      }
+    }
   }
 
  private:
   DType to_ = DType::Undefined;
 };
 
-void cast_like(KernelContext& ctx) {
-  cast_tensor(ctx, ctx.input(0), ctx.input(1).dtype());
-}
-
 constexpr KernelDef kDefs[] = {
     {"", "Cast", 1, kLatest, &CastKernel::make},
-    {"", "CastLike", 15, kLatest, &FnKernel<cast_like>::make},
+    {"", "CastLike", 15, kLatest, &CastLikeKernel::make},
     {"", "BitCast", 26, kLatest, &BitCastKernel::make},
 };
 

@@ -236,8 +236,14 @@ void qlinear_matmul(KernelContext& ctx) {
   std::vector<int32_t> acc;
   MatMulShape s;
   integer_matmul(ctx, ctx.input(0), ctx.input(3), &ctx.input(2), &ctx.input(5), acc, s);
-  float scale =
-      ctx.input(1).data<float>()[0] * ctx.input(4).data<float>()[0] / ctx.input(6).data<float>()[0];
+  // The scales are float, or float16 from opset 21: read them as values, not as floats.
+  for (size_t k : {1, 4, 6}) {
+    if (!is_floating(ctx.input(k).dtype()) || ctx.input(k).numel() != 1)
+      ctx.fail(ctx.input_name(k), " must be a floating point scalar");
+  }
+  float scale = static_cast<float>(ctx.input(1).element_as_double(0) *
+                                   ctx.input(4).element_as_double(0) /
+                                   ctx.input(6).element_as_double(0));
   const Tensor& yzp = ctx.input(7);
   Tensor& y = ctx.allocate(0, yzp.dtype(), s.out);
   int32_t z = yzp.dtype() == DType::Int8 ? yzp.data<int8_t>()[0] : yzp.data<uint8_t>()[0];
