@@ -104,38 +104,56 @@ class BatchNormKernel final : public Kernel {
   bool training_, spatial_;
 };
 
-class InstanceNormKernel final : public Kernel {
+// InstanceNormalization, and GroupNormalization (opset 18) as the same loop over groups of
+// channels: statistics per sample and group, then scale and bias per channel (GroupNormalization-18
+// took them per group; opset 21 per channel).
+class GroupNormKernel final : public Kernel {
  public:
-  explicit InstanceNormKernel(const KernelInfo& info)
-      : eps_(info.node.attr_float("epsilon", 1e-5f)) {}
-  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
-    return std::make_unique<InstanceNormKernel>(i);
+  GroupNormKernel(const KernelInfo& info, bool grouped)
+      : eps_(info.node.attr_float("epsilon", 1e-5f)),
+        groups_(grouped ? info.node.attr_int("num_groups", 0) : 0),
+        per_group_params_(grouped && info.opset < 21) {
+    if (grouped && groups_ < 1) info.fail(ErrorKind::InvalidModel, "num_groups must be positive");
+  }
+  static std::unique_ptr<Kernel> make_instance(const KernelInfo& i) {
+    return std::make_unique<GroupNormKernel>(i, false);
+  }
+  static std::unique_ptr<Kernel> make_group(const KernelInfo& i) {
+    return std::make_unique<GroupNormKernel>(i, true);
   }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    if (x.rank() < 3)
+    if (x.rank() < (groups_ ? 2 : 3))
       ctx.fail(ctx.input_name(0), " must be [N, C, spatial...], got ", shape_str(x.shape()));
     int64_t N = x.dim(0), C = x.dim(1), S = x.numel() / std::max<int64_t>(N * C, 1);
-    std::vector<double> scale = channel_param(ctx, 1, C), bias = channel_param(ctx, 2, C);
+    int64_t G = groups_ ? groups_ : C;
+    if (C % G != 0) ctx.fail(C, " channels do not split into ", G, " groups");
+    int64_t per = C / G;  // channels in a group
+    int64_t params = per_group_params_ ? G : C;
+    std::vector<double> scale = channel_param(ctx, 1, params),
+                        bias = channel_param(ctx, 2, params);
     Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
     visit_float(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      ctx.pool().parallel_for(N * C, 1, [&](int64_t b, int64_t e) {
+      using C_ = compute_t<T>;
+      int64_t len = per * S;  // one group of one sample is contiguous
+      ctx.pool().parallel_for(N * G, 1, [&](int64_t b, int64_t e) {
         for (int64_t k = b; k < e; ++k) {
-          const T* p = x.data<T>() + k * S;
-          T* q = y.data<T>() + k * S;
+          const T* p = x.data<T>() + k * len;
+          T* q = y.data<T>() + k * len;
           double s = 0, sq = 0;
-          for (int64_t i = 0; i < S; ++i) s += static_cast<compute_t<T>>(p[i]);
-          double m = S ? s / S : 0;
-          for (int64_t i = 0; i < S; ++i) {
-            double d = static_cast<compute_t<T>>(p[i]) - m;
+          for (int64_t i = 0; i < len; ++i) s += static_cast<C_>(p[i]);
+          double m = len ? s / len : 0;
+          for (int64_t i = 0; i < len; ++i) {
+            double d = static_cast<C_>(p[i]) - m;
             sq += d * d;
           }
-          double inv = 1.0 / std::sqrt((S ? sq / S : 0) + eps_);
-          int64_t c = k % C;
-          for (int64_t i = 0; i < S; ++i) {
-            q[i] = static_cast<T>(static_cast<compute_t<T>>(
-                (static_cast<compute_t<T>>(p[i]) - m) * inv * scale[c] + bias[c]));
+          double inv = 1.0 / std::sqrt((len ? sq / len : 0) + eps_);
+          for (int64_t i = 0; i < len; ++i) {
+            int64_t c = (k % G) * per + i / S;
+            int64_t at = per_group_params_ ? k % G : c;
+            q[i] = static_cast<T>(
+                static_cast<C_>((static_cast<C_>(p[i]) - m) * inv * scale[at] + bias[at]));
           }
         }
       });
@@ -144,6 +162,8 @@ class InstanceNormKernel final : public Kernel {
 
  private:
   double eps_;
+  int64_t groups_;  // 0: one per channel (InstanceNormalization)
+  bool per_group_params_;
 };
 
 // LayerNormalization, and RMSNormalization (opset 23) as the same loop without the mean:
@@ -379,7 +399,8 @@ class DropoutKernel final : public Kernel {
 
 constexpr KernelDef kDefs[] = {
     {"", "BatchNormalization", 1, kLatest, &BatchNormKernel::make},
-    {"", "InstanceNormalization", 1, kLatest, &InstanceNormKernel::make},
+    {"", "InstanceNormalization", 1, kLatest, &GroupNormKernel::make_instance},
+    {"", "GroupNormalization", 18, kLatest, &GroupNormKernel::make_group},
     {"", "LayerNormalization", 17, kLatest, &LayerNormKernel::make},
     {"", "RMSNormalization", 23, kLatest, &LayerNormKernel::make_rms},
     {"", "LpNormalization", 1, kLatest, &LpNormKernel::make},

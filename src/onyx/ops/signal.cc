@@ -1,6 +1,7 @@
 // Signal processing: DFT and STFT (opset 17). Transforms are computed in double, directly
 // (O(n^2) per transform); the backend suite's sizes are small and this keeps every length
 // exact. A fast path (FFT) belongs here when a real model needs it.
+#include <algorithm>
 #include <cmath>
 #include <complex>
 
@@ -33,10 +34,13 @@ int64_t scalar_int(const KernelContext& ctx, size_t i) {
   return t.to_int64s()[0];
 }
 
+// DFT-17 takes the axis as an attribute (default 1), DFT-20 as input 2 (default -2, the last
+// signal axis). onesided with inverse is the IRFFT: a half spectrum in, a real signal out.
 class DftKernel final : public Kernel {
  public:
   explicit DftKernel(const KernelInfo& info)
-      : axis_(info.node.attr_int("axis", 1)),
+      : axis_input_(info.opset >= 20),
+        axis_(axis_input_ ? -2 : info.node.attr_int("axis", 1)),
         inverse_(info.node.attr_int("inverse", 0) != 0),
         onesided_(info.node.attr_int("onesided", 0) != 0) {}
   static std::unique_ptr<Kernel> make(const KernelInfo& i) {
@@ -48,18 +52,23 @@ class DftKernel final : public Kernel {
       ctx.fail(ctx.input_name(0), " must end in a dimension of 1 (real) or 2 (complex), got ",
                shape_str(x.shape()));
     }
-    int64_t axis = axis_ < 0 ? axis_ + x.rank() : axis_;
+    int64_t axis_value = axis_input_ && ctx.has_input(2) ? scalar_int(ctx, 2) : axis_;
+    int64_t axis = axis_value < 0 ? axis_value + x.rank() : axis_value;
     if (axis < 0 || axis >= x.rank() - 1)
-      ctx.fail("axis ", axis_, " is out of range for ", shape_str(x.shape()));
-    int64_t in_len = x.dim(axis);
-    int64_t n = ctx.has_input(1) ? scalar_int(ctx, 1) : in_len;
-    if (n < 1) ctx.fail(ctx.input_name(1), " must be positive");
-    if (onesided_ && inverse_) ctx.fail("onesided inverse transforms are not defined");
-    int64_t bins = onesided_ ? n / 2 + 1 : n;
+      ctx.fail("axis ", axis_value, " is out of range for ", shape_str(x.shape()));
     bool complex_in = x.dim(x.rank() - 1) == 2;
+    bool irfft = onesided_ && inverse_;
+    if (irfft && !complex_in) ctx.fail("an inverse onesided DFT needs a complex input");
+    int64_t in_len = x.dim(axis);
+    int64_t n = ctx.has_input(1) ? scalar_int(ctx, 1) : irfft ? 2 * (in_len - 1) : in_len;
+    if (n < 1) ctx.fail(ctx.input_name(1), " must be positive");
+    // IRFFT: bins of the half spectrum read, n real values written; otherwise n read, bins out.
+    int64_t half = n / 2 + 1;
+    int64_t bins = irfft ? n : onesided_ ? half : n;
+    int64_t read = irfft ? std::min(in_len, half) : std::min(in_len, n);
     Shape out_shape = x.shape();
     out_shape[axis] = bins;
-    out_shape.back() = 2;
+    out_shape.back() = irfft ? 1 : 2;
     Tensor& y = ctx.allocate(0, x.dtype(), out_shape);
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= x.dim(d);
@@ -73,7 +82,7 @@ class DftKernel final : public Kernel {
       for (int64_t o = 0; o < outer; ++o) {
         for (int64_t i = 0; i < inner; ++i) {
           for (int64_t j = 0; j < n; ++j) {
-            if (j >= in_len) {
+            if (j >= read) {
               sig[j] = 0;
               continue;
             }
@@ -82,11 +91,15 @@ class DftKernel final : public Kernel {
             using C = compute_t<T>;
             sig[j] = cd(static_cast<C>(e[0]), complex_in ? static_cast<C>(e[1]) : C(0));
           }
+          if (irfft) {  // the rest of the spectrum by conjugate symmetry: X[n - k] = X[k]*
+            for (int64_t k = half; k < n; ++k) sig[k] = n - k < read ? std::conj(sig[n - k]) : 0;
+          }
           dft(sig, n, bins, inverse_, res);
+          int64_t out_comps = irfft ? 1 : 2;
           for (int64_t k = 0; k < bins; ++k) {
-            T* e = out + ((o * bins + k) * inner + i) * 2;
+            T* e = out + ((o * bins + k) * inner + i) * out_comps;
             e[0] = static_cast<T>(static_cast<compute_t<T>>(res[k].real()));
-            e[1] = static_cast<T>(static_cast<compute_t<T>>(res[k].imag()));
+            if (!irfft) e[1] = static_cast<T>(static_cast<compute_t<T>>(res[k].imag()));
           }
         }
       }
@@ -94,6 +107,7 @@ class DftKernel final : public Kernel {
   }
 
  private:
+  bool axis_input_;
   int64_t axis_;
   bool inverse_, onesided_;
 };
