@@ -17,9 +17,8 @@ using testing::attr_int;
 using testing::run_model;
 using testing::single_node_model;
 
-constexpr DType kNarrowFloats[] = {DType::Float8E4M3FN, DType::Float8E4M3FNUZ,
-                                   DType::Float8E5M2,   DType::Float8E5M2FNUZ,
-                                   DType::Float4E2M1,   DType::Float8E8M0};
+constexpr DType kNarrowFloats[] = {DType::Float8E4M3FN,   DType::Float8E4M3FNUZ, DType::Float8E5M2,
+                                   DType::Float8E5M2FNUZ, DType::Float4E2M1,     DType::Float8E8M0};
 
 TEST(Narrow, EveryStoredByteSurvivesItsOwnValue) {
   for (DType t : kNarrowFloats) {
@@ -138,9 +137,9 @@ TEST(Narrow, TensorProtosHoldPackedBytesInRawDataOrInt32Data) {
 TEST(Narrow, CastBitCastAndQuantizeThroughGraphs) {
   Tensor x = Tensor::from_vector<float>({4}, {1.0f, 500.0f, -0.3f, NAN});
   auto cast = [&](int64_t to, int64_t saturate) {
-    return run_model(
-        single_node_model("Cast", 1, 1, {attr_int("to", to), attr_int("saturate", saturate)}, 25),
-        {x})[0]
+    return run_model(single_node_model("Cast", 1, 1,
+                                       {attr_int("to", to), attr_int("saturate", saturate)}, 25),
+                     {x})[0]
         .tensor();
   };
   Tensor f8 = cast(17, 1);

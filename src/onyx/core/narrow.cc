@@ -59,9 +59,9 @@ double decode(const Format& f, unsigned code) {
   if (f.nan == NanKind::Ieee && exp == all_ones) {
     return man ? nan : (sign ? -INFINITY : INFINITY);
   }
-  double v = exp == 0 ? std::ldexp(man, 1 - f.bias - f.man_bits)
-                      : std::ldexp((1u << f.man_bits) + man, static_cast<int>(exp) - f.bias -
-                                                                 f.man_bits);
+  double v =
+      exp == 0 ? std::ldexp(man, 1 - f.bias - f.man_bits)
+               : std::ldexp((1u << f.man_bits) + man, static_cast<int>(exp) - f.bias - f.man_bits);
   return sign ? -v : v;
 }
 
@@ -128,8 +128,7 @@ unsigned encode_e8m0(double v, const NarrowCast& how) {
   int m_exp = 0;
   double m = 2.0 * std::frexp(a, &m_exp);  // a = m * 2^(m_exp - 1), m in [1, 2)
   int k = m_exp - 1;
-  if ((how.round == RoundMode::Up && m > 1.0) || (how.round == RoundMode::Nearest && m >= 1.5))
-    ++k;
+  if ((how.round == RoundMode::Up && m > 1.0) || (how.round == RoundMode::Nearest && m >= 1.5)) ++k;
   int code = k + 127;
   if (code < 0) return how.saturate ? 0x00 : 0xFF;
   if (code > 0xFE) return how.saturate ? 0xFE : 0xFF;

@@ -57,7 +57,8 @@ std::optional<ir::TypeInfo> own_type(const ir::Node& n, const ir::Graph& g,
   if (!n.domain.empty() && n.domain != "ai.onnx") return std::nullopt;
   // Elementwise, or shaped like the first input (RMSNormalization's Y).
   if (n.op_type == "Mish" || n.op_type == "BitwiseNot" || n.op_type == "Gelu" ||
-      n.op_type == "Swish" || n.op_type == "RMSNormalization" || n.op_type == "GroupNormalization") {
+      n.op_type == "Swish" || n.op_type == "RMSNormalization" ||
+      n.op_type == "GroupNormalization") {
     if (const ir::TypeInfo* x = in(0)) return *x;
   }
   if (n.op_type == "BitCast") {  // the input's shape, the `to` type

@@ -148,9 +148,8 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const TensorReadOptions
   }
   if (is_narrow(dtype)) {  // int32_data: one packed byte per value
     if (static_cast<size_t>(proto.int32_data_size()) != bytes) {
-      fail(ErrorKind::InvalidModel, options.context, ": int32_data holds ",
-           proto.int32_data_size(), " values, shape ", shape_str(shape), " of ",
-           dtype_name(dtype), " needs ", bytes);
+      fail(ErrorKind::InvalidModel, options.context, ": int32_data holds ", proto.int32_data_size(),
+           " values, shape ", shape_str(shape), " of ", dtype_name(dtype), " needs ", bytes);
     }
     std::vector<uint8_t> packed(proto.int32_data().begin(), proto.int32_data().end());
     unpack_narrow(dtype, packed.data(), t.numel(), t.data<uint8_t>());

@@ -93,7 +93,8 @@ void cast_narrow(KernelContext& ctx, const Tensor& x, Tensor& y, const NarrowCas
   uint8_t* out = y.data<uint8_t>();
   if (from == DType::String) {
     for (int64_t i = 0; i < n; ++i) {
-      out[i] = narrow_from_double(to, from_string_value<double>(x.data<std::string>()[i], ctx), how);
+      out[i] =
+          narrow_from_double(to, from_string_value<double>(x.data<std::string>()[i], ctx), how);
     }
     return;
   }
@@ -162,8 +163,7 @@ NarrowCast narrow_cast_attrs(const KernelInfo& info) {
   } else if (mode == "nearest") {
     how.round = RoundMode::Nearest;
   } else {
-    info.fail(ErrorKind::InvalidModel, "round_mode must be up, down or nearest, not '", mode,
-              "'");
+    info.fail(ErrorKind::InvalidModel, "round_mode must be up, down or nearest, not '", mode, "'");
   }
   return how;
 }

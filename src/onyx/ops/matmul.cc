@@ -241,9 +241,9 @@ void qlinear_matmul(KernelContext& ctx) {
     if (!is_floating(ctx.input(k).dtype()) || ctx.input(k).numel() != 1)
       ctx.fail(ctx.input_name(k), " must be a floating point scalar");
   }
-  float scale = static_cast<float>(ctx.input(1).element_as_double(0) *
-                                   ctx.input(4).element_as_double(0) /
-                                   ctx.input(6).element_as_double(0));
+  float scale =
+      static_cast<float>(ctx.input(1).element_as_double(0) * ctx.input(4).element_as_double(0) /
+                         ctx.input(6).element_as_double(0));
   const Tensor& yzp = ctx.input(7);
   Tensor& y = ctx.allocate(0, yzp.dtype(), s.out);
   int32_t z = yzp.dtype() == DType::Int8 ? yzp.data<int8_t>()[0] : yzp.data<uint8_t>()[0];

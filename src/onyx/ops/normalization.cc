@@ -130,8 +130,7 @@ class GroupNormKernel final : public Kernel {
     if (C % G != 0) ctx.fail(C, " channels do not split into ", G, " groups");
     int64_t per = C / G;  // channels in a group
     int64_t params = per_group_params_ ? G : C;
-    std::vector<double> scale = channel_param(ctx, 1, params),
-                        bias = channel_param(ctx, 2, params);
+    std::vector<double> scale = channel_param(ctx, 1, params), bias = channel_param(ctx, 2, params);
     Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
     visit_float(x.dtype(), [&](auto tag) {
       using T = decltype(tag);

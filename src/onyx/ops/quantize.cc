@@ -1,5 +1,6 @@
 // Linear quantization: QuantizeLinear, DequantizeLinear (per-tensor, per-axis or blocked
-// scale and zero point, to and from every integer and narrow float type of opset 25) and DynamicQuantizeLinear (uint8 with scale and zero point from the data).
+// scale and zero point, to and from every integer and narrow float type of opset 25) and
+// DynamicQuantizeLinear (uint8 with scale and zero point from the data).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -40,7 +41,8 @@ class ScaleIndex {
     if (!fits) {
       ctx.fail(ctx.input_name(1), " has shape ", shape_str(scale.shape()), "; blocks of ", block,
                " along axis ", axis, " of x ", shape_str(x.shape()), " need ",
-               axis_len_ == 0 ? 0 : (axis_len_ + block - 1) / block, " there and x's size elsewhere");
+               axis_len_ == 0 ? 0 : (axis_len_ + block - 1) / block,
+               " there and x's size elsewhere");
     }
     kind_ = Kind::Block;
     block_ = block;
@@ -209,7 +211,7 @@ class DequantizeLinearKernel final : public Kernel {
       ctx.fail(ctx.input_name(2), " must match x's type (", dtype_name(x.dtype()),
                ") and the scale's size (", scale.numel(), ")");
     }
-    DType out = output_ != DType::Undefined        ? output_
+    DType out = output_ != DType::Undefined          ? output_
                 : scale.dtype() == DType::Float8E8M0 ? DType::Float32
                                                      : scale.dtype();
     if (!is_floating(out) || out == DType::Float64)

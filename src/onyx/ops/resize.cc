@@ -1,4 +1,4 @@
-// Resize (opsets 10, 11, 13) and Upsample (7, 9): nearest, N-linear and cubic modes, every
+// Resize (opsets 10 to 19) and Upsample (7, 9): nearest, N-linear and cubic modes, antialias, every
 // coordinate transformation mode of the spec. Interpolation is separable: for each output
 // coordinate of each dim we compute its taps (source index, weight) once, then every output
 // element sums the tensor product of its dims' taps.
@@ -36,6 +36,7 @@ class ResizeKernel final : public Kernel {
     nearest_ = legacy_ ? "floor" : n.attr_string("nearest_mode", "round_prefer_floor");
     cubic_a_ = n.attr_float("cubic_coeff_a", -0.75f);
     exclude_outside_ = n.attr_int("exclude_outside", 0) != 0;
+    antialias_ = n.attr_int("antialias", 0) != 0;  // opset 18
     extrapolation_ = n.attr_float("extrapolation_value", 0.0f);
     attr_scales_ = n.attr_floats("scales");
     axes_ = n.attr_ints("axes");  // opset 18: roi, scales and sizes name these axes only
@@ -149,7 +150,9 @@ class ResizeKernel final : public Kernel {
         taps.push_back({0, 0.0});
         continue;
       }
-      if (mode_ == "nearest") {
+      if (antialias_ && scale < 1 && mode_ != "nearest") {
+        antialias_taps(xo, in, scale, taps);
+      } else if (mode_ == "nearest") {
         double v;
         if (nearest_ == "round_prefer_floor")
           v = (xo == std::floor(xo) + 0.5) ? std::floor(xo) : std::round(xo);
@@ -174,24 +177,45 @@ class ResizeKernel final : public Kernel {
         int64_t x0 = static_cast<int64_t>(std::floor(xo));
         double f = xo - static_cast<double>(x0), a = cubic_a_;
         double w[4];
-        for (int k = 0; k < 4; ++k) {
-          double s = std::abs(f - (k - 1));  // distance to tap x0 - 1 + k
-          w[k] = s <= 1 ? ((a + 2) * s - (a + 3)) * s * s + 1
-                        : (s < 2 ? ((a * s - 5 * a) * s + 8 * a) * s - 4 * a : 0.0);
-        }
-        double total = 0;
-        for (int k = 0; k < 4; ++k) {
-          int64_t idx = x0 - 1 + k;
-          if (exclude_outside_ && (idx < 0 || idx >= in)) continue;
-          taps.push_back({std::clamp<int64_t>(idx, 0, in - 1), w[k]});
-          total += w[k];
-        }
-        if (exclude_outside_ && total != 0) {
-          for (auto& tp : taps) tp.weight /= total;
-        }
+        for (int k = 0; k < 4; ++k) w[k] = cubic_weight(std::abs(f - (k - 1)), a);
+        for (int k = 0; k < 4; ++k) add_tap(taps, x0 - 1 + k, in, w[k]);
+        if (exclude_outside_) normalize(taps);
       }
     }
     return t;
+  }
+
+  static double cubic_weight(double s, double a) {  // s = |distance|
+    return s <= 1 ? ((a + 2) * s - (a + 3)) * s * s + 1
+                  : (s < 2 ? ((a * s - 5 * a) * s + 8 * a) * s - 4 * a : 0.0);
+  }
+
+  // Source taps clamp to the edge, or are dropped under exclude_outside.
+  void add_tap(std::vector<Tap>& taps, int64_t idx, int64_t in, double w) const {
+    if (exclude_outside_ && (idx < 0 || idx >= in)) return;
+    taps.push_back({std::clamp<int64_t>(idx, 0, in - 1), w});
+  }
+
+  static void normalize(std::vector<Tap>& taps) {
+    double total = 0;
+    for (const auto& tp : taps) total += tp.weight;
+    if (total == 0) return;
+    for (auto& tp : taps) tp.weight /= total;
+  }
+
+  // Resize-18's antialias when downscaling: the linear or cubic filter stretched by 1/scale,
+  // so every input pixel under the output pixel contributes; weights sum to 1.
+  void antialias_taps(double xo, int64_t in, double scale, std::vector<Tap>& taps) const {
+    int64_t x0 = static_cast<int64_t>(std::floor(xo));
+    double f = xo - static_cast<double>(x0);
+    double support = mode_ == "linear" ? 1.0 : 2.0;
+    int64_t start = static_cast<int64_t>(std::floor(-support / scale)) + 1;
+    for (int64_t i = start; i < 2 - start; ++i) {  // symmetric about the tap at x0 + 1/2
+      double s = std::abs((static_cast<double>(i) - f) * scale);
+      double w = mode_ == "linear" ? std::max(0.0, 1.0 - s) : cubic_weight(s, cubic_a_);
+      add_tap(taps, x0 + i, in, w);
+    }
+    normalize(taps);
   }
 
   template <typename T>
@@ -244,7 +268,7 @@ class ResizeKernel final : public Kernel {
   bool upsample_, legacy_ = false;
   std::string mode_, coord_, nearest_;
   double cubic_a_ = -0.75, extrapolation_ = 0;
-  bool exclude_outside_ = false;
+  bool exclude_outside_ = false, antialias_ = false;
   std::vector<float> attr_scales_;
   std::vector<int64_t> axes_;
   std::string policy_;
