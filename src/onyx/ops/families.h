@@ -36,6 +36,7 @@ void register_resize_kernels(Registry& r);
 void register_linalg_kernels(Registry& r);
 void register_detection_kernels(Registry& r);
 void register_attention_kernels(Registry& r);
+void register_deform_conv_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -54,6 +55,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_gather_kernels,       register_loss_kernels,
     register_resize_kernels,       register_linalg_kernels,
     register_detection_kernels,    register_attention_kernels,
+    register_deform_conv_kernels,
 };
 
 }  // namespace onyx::ops
