@@ -37,6 +37,7 @@ void register_linalg_kernels(Registry& r);
 void register_detection_kernels(Registry& r);
 void register_attention_kernels(Registry& r);
 void register_deform_conv_kernels(Registry& r);
+void register_flex_attention_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -55,7 +56,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_gather_kernels,       register_loss_kernels,
     register_resize_kernels,       register_linalg_kernels,
     register_detection_kernels,    register_attention_kernels,
-    register_deform_conv_kernels,
+    register_deform_conv_kernels,  register_flex_attention_kernels,
 };
 
 }  // namespace onyx::ops
