@@ -38,25 +38,47 @@ void register_detection_kernels(Registry& r);
 void register_attention_kernels(Registry& r);
 void register_deform_conv_kernels(Registry& r);
 void register_flex_attention_kernels(Registry& r);
+void register_rotary_embedding_kernels(Registry& r);
+void register_causal_conv_kernels(Registry& r);
+void register_linear_attention_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
-    register_unary_kernels,        register_binary_kernels,
-    register_activation_kernels,   register_constant_kernels,
-    register_control_flow_kernels, register_sequence_kernels,
-    register_quantize_kernels,     register_random_kernels,
-    register_rnn_kernels,          register_string_kernels,
-    register_signal_kernels,       register_optimizer_kernels,
-    register_shape_kernels,        register_layout_kernels,
-    register_cast_kernels,         register_pad_kernels,
-    register_reduce_kernels,       register_softmax_kernels,
-    register_argreduce_kernels,    register_matmul_kernels,
-    register_conv_kernels,         register_conv_transpose_kernels,
-    register_pool_kernels,         register_normalization_kernels,
-    register_gather_kernels,       register_loss_kernels,
-    register_resize_kernels,       register_linalg_kernels,
-    register_detection_kernels,    register_attention_kernels,
-    register_deform_conv_kernels,  register_flex_attention_kernels,
+    register_unary_kernels,
+    register_binary_kernels,
+    register_activation_kernels,
+    register_constant_kernels,
+    register_control_flow_kernels,
+    register_sequence_kernels,
+    register_quantize_kernels,
+    register_random_kernels,
+    register_rnn_kernels,
+    register_string_kernels,
+    register_signal_kernels,
+    register_optimizer_kernels,
+    register_shape_kernels,
+    register_layout_kernels,
+    register_cast_kernels,
+    register_pad_kernels,
+    register_reduce_kernels,
+    register_softmax_kernels,
+    register_argreduce_kernels,
+    register_matmul_kernels,
+    register_conv_kernels,
+    register_conv_transpose_kernels,
+    register_pool_kernels,
+    register_normalization_kernels,
+    register_gather_kernels,
+    register_loss_kernels,
+    register_resize_kernels,
+    register_linalg_kernels,
+    register_detection_kernels,
+    register_attention_kernels,
+    register_deform_conv_kernels,
+    register_flex_attention_kernels,
+    register_rotary_embedding_kernels,
+    register_causal_conv_kernels,
+    register_linear_attention_kernels,
 };
 
 }  // namespace onyx::ops
