@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "onyx/autodiff/losses.h"
 #include "onyx/onnx/model_io.h"
+#include "onyx/onnx/version_convert.h"
 #include "onyx/train/datasets.h"
 #include "onyx/train/trainer.h"
 #include "training_flags.h"
@@ -220,15 +221,23 @@ Command add_eval(CLI::App& app) {
 Command add_export(CLI::App& app) {
   struct Opts {
     std::string checkpoint, out;
+    int64_t opset = 0;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand("export", "Write a checkpoint's inference model");
   cmd->add_option("--checkpoint,checkpoint", o->checkpoint, "a checkpoint (or any model)")
       ->required();
   cmd->add_option("-o,--output", o->out, "the inference model to write")->required();
+  cmd->add_option("--opset", o->opset, "write at this opset (1 to 23; default: the model's)")
+      ->check(CLI::Range(1, 23));
   return [o]() {
-    onnx_io::save_model(train::inference_model(onnx_io::load_model(o->checkpoint)), o->out);
-    std::printf("wrote %s\n", o->out.c_str());
+    ir::Model m = train::inference_model(onnx_io::load_model(o->checkpoint));
+    int64_t from = m.opset("");
+    if (o->opset) m = onnx_io::convert_opset(m, o->opset);
+    onnx_io::save_model(m, o->out);
+    std::printf("wrote %s at opset %lld", o->out.c_str(), static_cast<long long>(m.opset("")));
+    if (m.opset("") != from) std::printf(" (converted from %lld)", static_cast<long long>(from));
+    std::printf("\n");
     return 0;
   };
 }

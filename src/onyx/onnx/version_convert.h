@@ -1,4 +1,5 @@
-// Opset conversion with ONNX's own version converter (libonnx).
+// Opset conversion of the default domain: ONNX's own version converter (libonnx 1.12) up to
+// opset 17, onyx's steps (opset_steps.h) from 17 to 23.
 #pragma once
 
 #include <cstdint>
@@ -7,8 +8,8 @@
 
 namespace onyx::onnx_io {
 
-// The model with its default-domain opset moved to `target` (up or down) by
-// onnx::version_conversion; throws Unsupported with the converter's reason when it cannot.
+// The model with its default-domain opset moved to `target` (up or down, 1 to 23); throws
+// Unsupported with the reason (the converter's, or the node that cannot be converted).
 ir::Model convert_opset(const ir::Model& model, int64_t target);
 
 }  // namespace onyx::onnx_io
