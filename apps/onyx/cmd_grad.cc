@@ -23,12 +23,15 @@ Command add_grad(CLI::App& app) {
                   "floating-point initializer)")
       ->delimiter(',');
   cmd->add_option("--opset", o->opset,
-                  "convert the model to this opset first (default: keep the model's)");
+                  "convert the model to this opset first, 1 to 23 (default: keep the model's, "
+                  "raised to 17 when a gradient needs a newer op)")
+      ->check(CLI::Range(1, 23));
   return [o]() {
     ir::Model model = onnx_io::load_model(o->model);
     autodiff::GradOptions options;
     options.wrt = o->wrt;
     options.opset = o->opset;
+    options.note = [](const std::string& what) { std::cout << what << "\n"; };
     ir::Model grad = autodiff::build_gradient_model(model, options);
     onnx_io::save_model(grad, o->out);
     const ir::Graph& g = *grad.graph;

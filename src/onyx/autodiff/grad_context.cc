@@ -190,14 +190,10 @@ std::string GradContext::reduce_to(const std::string& g,
   std::string is_one = op("Equal", {padded, ints({1})});
   std::string axes = op("Reshape", {op("NonZero", {is_one}), ints({-1})});
   std::string summed;
-  if (opset_ >= 13) {
-    summed = op("ReduceSum", {g, axes},
-                {attr("keepdims", int64_t{1}), attr("noop_with_empty_axes", int64_t{1})});
-  } else {
-    fail(
-        "summing a broadcast gradient whose shapes are only known at run time needs opset 13 "
-        "or later; convert the model (onyx grad --opset 17)");
-  }
+  require_opset(opset_, 13, node().describe() + ": gradient",
+                "summing a broadcast gradient whose shapes are only known at run time");
+  summed = op("ReduceSum", {g, axes},
+              {attr("keepdims", int64_t{1}), attr("noop_with_empty_axes", int64_t{1})});
   return op("Reshape", {summed, sl});
 }
 
@@ -210,10 +206,9 @@ std::string GradContext::index_grid(const std::string& like) {
 
 std::string GradContext::scatter_add_flat(const std::string& idx, const std::string& g,
                                           const std::string& like, bool unique_indices) {
-  if (!unique_indices && opset_ < 16) {
-    fail(
-        "the gradient scatters with ScatterElements(reduction='add'), which needs opset 16; "
-        "convert the model (onyx grad --opset 17)");
+  if (!unique_indices) {
+    require_opset(opset_, 16, node().describe() + ": gradient",
+                  "scattering with ScatterElements(reduction='add')");
   }
   std::string flat_zeros = op("Reshape", {zeros_like(like), ints({-1})});
   std::string s = op("ScatterElements",

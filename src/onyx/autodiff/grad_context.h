@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "onyx/autodiff/needs_opset.h"
 #include "onyx/ir/builder.h"
 #include "onyx/ir/graph.h"
 

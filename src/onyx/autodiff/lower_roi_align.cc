@@ -30,9 +30,9 @@ class RoiAlignLowering : Rewriter {
     bool half_pixel = opset_ >= 16 && n_.attr_string("coordinate_transformation_mode",
                                                      "half_pixel") == "half_pixel";
     if (oh < 1 || ow < 1 || ratio < 0) fail_here("bad output size or sampling_ratio");
-    if (opset_ < 16) {  // GatherElements' gradient accumulates with ScatterElements-16
-      fail_here("opset 16 or later is needed; convert the model (--opset 17)");
-    }
+    // GatherElements' gradient accumulates with ScatterElements-16.
+    require_opset(opset_, 16, n_.describe() + ": cannot lower RoiAlign for differentiation",
+                  "ScatterElements(reduction='add')");
     auto xd = dims_of(n_.input(0));
     if (!xd || xd->size() != 4 || (*xd)[2] < 1 || (*xd)[3] < 1) {
       fail_here("the feature map must be [N, C, H, W] with H and W known statically");

@@ -28,7 +28,8 @@ class Unroller : Rewriter {
     gates_ = op == "LSTM" ? 4 : op == "GRU" ? 3 : 1;
     hidden_ = n_.attr_int("hidden_size", 0);
     if (hidden_ <= 0) fail_here("hidden_size must be positive");
-    if (opset_ < 10) fail_here("opset 10 or later is needed (Slice with inputs)");
+    require_opset(opset_, 10, n_.describe() + ": cannot unroll for differentiation",
+                  "Slice with inputs");
     for (const char* a : {"clip", "activation_alpha", "activation_beta"}) {
       if (n_.find_attr(a)) fail_here("attribute '", a, "' is not supported");
     }

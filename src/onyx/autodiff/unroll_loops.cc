@@ -179,7 +179,8 @@ class LoopUnroller : Rewriter {
                                         const std::vector<int64_t>& in_dirs,
                                         const std::vector<int64_t>& out_axes,
                                         const std::vector<int64_t>& out_dirs) {
-    if (opset_ < 11) fail_here("a Scan of run-time length needs opset 11 or later");
+    require_opset(opset_, 11, n_.describe() + ": cannot unroll for differentiation",
+                  "a Scan of run-time length");
     size_t k_in = in_axes.size(), k_out = out_axes.size();
     std::string p = b_.unique(prefix_ + "loop") + "/";
     std::string len = b_.op("Gather", {b_.op("Shape", {n_.input(states)}), index(in_axes[0])});

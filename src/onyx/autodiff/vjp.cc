@@ -178,7 +178,9 @@ std::vector<bool> append_vjp(ir::Model& model, const VjpSpec& spec) {
   return append_vjp_typed(model, spec, onnx_io::infer_value_types(model));
 }
 
-ir::Model build_gradient_model(const ir::Model& source, const GradOptions& options) {
+namespace {
+
+ir::Model build_gradient_at(const ir::Model& source, const GradOptions& options) {
   ir::Model model = source;
   model.graph = std::make_shared<ir::Graph>(*source.graph);
   if (options.opset && options.opset != model.opset("")) {
@@ -238,6 +240,25 @@ ir::Model build_gradient_model(const ir::Model& source, const GradOptions& optio
     g.outputs.push_back({spec.names[i], t != types.end() ? t->second : ir::TypeInfo{}, ""});
   }
   return model;
+}
+
+}  // namespace
+
+ir::Model build_gradient_model(const ir::Model& source, const GradOptions& options) {
+  if (options.opset) return build_gradient_at(source, options);
+  try {
+    return build_gradient_at(source, options);
+  } catch (const NeedsOpset& e) {
+    // A rule needs a newer op than the model's opset has: convert the model to 17 (where
+    // every rule has what it needs) and say so, rather than stopping.
+    GradOptions raised = options;
+    raised.opset = std::max<int64_t>(e.opset(), 17);
+    if (options.note) {
+      options.note(cat("converted the model from opset ", source.opset(""), " to ", raised.opset,
+                       " (", e.reason(), ")"));
+    }
+    return build_gradient_at(source, raised);
+  }
 }
 
 bool lower_gradient_ops(ir::Model& model) {

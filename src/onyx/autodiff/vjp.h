@@ -3,6 +3,7 @@
 // topological order, accumulating where a value feeds several nodes.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -41,7 +42,10 @@ std::vector<MissingRule> missing_rules(const ir::Model& model, const std::vector
 
 struct GradOptions {
   std::vector<std::string> wrt;  // default: every floating-point initializer
-  int64_t opset = 0;             // 0: the model's own; else converted to this first
+  int64_t opset = 0;             // 0: the model's own, raised to 17 when a rule needs it
+                                 // (see `note`); else converted to this first
+  // Told what the build decided by itself (the opset it raised, and why).
+  std::function<void(const std::string&)> note;
 };
 
 // `onyx grad`: the model's inputs plus a seed input "<Y>_grad" per floating-point output
