@@ -1,4 +1,5 @@
-// Activation functions. Attributes are read once, when the kernel is made.
+// Activation functions, and the gated SwiGLU built on Swish. Attributes are read once,
+// when the kernel is made.
 #include <cmath>
 #include <limits>
 
@@ -182,6 +183,33 @@ void PReluKernel::compute(KernelContext& ctx) {
   });
 }
 
+// SwiGLU (opset 28): Y = Swish_alpha(A) * B, A the gate and B the value. The spec forbids
+// broadcasting, so B must match A exactly; Swish's own functor (and its alpha) is reused.
+class SwiGluKernel final : public Kernel {
+ public:
+  explicit SwiGluKernel(const KernelInfo& info) : swish_(info) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& info) {
+    return std::make_unique<SwiGluKernel>(info);
+  }
+  void compute(KernelContext& ctx) override {
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(1);
+    if (b.dtype() != a.dtype() || b.shape() != a.shape()) {
+      ctx.fail(ctx.input_name(1), " is ", dtype_name(b.dtype()), " of shape ", shape_str(b.shape()),
+               ", expected ", dtype_name(a.dtype()), " of shape ", shape_str(a.shape()),
+               " like the gate A (SwiGLU does not broadcast)");
+    }
+    Tensor& y = ctx.allocate(0, a.dtype(), a.shape());
+    visit_types<Types::Float>(a.dtype(), ctx, [&](auto tag) {
+      using T = decltype(tag);
+      map_binary<T, T, T>(a, b, y, ctx.pool(), [this](auto g, auto v) { return swish_(g) * v; });
+    });
+  }
+
+ private:
+  SwishOp swish_;
+};
+
 // Clip: bounds are attributes before opset 11, optional inputs from 11 on.
 class ClipKernel final : public Kernel {
  public:
@@ -246,6 +274,7 @@ constexpr KernelDef kDefs[] = {
     act<HardSigmoidOp, Types::Float>("HardSigmoid", 1),
     act<ShrinkOp, Types::Numeric>("Shrink", 9),
     {"", "PRelu", 1, kLatest, &PReluKernel::make},
+    {"", "SwiGLU", 28, kLatest, &SwiGluKernel::make},
     {"", "Clip", 1, kLatest, &ClipKernel::make},
 };
 

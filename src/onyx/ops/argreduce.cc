@@ -1,8 +1,12 @@
-// ArgMax, ArgMin, TopK and CumSum: ops that walk one axis of an [outer, n, inner] view.
+// ArgMax, ArgMin, TopK, CumSum and CumProd: ops that walk one axis of an [outer, n, inner]
+// view.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <type_traits>
+#include <vector>
 
+#include "onyx/ops/elementwise.h"
 #include "onyx/ops/reduce_util.h"
 #include "onyx/ops/registry.h"
 
@@ -121,47 +125,99 @@ class TopKKernel final : public Kernel {
   int64_t legacy_k_;
 };
 
-class CumSumKernel final : public Kernel {
+// CumSum and CumProd: one scan along an axis, parameterised by the operation and its
+// identity. Integers accumulate in the unsigned type their promotion gives, so overflow
+// wraps (as NumPy's does) instead of being undefined; 16-bit floats accumulate in float.
+template <typename T, bool Integral = std::is_integral_v<T>>
+struct ScanType {
+  using type = compute_t<T>;
+};
+template <typename T>
+struct ScanType<T, true> {
+  using type = std::make_unsigned_t<decltype(+T{})>;
+};
+template <typename T>
+using scan_t = typename ScanType<T>::type;
+
+struct SumScan {
+  template <typename A>
+  static A identity() {
+    return A(0);
+  }
+  template <typename A>
+  A operator()(A acc, A v) const {
+    return A(acc + v);
+  }
+};
+struct ProdScan {
+  template <typename A>
+  static A identity() {
+    return A(1);
+  }
+  template <typename A>
+  A operator()(A acc, A v) const {
+    return A(acc * v);
+  }
+};
+
+template <typename Op>
+class ScanKernel final : public Kernel {
  public:
-  explicit CumSumKernel(const KernelInfo& info)
+  explicit ScanKernel(const KernelInfo& info)
       : exclusive_(info.node.attr_int("exclusive", 0) != 0),
         reverse_(info.node.attr_int("reverse", 0) != 0) {}
   static std::unique_ptr<Kernel> make(const KernelInfo& i) {
-    return std::make_unique<CumSumKernel>(i);
+    return std::make_unique<ScanKernel>(i);
   }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& at = ctx.input(1);
-    if (at.numel() != 1) ctx.fail(ctx.input_name(1), " must be a scalar");
+    if ((at.dtype() != DType::Int32 && at.dtype() != DType::Int64) || at.numel() != 1) {
+      ctx.fail(ctx.input_name(1), " must be one int32 or int64 value, got ", dtype_name(at.dtype()),
+               " of shape ", shape_str(at.shape()));
+    }
     int64_t axis = normalize_axis(at.to_int64s()[0], x.rank());
     AxisSplit s = split_at_axis(x, axis);
     Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
-    visit_numeric(x.dtype(), [&](auto tag) {
+    if (y.numel() == 0) return;
+    visit_types<Types::Numeric>(x.dtype(), ctx, [&](auto tag) {
       using T = decltype(tag);
-      using C = compute_t<T>;
+      using A = scan_t<T>;
       const T* in = x.data<T>();
       T* out = y.data<T>();
-      for (int64_t a = 0; a < s.outer; ++a) {
-        for (int64_t i = 0; i < s.inner; ++i) {
-          C acc = C(0);
-          for (int64_t step = 0; step < s.n; ++step) {
-            int64_t j = reverse_ ? s.n - 1 - step : step;
-            int64_t pos = (a * s.n + j) * s.inner + i;
-            C v = C(in[pos]);
-            if (exclusive_) {
-              out[pos] = T(acc);
-              acc = C(acc + v);
-            } else {
-              acc = C(acc + v);
-              out[pos] = T(acc);
-            }
-          }
-        }
-      }
+      // Slabs ([n, inner] blocks) are independent; each is scanned a row at a time so the
+      // innermost loop runs over contiguous elements.
+      int64_t slab = s.n * s.inner;
+      auto run = [&](int64_t b, int64_t e) {
+        std::vector<A> acc(static_cast<size_t>(s.inner));
+        for (int64_t a = b; a < e; ++a) scan_slab(in + a * slab, out + a * slab, s, acc);
+      };
+      ctx.pool().parallel_for(s.outer, std::max<int64_t>(1, kElementwiseGrain / slab), run);
     });
   }
 
  private:
+  template <typename T, typename A>
+  void scan_slab(const T* in, T* out, const AxisSplit& s, std::vector<A>& acc) const {
+    std::fill(acc.begin(), acc.end(), Op::template identity<A>());
+    Op op;
+    for (int64_t step = 0; step < s.n; ++step) {
+      int64_t j = reverse_ ? s.n - 1 - step : step;
+      const T* xr = in + j * s.inner;
+      T* yr = out + j * s.inner;
+      for (int64_t i = 0; i < s.inner; ++i) {
+        A v = static_cast<A>(xr[i]);
+        if (exclusive_) {
+          yr[i] = static_cast<T>(acc[i]);
+          acc[i] = op(acc[i], v);
+        } else {
+          acc[i] = op(acc[i], v);
+          yr[i] = static_cast<T>(acc[i]);
+        }
+      }
+    }
+  }
+
   bool exclusive_, reverse_;
 };
 
@@ -169,7 +225,8 @@ constexpr KernelDef kDefs[] = {
     {"", "ArgMax", 1, kLatest, &make_argmax},
     {"", "ArgMin", 1, kLatest, &make_argmin},
     {"", "TopK", 1, kLatest, &TopKKernel::make},
-    {"", "CumSum", 11, kLatest, &CumSumKernel::make},
+    {"", "CumSum", 11, kLatest, &ScanKernel<SumScan>::make},
+    {"", "CumProd", 26, kLatest, &ScanKernel<ProdScan>::make},
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Binary and variadic elementwise ops with NumPy broadcasting: arithmetic, comparison,
-// logic, bit shifts, Where. Opsets before 7 used a `broadcast`/`axis` attribute pair,
-// which is handled here by reshaping B.
+// logic, bitwise ops and shifts, Where. BitwiseNot, though unary, lives here beside
+// BitwiseAnd/Or/Xor. Opsets before 7 used a `broadcast`/`axis` attribute pair, which is
+// handled here by reshaping B.
 #include <bit>
 #include <cmath>
 #include <type_traits>
@@ -113,6 +114,13 @@ struct BitXorOp {
   template <typename T>
   T operator()(T a, T b) const {
     return a ^ b;
+  }
+};
+// Integer promotion widens `a` before ~, so the cast back keeps only T's bits.
+struct BitNotOp {
+  template <typename T>
+  T operator()(T a) const {
+    return static_cast<T>(~a);
   }
 };
 
@@ -398,6 +406,7 @@ constexpr KernelDef kDefs[] = {
     binary<BitAndOp, Types::Integer>("BitwiseAnd", 18),
     binary<BitOrOp, Types::Integer>("BitwiseOr", 18),
     binary<BitXorOp, Types::Integer>("BitwiseXor", 18),
+    {"", "BitwiseNot", 18, kLatest, &UnaryKernel<BitNotOp, Types::Integer>::make},
     {"", "Equal", 1, kLatest, &FnKernel<equal>::make},
     {"", "Pow", 1, kLatest, &FnKernel<pow_kernel>::make},
     {"", "Mod", 10, kLatest, &ModKernel::make},

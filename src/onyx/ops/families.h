@@ -41,6 +41,8 @@ void register_flex_attention_kernels(Registry& r);
 void register_rotary_embedding_kernels(Registry& r);
 void register_causal_conv_kernels(Registry& r);
 void register_linear_attention_kernels(Registry& r);
+void register_tensor_scatter_kernels(Registry& r);
+void register_affine_grid_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -79,6 +81,8 @@ inline constexpr RegisterFn kFamilies[] = {
     register_rotary_embedding_kernels,
     register_causal_conv_kernels,
     register_linear_attention_kernels,
+    register_tensor_scatter_kernels,
+    register_affine_grid_kernels,
 };
 
 }  // namespace onyx::ops
