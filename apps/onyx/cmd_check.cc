@@ -73,8 +73,10 @@ Command add_check(CLI::App& app) {
     ir::Model m = onnx_io::load_model(*model);
     onnx_io::CheckerResult r = onnx_io::run_onnx_checker(*model);
     bool ok = true;
-    if (r.checker_error.empty()) {
-      std::cout << "checker: ok\n";
+    if (!r.not_checked.empty()) {
+      std::cout << "checker: not run: " << r.not_checked << "\n";
+    } else if (r.checker_error.empty()) {
+      std::cout << "checker: ok" << (r.checked_as.empty() ? "" : " (" + r.checked_as + ")") << "\n";
     } else {
       std::cout << "checker: FAILED: " << r.checker_error << "\n";
       ok = false;

@@ -173,6 +173,38 @@ TEST_F(CliTraining, CheckTrainingListsEveryMissingRule) {
   EXPECT_NE(r.out.find("valid, runnable and trainable"), std::string::npos) << r.out;
 }
 
+// Opsets past libonnx's 17: grad raises a model's opset when a rule needs it and says so;
+// export writes a chosen opset; check judges newer models as libonnx can.
+TEST_F(CliTraining, OpsetsGradRaisesExportChoosesCheckConverts) {
+  std::string models(ONYX_MODELS_DIR);
+  std::string grad = (dir_ / "grad.onnx").string();
+  Result r = onyx_cli("grad " + models + "/resnet18_op13.onnx -o " + grad);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("converted the model from opset 13 to 17"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ScatterElements(reduction='add') needs opset 16"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(onnx_io::load_model(grad).opset(""), 17);
+  r = onyx_cli("grad " + models + "/resnet18_op13.onnx -o " + grad + " --opset 13");
+  EXPECT_EQ(r.status, 2) << "the opset was chosen: no raising";
+  EXPECT_NE(r.out.find("convert the model (--opset 17)"), std::string::npos) << r.out;
+
+  std::string at21 = (dir_ / "cnn21.onnx").string();
+  r = onyx_cli("export " + models + "/cnn_op17.onnx -o " + at21 + " --opset 21");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("at opset 21 (converted from 17)"), std::string::npos) << r.out;
+  ir::Model m = onnx_io::load_model(at21);
+  EXPECT_EQ(m.opset(""), 21);
+  EXPECT_EQ(m.ir_version, 10);
+  r = onyx_cli("check " + at21);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("checker: ok (as opset 17 and IR 8"), std::string::npos) << r.out;
+  r = onyx_cli("export " + models + "/cnn_op17.onnx -o " + at21 + " --opset 24");
+  EXPECT_EQ(r.status, 2) << r.out;
+
+  r = onyx_cli("check /usr/share/libonnx-testdata/data/node/test_abs/model.onnx");
+  EXPECT_EQ(r.out.find("as opset 17"), std::string::npos) << "an old model is checked as it is";
+}
+
 TEST_F(CliTraining, MakeTrainingWritesARunnableStep) {
   std::string step = (dir_ / "step.onnx").string();
   Result r = onyx_cli("make-training " + std::string(ONYX_MODELS_DIR) +

@@ -13,10 +13,15 @@ struct CheckerResult {
   std::string checker_error;          // empty when the checker accepts the model
   std::string shape_inference_error;  // empty when shape inference succeeds
   int inferred_values = 0;            // value_info entries shape inference produced
+  // For models newer than libonnx 1.12 knows (IR > 8 or opset > 17): how they were checked
+  // ("as opset 17 and IR 8"), or why the checker could not run (then checker_error is empty).
+  std::string checked_as;
+  std::string not_checked;
 };
 
-// Runs onnx::checker::check_model (full check when the file is on disk) and strict
-// shape inference on a copy of the model.
+// Runs onnx::checker::check_model (full check when the file is on disk) and strict shape
+// inference on a copy of the model. A model newer than libonnx knows is checked converted
+// down to opset 17 and IR 8 (onyx's own opset steps), when it converts.
 CheckerResult run_onnx_checker(const std::string& path);
 
 }  // namespace onyx::onnx_io
