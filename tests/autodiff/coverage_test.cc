@@ -34,9 +34,7 @@ const std::map<std::string, std::string>& without_rules() {
         "it has no floating-point input: a constant of the graph");
     add({"StringNormalizer", "TfIdfVectorizer", "StringConcat"},
         "its inputs are strings or integers");
-    add({"Attention"},
-        "not written yet (issue 13): its rule, or a lowering to MatMul and Softmax before "
-        "differentiation, is next; until then a training step stops at it by name");
+    add({"BitwiseNot"}, "its outputs are integer");
     add({"BitCast"},
         "reinterpreting bits has no derivative (the spec marks it non-differentiable)");
     add({"Unique"}, "sorting out repeats has no derivative in PyTorch either");

@@ -636,7 +636,8 @@ TEST(GradCheck, RoiAlign) {
     ADD_FAILURE() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("node 'under_test' (RoiAlign): cannot lower for "
-                                         "differentiation: opset 16 or later is needed"),
+                                         "differentiation: ScatterElements(reduction='add') "
+                                         "needs opset 16 (the model has 13); convert"),
               std::string::npos)
         << e.what();
   }
@@ -733,6 +734,39 @@ TEST(GradCheck, Dropout) {
   check("Dropout",
         {rnd({2, 3}), constant(Tensor::scalar<double>(0.0)), constant(Tensor::scalar<bool>(true))},
         {}, {.num_outputs = 2});
+}
+
+}  // namespace
+}  // namespace onyx
+
+namespace onyx {
+namespace {
+
+// Attention (opset 23), lowered to MatMul and Softmax (lower_attention.cc): with respect to
+// Q, K, V, an additive mask and the caches; 4-D and 3-D (packed heads), grouped-query heads,
+// causal masking with a cache, soft capping, a boolean mask leaving one row empty, and the
+// present caches and qk output (mode 1: soft-capped scores; mode 2 holds -inf, which finite
+// differences cannot step through) seeded too.
+TEST(GradCheck, Attention) {
+  GradCheckOptions o{.opset = 23};
+  check("Attention", {rnd({2, 2, 3, 4}), rnd({2, 2, 5, 4}, -2, 2, 2), rnd({2, 2, 5, 3}, -2, 2, 3)},
+        {}, o);
+  check("Attention",
+        {rnd({1, 3, 8}, -2, 2, 4), rnd({1, 4, 4}, -2, 2, 5), rnd({1, 4, 6}, -2, 2, 6)},
+        {attr("q_num_heads", int64_t{4}), attr("kv_num_heads", int64_t{2})}, o);
+  GradCheckOptions cached{.num_outputs = 4, .opset = 23};
+  check("Attention",
+        {rnd({1, 4, 2, 3}, -2, 2, 7), rnd({1, 2, 2, 3}, -2, 2, 8), rnd({1, 2, 2, 3}, -2, 2, 9),
+         rnd({1, 1, 5}, -1, 1, 10), rnd({1, 2, 3, 3}, -2, 2, 11), rnd({1, 2, 3, 3}, -2, 2, 12)},
+        {attr("is_causal", int64_t{1}), attr("softcap", 1.5f), attr("scale", 0.4f),
+         attr("qk_matmul_output_mode", int64_t{1})},
+        cached);
+  Tensor mask = Tensor::from_vector<bool>({3, 4}, {true, false, true, true, false, false, false,
+                                                   false, true, true, false, true});
+  check("Attention",
+        {rnd({1, 1, 3, 2}, -2, 2, 13), rnd({1, 1, 4, 2}, -2, 2, 14), rnd({1, 1, 4, 2}, -2, 2, 15),
+         no_grad(mask)},
+        {}, o);
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ class RoiAlignLowering : Rewriter {
                                                      "half_pixel") == "half_pixel";
     if (oh < 1 || ow < 1 || ratio < 0) fail_here("bad output size or sampling_ratio");
     // GatherElements' gradient accumulates with ScatterElements-16.
-    require_opset(opset_, 16, n_.describe() + ": cannot lower RoiAlign for differentiation",
+    require_opset(opset_, 16, n_.describe() + ": cannot lower for differentiation",
                   "ScatterElements(reduction='add')");
     auto xd = dims_of(n_.input(0));
     if (!xd || xd->size() != 4 || (*xd)[2] < 1 || (*xd)[3] < 1) {

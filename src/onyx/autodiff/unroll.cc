@@ -258,16 +258,19 @@ bool roi_align(const ir::Node& n) {
   return n.domain.empty() && n.op_type == "RoiAlign";
 }
 
+bool attention(const ir::Node& n) {
+  return n.domain.empty() && n.op_type == "Attention";
+}
+
 // Every rewrite, in the order rewrite_for_gradients applies them.
 struct Rewrite {
   bool (*pick)(const ir::Node&);
   Emit emit;
 };
 constexpr Rewrite kRewrites[] = {
-    {loop_like, emit_unrolled_loop},
-    {recurrent, emit_unrolled_recurrent},
-    {grid_sample, emit_lowered_grid_sample},
-    {roi_align, emit_lowered_roi_align},
+    {loop_like, emit_unrolled_loop},         {recurrent, emit_unrolled_recurrent},
+    {grid_sample, emit_lowered_grid_sample}, {roi_align, emit_lowered_roi_align},
+    {attention, emit_lowered_attention},
 };
 
 }  // namespace
