@@ -1,7 +1,7 @@
 // onyx predict --model M --image F [--top K] [--classes NAMES]: classifies one image, given
-// as IDXFILE:index (an image of an IDX set) or a PNG, JPEG or PGM file, printing the top
-// classes with their softmax probabilities. With --data PATH -o OUT.csv|OUT.npy: the
-// predictions of a whole dataset, written to a file.
+// as IDXFILE:index (an image of an IDX set) or an image file (PNG, JPEG, PNM, WebP or JPEG
+// 2000), printing the top classes with their softmax probabilities. With --data PATH
+// -o OUT.csv|OUT.npy: the predictions of a whole dataset, written to a file.
 #include <cstdio>
 #include <sstream>
 
@@ -31,8 +31,8 @@ Command add_predict(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand("predict", "Classify an image, or predict a whole dataset");
   cmd->add_option("--model,-m", o->model, "ONNX model (exported or checkpoint)")->required();
-  auto* image =
-      cmd->add_option("--image,-i", o->image, "IDXFILE:index, or a PNG, JPEG or PGM file");
+  auto* image = cmd->add_option("--image,-i", o->image,
+                                "IDXFILE:index, or a PNG, JPEG, PNM, WebP or JPEG 2000 file");
   auto* data = cmd->add_option("--data", o->data.path, "a dataset (as onyx train takes it)");
   image->excludes(data);
   cmd->add_option("-o,--output", o->out, "with --data: write the predictions here (.csv or .npy)");

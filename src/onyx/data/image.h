@@ -1,6 +1,6 @@
-// Images as tensors: PNG (libpng), JPEG (libjpeg-turbo) and PGM files decoded to 8-bit
-// pixels, then resized and normalised the way torchvision's Resize, ToTensor and
-// Normalize prepare them for a model.
+// Images as tensors: image files decoded to 8-bit pixels (core/image_codec.h: PNG, JPEG,
+// PNM, WebP, JPEG 2000), then resized and normalised the way torchvision's Resize, ToTensor
+// and Normalize prepare them for a model.
 #pragma once
 
 #include <string>
@@ -10,9 +10,9 @@
 
 namespace onyx::data {
 
-// The pixels of a PNG (any bit depth, palette, grey or colour, interlaced or not; alpha
-// dropped), JPEG or PGM (P2, P5) file, by content not extension: uint8 [H, W, C] with C 1
-// (grey) or 3 (RGB). Errors name the file.
+// The pixels of an image file (PNG, JPEG, PNM, WebP or JPEG 2000, by content not
+// extension), as decode_image_bytes gives them: uint8 [H, W, C] with C 1 (grey) or 3 (RGB).
+// Errors name the file.
 Tensor decode_image(const std::string& path);
 
 // How decoded pixels become a model's input.

@@ -43,6 +43,9 @@ void register_causal_conv_kernels(Registry& r);
 void register_linear_attention_kernels(Registry& r);
 void register_tensor_scatter_kernels(Registry& r);
 void register_affine_grid_kernels(Registry& r);
+void register_string_split_kernels(Registry& r);
+void register_regex_kernels(Registry& r);
+void register_image_decoder_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -83,6 +86,9 @@ inline constexpr RegisterFn kFamilies[] = {
     register_linear_attention_kernels,
     register_tensor_scatter_kernels,
     register_affine_grid_kernels,
+    register_string_split_kernels,
+    register_regex_kernels,
+    register_image_decoder_kernels,
 };
 
 }  // namespace onyx::ops
