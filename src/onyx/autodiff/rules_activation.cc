@@ -1,4 +1,4 @@
-// Gradient rules for activations and the softmax family.
+// Gradient rules for activations (SwiGLU with them) and the softmax family.
 #include "onyx/autodiff/rules.h"
 
 namespace onyx::autodiff {
@@ -105,11 +105,28 @@ void gelu_rule(GradContext& g) {
 }
 
 // Swish: y = x s with s = sigmoid(alpha x): dy/dx = s + alpha x s (1 - s).
+std::string swish_slope(GradContext& g, const std::string& x, const std::string& s, float alpha) {
+  std::string ds = g.mul(g.mul(g.scalar(alpha, x), x), g.mul(s, g.sub(g.scalar(1, x), s)));
+  return g.add(s, ds);
+}
+
+std::string swish_sigmoid(GradContext& g, const std::string& x, float alpha) {
+  return g.op("Sigmoid", {g.mul(x, g.scalar(alpha, x))});
+}
+
 void swish_rule(GradContext& g) {
   float alpha = g.node().attr_float("alpha", 1.0f);
-  std::string x = g.x(0), s = g.op("Sigmoid", {g.mul(x, g.scalar(alpha, x))});
-  std::string ds = g.mul(g.mul(g.scalar(alpha, x), x), g.mul(s, g.sub(g.scalar(1, x), s)));
-  g.set_dx(0, g.mul(g.dy(0), g.add(s, ds)));
+  std::string x = g.x(0);
+  g.set_dx(0, g.mul(g.dy(0), swish_slope(g, x, swish_sigmoid(g, x, alpha), alpha)));
+}
+
+// SwiGLU (opset 28): y = Swish_alpha(a) b, elementwise (no broadcasting), so
+// da = dy b Swish'(a) and db = dy Swish(a) = dy a s.
+void swiglu_rule(GradContext& g) {
+  float alpha = g.node().attr_float("alpha", 1.0f);
+  std::string a = g.x(0), b = g.x(1), dy = g.dy(0), s = swish_sigmoid(g, a, alpha);
+  if (g.needs(0)) g.set_dx(0, g.mul(dy, g.mul(b, swish_slope(g, a, s, alpha))));
+  if (g.needs(1)) g.set_dx(1, g.mul(dy, g.mul(a, s)));
 }
 
 void softsign_rule(GradContext& g) {  // 1 / (1 + |x|)^2
@@ -189,6 +206,7 @@ constexpr GradDef kDefs[] = {
     {"", "HardSwish", 14, kLatestOpset, hard_swish_rule},
     {"", "Gelu", 20, kLatestOpset, gelu_rule},
     {"", "Swish", 24, kLatestOpset, swish_rule},
+    {"", "SwiGLU", 28, kLatestOpset, swiglu_rule},
     {"", "ThresholdedRelu", 10, kLatestOpset, thresholded_relu_rule},
     {"", "Shrink", 9, kLatestOpset, shrink_rule},
     {"", "Hardmax", 1, kLatestOpset, no_gradient},  // piecewise constant

@@ -1,6 +1,8 @@
-// Gradient rules for convolution, pooling and Col2Im. Window geometry (auto_pad, ceil_mode) is
-// resolved from static spatial sizes; the batch dimension may stay symbolic.
+// Gradient rules for convolution (CausalConvWithState too), pooling and Col2Im. Window
+// geometry (auto_pad, ceil_mode) is resolved from static spatial sizes; the batch dimension
+// may stay symbolic.
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
 #include "onyx/autodiff/rules.h"
@@ -10,6 +12,8 @@ namespace onyx::autodiff {
 namespace {
 
 using ir::attr;
+
+constexpr int64_t kToEnd = std::numeric_limits<int64_t>::max();  // a Slice's open end
 
 // Explicit geometry of a windowed op over n spatial dims.
 struct Window {
@@ -97,7 +101,15 @@ std::string conv_weight_grad(GradContext& g, const std::string& a, const std::st
   ar = g.op("Transpose", {ar}, {attr("perm", std::vector<int64_t>{2, 1, 0, 3})});
   std::vector<int64_t> shape{cg, -1};
   shape.insert(shape.end(), win.in.begin(), win.in.end());
-  ar = g.op("Reshape", {ar, g.ints(shape)});
+  // Spatial sizes not known statically (CausalConvWithState's length) come from A's shape.
+  std::string to;
+  if (std::all_of(win.in.begin(), win.in.end(), [](int64_t d) { return d >= 0; })) {
+    to = g.ints(shape);
+  } else {
+    std::string spatial = g.op("Slice", {g.shape(a), g.ints({2}), g.ints({kToEnd})});
+    to = g.op("Concat", {g.ints({cg, -1}), spatial}, {attr("axis", int64_t{0})});
+  }
+  ar = g.op("Reshape", {ar, to});
   std::vector<int64_t> perm = axes_range(0, static_cast<int64_t>(n) + 2);
   std::swap(perm[0], perm[1]);
   std::string dzt = g.op("Transpose", {dz}, {attr("perm", perm)});  // [M, N, O...]
@@ -180,6 +192,55 @@ void conv_transpose_rule(GradContext& g) {
   }
   if (g.needs(1)) g.set_dx(1, conv_weight_grad(g, g.dy(0), g.x(0), win, group, wd[1]));
   set_bias_grad(g, n);
+}
+
+// CausalConvWithState (opset 27): a depthwise Conv (group C, no padding) of each row
+// [past_state (or k - 1 zeros), input], optionally through SiLU; present_state is the row's
+// last k - 1 values. So with dz the gradient before the SiLU, the row's gradient is
+// ConvTranspose(dz) plus present_state's at its end, split between past_state and input;
+// dW is Conv's weight gradient over the row; dB sums dz. (The spec leaves past_state and
+// present_state undifferentiated; chunked training through the state needs both.)
+void causal_conv_rule(GradContext& g) {
+  std::vector<int64_t> wd = static_weight_dims(g);
+  if (wd.size() != 3 || wd[1] != 1 || wd[2] < 1) g.fail("the weight must be [C, 1, k]");
+  int64_t channels = wd[0], k = wd[2], state = k - 1;
+  std::string x = g.x(0), w = g.x(1), dy = g.dy(0);
+  std::vector<ir::Attribute> depthwise{attr("group", channels)};
+  std::string row = g.has_x(3) ? g.op("Concat", {g.x(3), x}, {attr("axis", int64_t{2})})
+                    : state    ? g.op("Pad", {x, g.ints({0, 0, state, 0, 0, 0})})
+                               : x;
+  std::string act = g.node().attr_string("activation", "none"), dz = dy;
+  if (act == "silu" || act == "swish") {  // SiLU'(z) = s (1 + z (1 - s)), s = sigmoid(z)
+    std::vector<std::string> in{row, w};
+    if (g.has_x(2)) in.push_back(g.x(2));
+    std::string z = g.op("Conv", in, depthwise), one = g.scalar(1, x);
+    std::string s = g.op("Sigmoid", {z});
+    dz = g.mul(dy, g.mul(s, g.add(one, g.mul(z, g.sub(one, s)))));
+  } else if (act != "none") {
+    g.fail("activation '", act, "' is not supported");
+  }
+  std::string drow = g.op("ConvTranspose", {dz, w}, depthwise);  // [B, C, k - 1 + L]
+  if (g.has_dy(1)) {
+    drow = g.add(drow, g.op("Concat", {g.zeros_like(x), g.dy(1)}, {attr("axis", int64_t{2})}));
+  }
+  if (g.needs(0)) {
+    g.set_dx(0, g.op("Slice", {drow, g.ints({state}), g.ints({kToEnd}), g.ints({2})}));
+  }
+  if (g.has_x(3) && g.needs(3)) {
+    g.set_dx(3, g.op("Slice", {drow, g.ints({0}), g.ints({state}), g.ints({2})}));
+  }
+  if (g.needs(1)) {
+    auto xd = g.dims(x);
+    int64_t len = xd && xd->size() == 3 ? (*xd)[2] : -1;
+    Window win;
+    win.in = {len >= 0 ? len + state : -1};
+    win.out = {len};
+    win.kernel = {k};
+    win.strides = win.dilations = {1};
+    win.pad_begin = win.pad_end = {0};
+    g.set_dx(1, conv_weight_grad(g, row, dz, win, channels, 1));
+  }
+  if (g.has_x(2) && g.needs(2)) g.set_dx(2, g.reduce_sum(dz, {0, 2}, false));
 }
 
 // MaxPool: dy goes to the argmax of each window (the Indices output, flat over the whole
@@ -306,6 +367,7 @@ void col2im_rule(GradContext& g) {
 constexpr GradDef kDefs[] = {
     {"", "Conv", 1, kLatestOpset, conv_rule},
     {"", "ConvTranspose", 1, kLatestOpset, conv_transpose_rule},
+    {"", "CausalConvWithState", 27, kLatestOpset, causal_conv_rule},
     {"", "MaxPool", 8, kLatestOpset, max_pool_rule},
     {"", "AveragePool", 7, kLatestOpset, average_pool_rule},
     {"", "GlobalAveragePool", 1, kLatestOpset, global_average_pool_rule},

@@ -1,6 +1,6 @@
 // Gradient rules for ops that rearrange, pick or overwrite elements: DepthToSpace,
 // SpaceToDepth, Compress, ReverseSequence, GatherND, TopK, MaxUnpool, Trilu,
-// ScatterElements, ScatterND, Scatter and OneHot.
+// ScatterElements, ScatterND, Scatter, TensorScatter and OneHot.
 #include <algorithm>
 
 #include "onyx/autodiff/rules.h"
@@ -101,6 +101,39 @@ void legacy_scatter_rule(GradContext& g) {
   g.set_dx(2, g.reduce_sum(picked, {axis + 1}, false));
 }
 
+// TensorScatter (opset 24): present = past_cache with `update` written along `axis` at
+// positions w[b] + s (modulo the axis length when circular), w being write_indices (zeros
+// when absent). past_cache's gradient is dY with those positions zeroed: TensorScatter itself
+// writing zeros. update's is dY read at them: GatherElements with the positions spread over
+// update's shape. write_indices are integers.
+void tensor_scatter_rule(GradContext& g) {
+  const ir::Node& n = g.node();
+  std::string dy = g.dy(0), update = g.x(1);
+  if (g.needs(0)) {
+    std::vector<std::string> inputs = n.inputs;
+    inputs[0] = dy;
+    inputs[1] = g.zeros_like(update);
+    g.set_dx(0, g.op("TensorScatter", inputs, n.attributes));
+  }
+  if (!g.needs(1)) return;
+  auto r = g.rank(g.x(0));
+  if (!r) g.fail("the rank of past_cache must be known");
+  int64_t axis = n.attr_int("axis", -2);
+  if (axis < -*r || axis >= *r) g.fail("axis ", axis, " is out of range for rank ", *r);
+  if (axis < 0) axis += *r;
+  auto index = [&](int64_t v) { return g.constant(Tensor::scalar<int64_t>(v)); };
+  std::string pos =
+      g.op("Range", {index(0), g.op("Gather", {g.shape(update), index(axis)}), index(1)});
+  // Along the axis, 1s after it; the leading axes broadcast.
+  if (axis + 1 < *r) pos = g.unsqueeze(pos, axes_range(1, *r - axis));
+  if (g.has_x(2)) pos = g.add(pos, g.unsqueeze(g.x(2), axes_range(1, *r)));
+  if (n.attr_string("mode", "linear") == "circular") {
+    pos = g.op("Mod", {pos, g.op("Gather", {g.shape(g.x(0)), g.ints({axis})})});
+  }
+  pos = g.op("Expand", {pos, g.shape(update)});
+  g.set_dx(1, g.op("GatherElements", {dy, pos}, {attr("axis", axis)}));
+}
+
 // OneHot writes values[1] where an index points and values[0] elsewhere: each gets the
 // sum of dY over its positions.
 void one_hot_rule(GradContext& g) {
@@ -126,6 +159,7 @@ constexpr GradDef kDefs[] = {
     {"", "Trilu", 14, kLatestOpset, trilu_rule},
     {"", "ScatterElements", 11, kLatestOpset, scatter_rule<false>},
     {"", "ScatterND", 11, kLatestOpset, scatter_rule<true>},
+    {"", "TensorScatter", 24, kLatestOpset, tensor_scatter_rule},
 };
 
 }  // namespace

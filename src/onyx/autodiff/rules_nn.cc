@@ -1,5 +1,5 @@
-// Gradient rules for neural-network layers: convolution, pooling, normalization, dropout
-// and the loss ops.
+// Gradient rules for neural-network layers: normalization, dropout, LRN, rotary
+// embeddings and the loss ops.
 #include <vector>
 
 #include "onyx/autodiff/rules.h"
@@ -40,12 +40,15 @@ struct Stats {
 };
 
 // Recomputes the batch statistics over `axes` (biased variance, as the forward pass).
+// epsilon takes the element type of `like` (default: x; a value the rule made has no
+// inferred type).
 Stats batch_stats(GradContext& g, const std::string& x, const std::vector<int64_t>& axes,
-                  float epsilon) {
+                  float epsilon, const std::string& like = "") {
   std::string mean = g.reduce("ReduceMean", x, axes, true);
   std::string xc = g.sub(x, mean);
   std::string var = g.reduce("ReduceMean", g.mul(xc, xc), axes, true);
-  std::string invstd = g.op("Reciprocal", {g.op("Sqrt", {g.add(var, g.scalar(epsilon, x))})});
+  std::string eps = g.scalar(epsilon, like.empty() ? x : like);
+  std::string invstd = g.op("Reciprocal", {g.op("Sqrt", {g.add(var, eps)})});
   return {g.mul(xc, invstd), invstd};
 }
 
@@ -95,6 +98,33 @@ void instance_norm_rule(GradContext& g) {
   if (g.needs(2)) g.set_dx(2, g.reduce_sum(dy, outer, false));
 }
 
+// GroupNormalization: InstanceNormalization's statistics over groups of channels, on X
+// seen as [N, G, C/G * spatial]. Scale and bias are per group at opset 18 and per channel
+// from 21 (the runtime reads them as the model's opset says); their gradients sum dY (times
+// xhat) over the batch and the positions each value covers, with dY as [N, G, -1] or [N, C, -1].
+void group_norm_rule(GradContext& g) {
+  const ir::Node& n = g.node();
+  int64_t groups = n.attr_int("num_groups", 0);
+  if (groups < 1) g.fail("num_groups must be positive");
+  bool per_group = g.opset() < 21;
+  std::string x = g.x(0), grouped = g.ints({0, groups, -1});
+  Stats st =
+      batch_stats(g, g.op("Reshape", {x, grouped}), {2}, n.attr_float("epsilon", 1e-5f), x);
+  std::string dyp = g.op("Reshape", {g.dy(0), per_group ? grouped : g.ints({0, 0, -1})});
+  std::string xhat = per_group ? st.xhat : g.op("Reshape", {st.xhat, g.shape(dyp)});
+  if (g.needs(0)) {
+    std::string dxhat = g.mul(dyp, g.op("Reshape", {g.x(1), g.ints({-1, 1})}));
+    if (!per_group) dxhat = g.op("Reshape", {dxhat, grouped});
+    std::string dx = normalized_dx(g, dxhat, st.xhat, st.invstd, {2});
+    g.set_dx(0, g.op("Reshape", {dx, g.shape(x)}));
+  }
+  auto per_param = [&](const std::string& v, size_t i) {
+    return g.op("Reshape", {g.reduce_sum(v, {0, 2}, false), g.shape(g.x(i))});
+  };
+  if (g.needs(1)) g.set_dx(1, per_param(g.mul(dyp, xhat), 1));
+  if (g.needs(2)) g.set_dx(2, per_param(dyp, 2));
+}
+
 // LayerNormalization (opset 17): statistics over the axes from `axis` on; Scale and B
 // broadcast over the leading axes, so their gradients are summed there.
 // The normalised axes of LayerNormalization and RMSNormalization: `axis` to the last.
@@ -130,6 +160,19 @@ void rms_norm_rule(GradContext& g) {
         0, g.mul(inv, g.sub(gs, g.mul(xhat, g.reduce("ReduceMean", g.mul(gs, xhat), axes, true)))));
   }
   if (g.needs(1)) g.set_dx(1, g.reduce_to(g.mul(dy, xhat), g.dims(x), g.x(1)));
+}
+
+// RotaryEmbedding (opset 23): each pair (x1, x2) of a head turns by its token's angle to
+// (c x1 - s x2, s x1 + c x2) and the rest of the head is copied. A rotation's transpose is
+// the rotation by the opposite angle, and which values pair up (halves or interleaved) and
+// which are copied does not change, so dX is the op itself on dY with the sine cache
+// negated: same position_ids, attributes and layout. The caches and position_ids get no
+// gradient (the spec leaves them undifferentiated; they are tables, not weights).
+void rotary_embedding_rule(GradContext& g) {
+  std::vector<std::string> inputs = g.node().inputs;
+  inputs[0] = g.dy(0);
+  inputs[2] = g.neg(g.x(2));
+  g.set_dx(0, g.op("RotaryEmbedding", inputs, g.node().attributes));
 }
 
 // LpNormalization: y = x / n with n = ||x||_p along `axis`; with s = sum(dy y) there,
@@ -230,8 +273,10 @@ constexpr GradDef kDefs[] = {
     {"", "Dropout", 1, kLatestOpset, dropout_rule},
     {"", "BatchNormalization", 9, kLatestOpset, batch_norm_rule},
     {"", "InstanceNormalization", 6, kLatestOpset, instance_norm_rule},
+    {"", "GroupNormalization", 18, kLatestOpset, group_norm_rule},
     {"", "LayerNormalization", 17, kLatestOpset, layer_norm_rule},
     {"", "RMSNormalization", 23, kLatestOpset, rms_norm_rule},
+    {"", "RotaryEmbedding", 23, kLatestOpset, rotary_embedding_rule},
     {"", "LpNormalization", 1, kLatestOpset, lp_norm_rule},
     {"", "NegativeLogLikelihoodLoss", 13, kLatestOpset, nll_loss_rule},
     {"", "SoftmaxCrossEntropyLoss", 13, kLatestOpset, softmax_cross_entropy_rule},

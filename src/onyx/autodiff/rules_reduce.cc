@@ -1,6 +1,6 @@
-// Gradient rules for the reductions and CumSum. Each reduction's gradient is a function
-// of x, the result y and dy with the reduced axes restored as size 1 (yk, dyk), broadcast
-// back over x.
+// Gradient rules for the reductions, CumSum and CumProd. Each reduction's gradient is a
+// function of x, the result y and dy with the reduced axes restored as size 1 (yk, dyk),
+// broadcast back over x.
 #include "onyx/autodiff/rules.h"
 
 namespace onyx::autodiff {
@@ -153,6 +153,40 @@ void cumsum_rule(GradContext& g) {
                    {attr("exclusive", exclusive), attr("reverse", 1 - reverse)}));
 }
 
+// CumProd: y_k is the product of x over k's range (j <= k; j < k when exclusive; j >= k or
+// j > k when reversed), so dx_j sums dy_k times that product without x_j over the k whose
+// range holds j. x may hold zeros, so nothing is divided by x_j: the products without x_j
+// are the CumProd (same attributes) of x with x_j set to 1, for every j at once along a new
+// axis j before the scan axis: [.., n, n, ..], quadratic in the axis length.
+void cumprod_rule(GradContext& g) {
+  const ir::Node& n = g.node();
+  int64_t reverse = n.attr_int("reverse", 0), exclusive = n.attr_int("exclusive", 0);
+  std::string x = g.x(0);
+  auto r = g.rank(x);
+  auto at = g.constant_value(g.x(1));
+  if (!r || !at || at->numel() != 1) g.fail("the input's rank and the axis must be known");
+  int64_t axis = at->to_int64s()[0];
+  if (axis < -*r || axis >= *r) g.fail("axis ", axis, " is out of range for rank ", *r);
+  if (axis < 0) axis += *r;
+  auto index = [&](int64_t v) { return g.constant(Tensor::scalar<int64_t>(v)); };
+  std::string len = g.op("Gather", {g.shape(x), index(axis)});
+  std::string i = g.op("Range", {index(0), len, index(1)});
+  std::string j = g.unsqueeze(i, {1}), k = g.unsqueeze(i, {0});
+  // [n, n] masks over (j, k), then 1s for the axes after the scan axis.
+  std::vector<int64_t> inner = axes_range(2, *r + 1 - axis);
+  auto spread = [&](const std::string& v) { return inner.empty() ? v : g.unsqueeze(v, inner); };
+  const char* holds =
+      reverse ? (exclusive ? "Greater" : "GreaterOrEqual") : (exclusive ? "Less" : "LessOrEqual");
+  std::string in_range = spread(g.op(holds, {j, k}));
+  std::string without =
+      g.op("Where", {spread(g.op("Equal", {j, k})), g.scalar(1, x), g.unsqueeze(x, {axis})});
+  std::string prods = g.op("CumProd", {without, index(axis + 1)},
+                           {attr("exclusive", exclusive), attr("reverse", reverse)});
+  std::string terms =
+      g.mul(g.op("Where", {in_range, prods, g.scalar(0, x)}), g.unsqueeze(g.dy(0), {axis}));
+  g.set_dx(0, g.reduce_sum(terms, {axis + 1}, false));
+}
+
 constexpr GradDef kDefs[] = {
     {"", "ReduceSum", 1, kLatestOpset, reduce_sum_rule},
     {"", "ReduceMean", 1, kLatestOpset, reduce_mean_rule},
@@ -165,6 +199,7 @@ constexpr GradDef kDefs[] = {
     {"", "ReduceLogSumExp", 1, kLatestOpset, reduce_log_sum_exp_rule},
     {"", "ReduceLogSum", 1, kLatestOpset, reduce_log_sum_rule},
     {"", "CumSum", 11, kLatestOpset, cumsum_rule},
+    {"", "CumProd", 26, kLatestOpset, cumprod_rule},
 };
 
 }  // namespace

@@ -4,7 +4,8 @@
 // recomputed here: it is the Resize itself applied to an identity matrix along its rows,
 // so the gradient uses exactly the forward op's taps, whatever its coordinate mode
 // (tf_crop_and_resize with each axis's own region; tf_half_pixel_for_nn through the picks
-// of nearest, as its shift would move the identity's columns too).
+// of nearest, as its shift would move the identity's columns too). AffineGrid, linear in
+// theta, is differentiated the same way: through its own grid for the identity theta.
 #include <algorithm>
 
 #include "onyx/autodiff/rules.h"
@@ -124,9 +125,36 @@ void resize_rule(GradContext& g) {
   g.set_dx(0, v);
 }
 
+// AffineGrid (opset 20): grid[n, p] = theta[n] (x_p, y_p[, z_p], 1), linear in theta, so
+// dtheta[n] = sum over p of dgrid[n, p] (x_p, y_p[, z_p], 1)^T, a MatMul over the points.
+// As for Resize, the base positions are not recomputed: they are the op's own grid for the
+// identity theta (a batch of one), with a column of ones padded on. size is integer. (The
+// spec marks theta non-differentiable; spatial transformers learn it, and PyTorch's
+// affine_grid differentiates it.)
+void affine_grid_rule(GradContext& g) {
+  std::string theta = g.x(0);
+  auto td = g.dims(theta), sd = g.dims(g.x(1));
+  int64_t r = td && td->size() == 3 && (*td)[1] > 0   ? (*td)[1]
+              : sd && sd->size() == 1 && (*sd)[0] > 0 ? (*sd)[0] - 2
+                                                      : -1;
+  if (r != 2 && r != 3) g.fail("whether the grid is 2-D or 3-D must be known statically");
+  Tensor eye = Tensor::zeros(DType::Float64, {1, r, r + 1});
+  for (int64_t i = 0; i < r; ++i) eye.data<double>()[i * (r + 1) + i] = 1;
+  std::string rest = g.op("Slice", {g.x(1), g.ints({1}), g.ints({r + 2}), g.ints({0})});
+  std::string size = g.op("Concat", {g.ints({1}), rest}, {attr("axis", int64_t{0})});
+  std::string base =
+      g.op("AffineGrid", {g.as_type_of(g.constant(eye), theta), size}, g.node().attributes);
+  base = g.op("Reshape", {base, g.ints({1, -1, r})});
+  base = g.op("Pad", {base, g.ints({0, 0, 0, 0, 0, 1}), g.scalar(1, theta)});  // [1, P, r + 1]
+  std::string dgrid = g.op("Reshape", {g.dy(0), g.ints({0, -1, r})});          // [N, P, r]
+  dgrid = g.op("Transpose", {dgrid}, {attr("perm", std::vector<int64_t>{0, 2, 1})});
+  g.set_dx(0, g.op("MatMul", {dgrid, base}));
+}
+
 constexpr GradDef kDefs[] = {
     {"", "Resize", 10, kLatestOpset, resize_rule},
     {"", "Upsample", 7, 9, resize_rule},
+    {"", "AffineGrid", 20, kLatestOpset, affine_grid_rule},
 };
 
 }  // namespace

@@ -262,6 +262,10 @@ bool attention(const ir::Node& n) {
   return n.domain.empty() && n.op_type == "Attention";
 }
 
+bool deform_conv(const ir::Node& n) {
+  return n.domain.empty() && n.op_type == "DeformConv";
+}
+
 // Every rewrite, in the order rewrite_for_gradients applies them.
 struct Rewrite {
   bool (*pick)(const ir::Node&);
@@ -270,7 +274,7 @@ struct Rewrite {
 constexpr Rewrite kRewrites[] = {
     {loop_like, emit_unrolled_loop},         {recurrent, emit_unrolled_recurrent},
     {grid_sample, emit_lowered_grid_sample}, {roi_align, emit_lowered_roi_align},
-    {attention, emit_lowered_attention},
+    {attention, emit_lowered_attention},     {deform_conv, emit_lowered_deform_conv},
 };
 
 }  // namespace
