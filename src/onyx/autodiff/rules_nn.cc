@@ -108,8 +108,7 @@ void group_norm_rule(GradContext& g) {
   if (groups < 1) g.fail("num_groups must be positive");
   bool per_group = g.opset() < 21;
   std::string x = g.x(0), grouped = g.ints({0, groups, -1});
-  Stats st =
-      batch_stats(g, g.op("Reshape", {x, grouped}), {2}, n.attr_float("epsilon", 1e-5f), x);
+  Stats st = batch_stats(g, g.op("Reshape", {x, grouped}), {2}, n.attr_float("epsilon", 1e-5f), x);
   std::string dyp = g.op("Reshape", {g.dy(0), per_group ? grouped : g.ints({0, 0, -1})});
   std::string xhat = per_group ? st.xhat : g.op("Reshape", {st.xhat, g.shape(dyp)});
   if (g.needs(0)) {
