@@ -751,8 +751,7 @@ TEST(GradCheck, Attention) {
   GradCheckOptions o{.opset = 23};
   check("Attention", {rnd({2, 2, 3, 4}), rnd({2, 2, 5, 4}, -2, 2, 2), rnd({2, 2, 5, 3}, -2, 2, 3)},
         {}, o);
-  check("Attention",
-        {rnd({1, 3, 8}, -2, 2, 4), rnd({1, 4, 4}, -2, 2, 5), rnd({1, 4, 6}, -2, 2, 6)},
+  check("Attention", {rnd({1, 3, 8}, -2, 2, 4), rnd({1, 4, 4}, -2, 2, 5), rnd({1, 4, 6}, -2, 2, 6)},
         {attr("q_num_heads", int64_t{4}), attr("kv_num_heads", int64_t{2})}, o);
   GradCheckOptions cached{.num_outputs = 4, .opset = 23};
   check("Attention",
@@ -761,8 +760,8 @@ TEST(GradCheck, Attention) {
         {attr("is_causal", int64_t{1}), attr("softcap", 1.5f), attr("scale", 0.4f),
          attr("qk_matmul_output_mode", int64_t{1})},
         cached);
-  Tensor mask = Tensor::from_vector<bool>({3, 4}, {true, false, true, true, false, false, false,
-                                                   false, true, true, false, true});
+  Tensor mask = Tensor::from_vector<bool>(
+      {3, 4}, {true, false, true, true, false, false, false, false, true, true, false, true});
   check("Attention",
         {rnd({1, 1, 3, 2}, -2, 2, 13), rnd({1, 1, 4, 2}, -2, 2, 14), rnd({1, 1, 4, 2}, -2, 2, 15),
          no_grad(mask)},

@@ -185,7 +185,8 @@ TEST_F(Image, BadFilesSayWhichAndWhy) {
   write_file_atomic(path("junk.jpg"), "\xff\xd8\xff not really a JPEG");
   EXPECT_ERROR(data::decode_image(path("junk.jpg")), InvalidArgument, "junk.jpg: corrupt JPEG");
   write_file_atomic(path("notes.png"), "just text");
-  EXPECT_ERROR(data::decode_image(path("notes.png")), InvalidArgument, "not a PNG, JPEG, PNM, WebP or JPEG 2000 image");
+  EXPECT_ERROR(data::decode_image(path("notes.png")), InvalidArgument,
+               "not a PNG, JPEG, PNM, WebP or JPEG 2000 image");
   EXPECT_ERROR(data::decode_image(path("missing.png")), Io, "missing.png");
   solid_png("wide.png", 20000, 1, 0, false);
   EXPECT_ERROR(data::decode_image(path("wide.png")), ResourceLimit, "20000x1");

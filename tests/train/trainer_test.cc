@@ -275,7 +275,8 @@ TEST_F(Training, ExportPredictAndOnnxruntime) {
   EXPECT_NE(r.out.find("image 64 requested, the file holds 64"), std::string::npos) << r.out;
   r = onyx_cli("predict -m " + model + " -i " + model);
   EXPECT_EQ(r.status, 2) << r.out;
-  EXPECT_NE(r.out.find("not a PNG, JPEG, PNM, WebP or JPEG 2000 image"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not a PNG, JPEG, PNM, WebP or JPEG 2000 image"), std::string::npos)
+      << r.out;
 }
 
 }  // namespace
