@@ -182,3 +182,50 @@ TEST(Narrow, CastBitCastAndQuantizeThroughGraphs) {
 
 }  // namespace
 }  // namespace onyx
+
+namespace onyx {
+namespace {
+
+// The ops that move elements take the narrow types (their type constraints include them from
+// opset 21): the values come through, the element type stays.
+TEST(Narrow, MoveOpsKeepValuesAndType) {
+  Tensor x = Tensor::empty(DType::Int4, {2, 3});
+  const int8_t values[] = {-8, -1, 0, 3, 7, 5};
+  std::memcpy(x.raw_data(), values, 6);
+  auto values_of = [](const Tensor& t) {
+    std::vector<double> v;
+    for (int64_t i = 0; i < t.numel(); ++i) v.push_back(t.element_as_double(i));
+    return v;
+  };
+  auto run1 = [&](const std::string& op, std::vector<Tensor> in, std::vector<ir::Attribute> a) {
+    Tensor y = run_model(single_node_model(op, in.size(), 1, std::move(a), 23), in)[0].tensor();
+    EXPECT_EQ(y.dtype(), DType::Int4) << op;
+    return values_of(y);
+  };
+  auto i64 = [](std::vector<int64_t> v) {
+    return Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v);
+  };
+  EXPECT_EQ(run1("Transpose", {x}, {}), (std::vector<double>{-8, 3, -1, 7, 0, 5}));
+  EXPECT_EQ(run1("Reshape", {x, i64({3, 2})}, {}), values_of(x));
+  EXPECT_EQ(run1("Identity", {x}, {}), values_of(x));
+  EXPECT_EQ(run1("Flatten", {x}, {attr_int("axis", 0)}), values_of(x));
+  EXPECT_EQ(run1("Unsqueeze", {x, i64({0})}, {}), values_of(x));
+  EXPECT_EQ(run1("Concat", {x, x}, {attr_int("axis", 0)}),
+            (std::vector<double>{-8, -1, 0, 3, 7, 5, -8, -1, 0, 3, 7, 5}));
+  EXPECT_EQ(run1("Slice", {x, i64({1}), i64({3}), i64({1})}, {}),
+            (std::vector<double>{-1, 0, 7, 5}));
+  EXPECT_EQ(run1("Gather", {x, i64({1})}, {attr_int("axis", 0)}), (std::vector<double>{3, 7, 5}));
+  EXPECT_EQ(run1("Pad", {x, i64({0, 1, 0, 0})}, {}),
+            (std::vector<double>{0, -8, -1, 0, 0, 3, 7, 5}));
+  Tensor f8 = Tensor::empty(DType::Float8E5M2, {2});
+  f8.data<uint8_t>()[0] = narrow_from_double(DType::Float8E5M2, 1.5);
+  f8.data<uint8_t>()[1] = narrow_from_double(DType::Float8E5M2, -0.25);
+  Tensor y = run_model(single_node_model("Transpose", 1, 1, {}, 23), {f8})[0].tensor();
+  EXPECT_EQ(y.dtype(), DType::Float8E5M2);
+  EXPECT_EQ(values_of(y), (std::vector<double>{1.5, -0.25}));
+  Tensor shape = run_model(single_node_model("Shape", 1, 1, {}, 23), {x})[0].tensor();
+  EXPECT_EQ(shape.to_vector<int64_t>(), (std::vector<int64_t>{2, 3}));
+}
+
+}  // namespace
+}  // namespace onyx

@@ -138,10 +138,12 @@ decltype(auto) visit_numeric(DType t, F&& f) {
   fail(ErrorKind::Unsupported, "element type ", dtype_name(t), " is not supported here");
 }
 
-// As visit_numeric, plus string: for ops that only move elements around.
+// As visit_numeric, plus string: for ops that only move elements around. The narrow types
+// move as the bytes they are stored in (uint8_t; T{} is their zero).
 template <typename F>
 decltype(auto) visit_any(DType t, F&& f) {
   if (t == DType::String) return f(std::string{});
+  if (is_narrow(t)) return f(uint8_t{});
   if (t == DType::Complex64) return f(std::complex<float>{});
   if (t == DType::Complex128) return f(std::complex<double>{});
   return visit_numeric(t, std::forward<F>(f));
