@@ -31,6 +31,9 @@ std::string describe_value(const Value& v, int max_values) {
     }
   } else if (v.is_optional()) {
     out << (v.inner() ? "optional: " + describe_value(*v.inner(), max_values) : "optional: none");
+  } else if (v.is_map()) {
+    out << "map of " << v.keys().numel() << ": keys " << describe_value(v.keys(), max_values)
+        << "; values " << describe_value(v.values(), max_values);
   } else {
     out << "(none)";
   }

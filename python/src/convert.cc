@@ -111,11 +111,30 @@ py::object to_python(const Value& v) {
     return out;
   }
   if (v.is_optional()) return v.inner() ? to_python(*v.inner()) : py::none();
+  if (v.is_map()) {  // a dict, as onnxruntime gives (ZipMap's rows)
+    py::dict out;
+    py::list keys = to_numpy(v.keys()).attr("tolist")(),
+             values = to_numpy(v.values()).attr("tolist")();
+    for (size_t i = 0; i < keys.size(); ++i) out[keys[i]] = values[i];
+    return out;
+  }
   return py::none();
 }
 
 Value to_value(const py::handle& obj, const std::string& what) {
   if (obj.is_none()) return Value::optional(nullptr);
+  if (py::isinstance<py::dict>(obj)) {  // a map: int or str keys, values of one type
+    py::dict d = py::reinterpret_borrow<py::dict>(obj);
+    py::list keys, values;
+    for (auto item : d) {
+      keys.append(item.first);
+      values.append(item.second);
+    }
+    Tensor k = to_tensor(keys, what + " (keys)"), v = to_tensor(values, what + " (values)");
+    if (k.dtype() != DType::Int64 && k.dtype() != DType::String)
+      fail(ErrorKind::InvalidArgument, what, ": map keys must be int or str");
+    return Value::map(k, v);
+  }
   if (py::isinstance<py::list>(obj) || py::isinstance<py::tuple>(obj)) {
     // A list of arrays is a sequence; a list of numbers is one array.
     py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);

@@ -42,6 +42,16 @@ const std::map<std::string, std::string>& without_rules() {
         "not written yet (issue 13): the lowering must inline its score_mod and prob_mod "
         "subgraphs (as the Loop unrolling does) before Attention's steps");
     add({"BitwiseNot"}, "its outputs are integer");
+    add({"ai.onnx.ml.ArrayFeatureExtractor", "ai.onnx.ml.Binarizer", "ai.onnx.ml.CastMap",
+         "ai.onnx.ml.CategoryMapper", "ai.onnx.ml.DictVectorizer", "ai.onnx.ml.FeatureVectorizer",
+         "ai.onnx.ml.Imputer", "ai.onnx.ml.LabelEncoder", "ai.onnx.ml.LinearClassifier",
+         "ai.onnx.ml.LinearRegressor", "ai.onnx.ml.Normalizer", "ai.onnx.ml.OneHotEncoder",
+         "ai.onnx.ml.SVMClassifier", "ai.onnx.ml.SVMRegressor", "ai.onnx.ml.Scaler",
+         "ai.onnx.ml.TreeEnsemble", "ai.onnx.ml.TreeEnsembleClassifier",
+         "ai.onnx.ml.TreeEnsembleRegressor", "ai.onnx.ml.ZipMap"},
+        "a classical model's scoring (scikit-learn's, converted): its parameters are attributes, "
+        "not initializers, so there is nothing to train; trees, encoders and maps have no "
+        "derivative either");
     add({"BitCast"},
         "reinterpreting bits has no derivative (the spec marks it non-differentiable)");
     add({"Unique"}, "sorting out repeats has no derivative in PyTorch either");

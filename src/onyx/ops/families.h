@@ -46,6 +46,13 @@ void register_affine_grid_kernels(Registry& r);
 void register_string_split_kernels(Registry& r);
 void register_regex_kernels(Registry& r);
 void register_image_decoder_kernels(Registry& r);
+void register_ml_map_kernels(Registry& r);
+void register_ml_linear_kernels(Registry& r);
+void register_ml_svm_kernels(Registry& r);
+void register_ml_preprocess_kernels(Registry& r);
+void register_ml_encoder_kernels(Registry& r);
+void register_ml_tree_kernels(Registry& r);
+void register_ml_tree_ensemble_kernels(Registry& r);
 
 using RegisterFn = void (*)(Registry&);
 inline constexpr RegisterFn kFamilies[] = {
@@ -89,6 +96,13 @@ inline constexpr RegisterFn kFamilies[] = {
     register_string_split_kernels,
     register_regex_kernels,
     register_image_decoder_kernels,
+    register_ml_map_kernels,
+    register_ml_linear_kernels,
+    register_ml_svm_kernels,
+    register_ml_preprocess_kernels,
+    register_ml_encoder_kernels,
+    register_ml_tree_kernels,
+    register_ml_tree_ensemble_kernels,
 };
 
 }  // namespace onyx::ops

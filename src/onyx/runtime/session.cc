@@ -34,6 +34,7 @@ std::string type_of(const Value& v) {
     return std::string(dtype_name(v.tensor().dtype())) + shape_str(v.tensor().shape());
   if (v.is_sequence()) return "sequence";
   if (v.is_optional()) return "optional";
+  if (v.is_map()) return "map";
   return "nothing";
 }
 
@@ -61,6 +62,8 @@ void check_feed(const ir::ValueInfo& info, const Value& v, const std::string& mo
     bad("not a sequence");
   } else if (t.kind == K::Optional && !v.is_optional()) {
     bad("not an optional");
+  } else if (t.kind == K::Map && !v.is_map()) {
+    bad("not a map");
   }
 }
 

@@ -149,6 +149,12 @@ std::string compare_values(const Value& expected, const Value& actual, double rt
     }
     return compare_values(*expected.inner(), *actual.inner(), rtol, atol, values);
   }
+  if (expected.is_map()) {
+    std::string r = compare_tensors(expected.keys(), actual.keys(), 0, 0, values);
+    if (!r.empty()) return "keys: " + r;
+    r = compare_tensors(expected.values(), actual.values(), rtol, atol, values);
+    return r.empty() ? "" : "values: " + r;
+  }
   return "";
 }
 
