@@ -273,67 +273,65 @@ class GridSampleKernel final : public Kernel {
   static std::unique_ptr<Kernel> make(const KernelInfo& i) {
     return std::make_unique<GridSampleKernel>(i);
   }
+  // N-d (opset 20): x [N, C, D1..Dr], grid [N, O1..Or, r] whose last axis lists the
+  // coordinates innermost dimension first (x, y, z). Each output point's taps, one list per
+  // dimension (1 nearest, 2 linear, 4 cubic), are found once and serve every channel.
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& grid = ctx.input(1);
-    if (x.rank() != 4) ctx.fail(ctx.input_name(0), " must be [N, C, H, W]");
-    if (grid.rank() != 4 || grid.dim(0) != x.dim(0) || grid.dim(3) != 2)
-      ctx.fail(ctx.input_name(1), " must be [N, Ho, Wo, 2]");
-    int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), Ho = grid.dim(1),
-            Wo = grid.dim(2);
-    Tensor& y = ctx.allocate(0, x.dtype(), {N, C, Ho, Wo});
+    int64_t r = x.rank() - 2;
+    if (r < 1 || r > 8)
+      ctx.fail(ctx.input_name(0), " must be [N, C, D1, ...] with 1 to 8 spatial dims");
+    if (grid.rank() != r + 2 || grid.dim(0) != x.dim(0) || grid.dim(r + 1) != r) {
+      ctx.fail(ctx.input_name(1), " has shape ", shape_str(grid.shape()), "; for ",
+               ctx.input_name(0), " ", shape_str(x.shape()), " it must be [N, out..., ", r, "]");
+    }
+    int64_t N = x.dim(0), C = x.dim(1), S = 1, P = 1;
+    std::vector<int64_t> in(static_cast<size_t>(r)), stride(static_cast<size_t>(r));
+    Shape out_shape{N, C};
+    for (int64_t d = r - 1; d >= 0; --d) {
+      in[d] = x.dim(2 + d);
+      stride[d] = S;
+      S *= in[d];
+    }
+    for (int64_t d = 0; d < r; ++d) {
+      out_shape.push_back(grid.dim(1 + d));
+      P *= grid.dim(1 + d);
+    }
+    Tensor& y = ctx.allocate(0, x.dtype(), out_shape);
     visit_float(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
+      std::vector<std::vector<Tap>> taps(static_cast<size_t>(r));
+      std::vector<size_t> at(static_cast<size_t>(r));
       for (int64_t n = 0; n < N; ++n) {
-        for (int64_t c = 0; c < C; ++c) {
-          const T* p = x.data<T>() + (n * C + c) * H * W;
-          auto fetch = [&](int64_t iy, int64_t ix) -> double {
-            if (padding_ == "zeros") {
-              if (iy < 0 || iy >= H || ix < 0 || ix >= W) return 0.0;
-            } else {
-              iy = std::clamp<int64_t>(iy, 0, H - 1);
-              ix = std::clamp<int64_t>(ix, 0, W - 1);
-            }
-            return to_double(p[iy * W + ix]);
-          };
-          for (int64_t i = 0; i < Ho; ++i) {
-            for (int64_t j = 0; j < Wo; ++j) {
-              double gx = grid.element_as_double(((n * Ho + i) * Wo + j) * 2);
-              double gy = grid.element_as_double(((n * Ho + i) * Wo + j) * 2 + 1);
-              double xs = unnormalize(gx, W), ys = unnormalize(gy, H);
-              if (mode_ != "bicubic") {  // bicubic pads each tap instead
-                xs = pad_coord(xs, W);
-                ys = pad_coord(ys, H);
+        for (int64_t p = 0; p < P; ++p) {
+          for (int64_t d = 0; d < r; ++d) {
+            double g = grid.element_as_double((n * P + p) * r + (r - 1 - d));
+            taps[d] = dim_taps(unnormalize(g, in[d]), in[d]);
+          }
+          for (int64_t c = 0; c < C; ++c) {
+            const T* src = x.data<T>() + (n * C + c) * S;
+            double v = 0;
+            std::fill(at.begin(), at.end(), 0);
+            for (;;) {  // every combination of the dimensions' taps
+              double w = 1;
+              int64_t off = 0;
+              bool inside = true;
+              for (int64_t d = 0; d < r; ++d) {
+                const Tap& t = taps[d][at[d]];
+                w *= t.weight;
+                inside = inside && t.index >= 0;
+                off += t.index * stride[d];
               }
-              double v = 0;
-              if (mode_ == "nearest") {
-                v = fetch(static_cast<int64_t>(std::nearbyint(ys)),
-                          static_cast<int64_t>(std::nearbyint(xs)));
-              } else if (mode_ == "bilinear") {
-                int64_t x0 = static_cast<int64_t>(std::floor(xs)),
-                        y0 = static_cast<int64_t>(std::floor(ys));
-                double lx = xs - x0, ly = ys - y0;
-                v = (1 - ly) * ((1 - lx) * fetch(y0, x0) + lx * fetch(y0, x0 + 1)) +
-                    ly * ((1 - lx) * fetch(y0 + 1, x0) + lx * fetch(y0 + 1, x0 + 1));
-              } else {
-                int64_t x0 = static_cast<int64_t>(std::floor(xs)),
-                        y0 = static_cast<int64_t>(std::floor(ys));
-                double wx[4], wy[4];
-                cubic_weights(xs - x0, wx);
-                cubic_weights(ys - y0, wy);
-                for (int a = 0; a < 4; ++a) {
-                  for (int b = 0; b < 4; ++b) {
-                    int64_t ty = y0 - 1 + a, tx = x0 - 1 + b;
-                    if (padding_ == "reflection") {
-                      ty = static_cast<int64_t>(pad_coord(static_cast<double>(ty), H));
-                      tx = static_cast<int64_t>(pad_coord(static_cast<double>(tx), W));
-                    }
-                    v += wy[a] * wx[b] * fetch(ty, tx);
-                  }
-                }
+              if (inside && w != 0) v += w * to_double(src[off]);
+              int64_t d = r - 1;
+              for (; d >= 0; --d) {
+                if (++at[d] < taps[d].size()) break;
+                at[d] = 0;
               }
-              y.data<T>()[((n * C + c) * Ho + i) * Wo + j] = from_double<T>(v);
+              if (d < 0) break;
             }
+            y.data<T>()[(n * C + c) * P + p] = from_double<T>(v);
           }
         }
       }
@@ -341,6 +339,38 @@ class GridSampleKernel final : public Kernel {
   }
 
  private:
+  struct Tap {
+    int64_t index;  // -1: outside the input under zeros padding (reads as 0)
+    double weight;
+  };
+
+  // Tap index i along a dimension of `size`: clamped by border and reflection padding,
+  // -1 when zeros padding leaves it outside.
+  int64_t tap_index(int64_t i, int64_t size) const {
+    if (padding_ == "zeros") return i < 0 || i >= size ? -1 : i;
+    return std::clamp<int64_t>(i, 0, size - 1);
+  }
+
+  // The taps along one dimension for the unnormalized coordinate u.
+  std::vector<Tap> dim_taps(double u, int64_t size) const {
+    if (mode_ != "bicubic") u = pad_coord(u, size);  // bicubic pads each tap instead
+    if (mode_ == "nearest")
+      return {{tap_index(static_cast<int64_t>(std::nearbyint(u)), size), 1.0}};
+    int64_t i0 = static_cast<int64_t>(std::floor(u));
+    double f = u - static_cast<double>(i0);
+    if (mode_ == "bilinear") return {{tap_index(i0, size), 1 - f}, {tap_index(i0 + 1, size), f}};
+    double w[4];
+    cubic_weights(f, w);
+    std::vector<Tap> taps;
+    for (int k = 0; k < 4; ++k) {
+      int64_t t = i0 - 1 + k;
+      if (padding_ == "reflection")
+        t = static_cast<int64_t>(pad_coord(static_cast<double>(t), size));
+      taps.push_back({tap_index(t, size), w[k]});
+    }
+    return taps;
+  }
+
   double unnormalize(double g, int64_t size) const {
     return align_ ? (g + 1) / 2 * static_cast<double>(size - 1)
                   : ((g + 1) * static_cast<double>(size) - 1) / 2;

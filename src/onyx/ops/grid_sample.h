@@ -1,6 +1,6 @@
 // GridSample's mode under its opset-16 name, for the kernel and for the lowering autodiff
-// differentiates: opset 20 renamed bilinear and bicubic to linear and cubic (the same 2-D
-// interpolation; its N-d grids are not supported yet).
+// differentiates: opset 20 renamed bilinear and bicubic to linear and cubic (the same
+// interpolation, N-linear and N-cubic over any number of spatial dimensions).
 #pragma once
 
 #include <string>
