@@ -35,12 +35,6 @@ const std::map<std::string, std::string>& without_rules() {
     add({"StringNormalizer", "TfIdfVectorizer", "StringConcat", "StringSplit", "RegexFullMatch",
          "ImageDecoder"},
         "its inputs are strings or integers");
-    add({"LinearAttention"},
-        "not written yet (issue 13): a lowering of its recurrence (a Scan over the tokens, "
-        "which unroll.h then differentiates) is next");
-    add({"ai.onnx.preview.FlexAttention"},
-        "not written yet (issue 13): the lowering must inline its score_mod and prob_mod "
-        "subgraphs (as the Loop unrolling does) before Attention's steps");
     add({"BitwiseNot"}, "its outputs are integer");
     add({"ai.onnx.ml.ArrayFeatureExtractor", "ai.onnx.ml.Binarizer", "ai.onnx.ml.CastMap",
          "ai.onnx.ml.CategoryMapper", "ai.onnx.ml.DictVectorizer", "ai.onnx.ml.FeatureVectorizer",
@@ -52,6 +46,9 @@ const std::map<std::string, std::string>& without_rules() {
         "a classical model's scoring (scikit-learn's, converted): its parameters are attributes, "
         "not initializers, so there is nothing to train; trees, encoders and maps have no "
         "derivative either");
+    add({"MaxRoiPool"},
+        "not written yet: Fast R-CNN's region max pooling, which RoiAlign (lowered for "
+        "differentiation) replaced in later detectors; a training step stops at it by name");
     add({"BitCast"},
         "reinterpreting bits has no derivative (the spec marks it non-differentiable)");
     add({"Unique"}, "sorting out repeats has no derivative in PyTorch either");

@@ -262,6 +262,14 @@ bool attention(const ir::Node& n) {
   return n.domain.empty() && n.op_type == "Attention";
 }
 
+bool linear_attention(const ir::Node& n) {
+  return n.domain.empty() && n.op_type == "LinearAttention";
+}
+
+bool flex_attention(const ir::Node& n) {
+  return n.domain == "ai.onnx.preview" && n.op_type == "FlexAttention";
+}
+
 bool deform_conv(const ir::Node& n) {
   return n.domain.empty() && n.op_type == "DeformConv";
 }
@@ -272,9 +280,16 @@ struct Rewrite {
   Emit emit;
 };
 constexpr Rewrite kRewrites[] = {
-    {loop_like, emit_unrolled_loop},         {recurrent, emit_unrolled_recurrent},
-    {grid_sample, emit_lowered_grid_sample}, {roi_align, emit_lowered_roi_align},
-    {attention, emit_lowered_attention},     {deform_conv, emit_lowered_deform_conv},
+    {loop_like, emit_unrolled_loop},
+    // Before the others: its score_mod and prob_mod are inlined, and they may hold ops the
+    // rewrites after it lower.
+    {flex_attention, emit_lowered_flex_attention},
+    {recurrent, emit_unrolled_recurrent},
+    {grid_sample, emit_lowered_grid_sample},
+    {roi_align, emit_lowered_roi_align},
+    {attention, emit_lowered_attention},
+    {linear_attention, emit_lowered_linear_attention},
+    {deform_conv, emit_lowered_deform_conv},
 };
 
 }  // namespace

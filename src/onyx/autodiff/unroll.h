@@ -1,8 +1,10 @@
 // Ops differentiated by rewriting them first: recurrent layers (RNN, GRU, LSTM) as their
 // time steps in primitive ops (MatMul, Add, activations, Mul), Loop and Scan as one copy of
 // their body per iteration (backpropagation through time, as ONNX nodes), GridSample and
-// RoiAlign as coordinate arithmetic and gathers, Attention as MatMul and Softmax, DeformConv as
-// bilinear taps (gathers) and a MatMul. The primitives' gradient rules then differentiate them.
+// RoiAlign as coordinate arithmetic and gathers, Attention and FlexAttention as MatMul and
+// Softmax (FlexAttention's score_mod and prob_mod inlined), LinearAttention as its recurrence
+// unrolled over the tokens, DeformConv as bilinear taps (gathers) and a MatMul. The
+// primitives' gradient rules then differentiate them.
 #pragma once
 
 #include "onyx/autodiff/grad_context.h"
@@ -30,7 +32,9 @@ size_t unroll_loops(ir::Model& model);
 size_t fold_sequences(ir::Model& model);
 
 // All of the rewrites: loops first (a loop body may hold the others), then sequences, then
-// recurrent layers, GridSample and RoiAlign (4-D; H and W known statically), Attention,
+// FlexAttention (the heads and head sizes known statically; its subgraphs, inlined, may hold
+// the others), recurrent layers, GridSample and RoiAlign (4-D; H and W known statically),
+// Attention, LinearAttention (the sequence length and head sizes known statically),
 // DeformConv (shapes known statically but the batch). Returns how many nodes were replaced;
 // nodes that cannot be rewritten stay.
 size_t rewrite_for_gradients(ir::Model& model);
@@ -51,6 +55,10 @@ void emit_lowered_roi_align(ir::GraphBuilder& b, const ir::Node& n, const Types&
                             int64_t opset);
 void emit_lowered_attention(ir::GraphBuilder& b, const ir::Node& n, const Types& types,
                             int64_t opset);
+void emit_lowered_linear_attention(ir::GraphBuilder& b, const ir::Node& n, const Types& types,
+                                   int64_t opset);
+void emit_lowered_flex_attention(ir::GraphBuilder& b, const ir::Node& n, const Types& types,
+                                 int64_t opset);
 void emit_lowered_deform_conv(ir::GraphBuilder& b, const ir::Node& n, const Types& types,
                               int64_t opset);
 

@@ -228,6 +228,26 @@ Out attention(const Query& q) {
   return out;
 }
 
+// LinearAttention: output [B, T, Hq * dv] from query [B, T, Hq * dk] and value
+// [B, T, Hkv * dv]; present_state [B, Hkv, dk, dv] of past_state's type (T's without one).
+Out linear_attention(const Query& q) {
+  const TypeInfo* qt = q.in(0);
+  if (!qt) return {};
+  const TypeInfo* past = q.in(3);
+  DType state = past ? past->elem : qt->elem;
+  Out out{TypeInfo::tensor(qt->elem), TypeInfo::tensor(state)};
+  const std::vector<Dim>*qs = q.dims(0), *vs = q.dims(2);
+  int64_t hq = q.n.attr_int("q_num_heads", 0), hkv = q.n.attr_int("kv_num_heads", 0);
+  if (!qs || !vs || qs->size() != 3 || vs->size() != 3 || hq <= 0 || hkv <= 0) return out;
+  auto per_head = [](const Dim& d, int64_t heads) {
+    return d.value && *d.value % heads == 0 ? known(*d.value / heads) : Dim{};
+  };
+  Dim dk = per_head((*qs)[2], hq), dv = per_head((*vs)[2], hkv);
+  out[0] = shaped(qt->elem, {(*qs)[0], (*qs)[1], dv.value ? known(*dv.value * hq) : Dim{}});
+  out[1] = shaped(state, {(*qs)[0], known(hkv), dk, dv});
+  return out;
+}
+
 // FlexAttention: [B, Hq, L, Ev] from Q [B, Hq, L, E] and V [B, Hkv, S, Ev].
 Out flex_attention(const Query& q) {
   const TypeInfo* qt = q.in(0);
@@ -268,6 +288,7 @@ constexpr Rule kRules[] = {
     {"", "AffineGrid", affine_grid},
     {"", "CausalConvWithState", causal_conv},
     {"", "Attention", attention},
+    {"", "LinearAttention", linear_attention},
     {"ai.onnx.preview", "FlexAttention", flex_attention},
 };
 

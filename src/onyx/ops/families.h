@@ -47,6 +47,7 @@ void register_string_split_kernels(Registry& r);
 void register_regex_kernels(Registry& r);
 void register_image_decoder_kernels(Registry& r);
 void register_ml_map_kernels(Registry& r);
+void register_roi_pool_kernels(Registry& r);
 void register_ml_linear_kernels(Registry& r);
 void register_ml_svm_kernels(Registry& r);
 void register_ml_preprocess_kernels(Registry& r);
@@ -97,6 +98,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_regex_kernels,
     register_image_decoder_kernels,
     register_ml_map_kernels,
+    register_roi_pool_kernels,
     register_ml_linear_kernels,
     register_ml_svm_kernels,
     register_ml_preprocess_kernels,
