@@ -3,6 +3,8 @@
 // differences in float64 (see gradcheck.h).
 #include "gradcheck.h"
 
+#include "onyx/ir/builder.h"
+
 namespace onyx {
 namespace {
 
@@ -176,6 +178,33 @@ TEST(GradCheckNewer, DeformConv) {
         {rnd({1, 2, 3, 3, 4}), rnd({2, 2, 2, 2, 2}, -1, 1, 2), rnd({1, 48, 2, 2, 4}, -1.4, 1.4, 3),
          rnd({2}, -1, 1, 4), rnd({1, 16, 2, 2, 4}, 0, 1, 5)},
         {attr("offset_group", int64_t{2}), attr("pads", V{0, 0, 1, 0, 0, 0})}, {.opset = 22});
+}
+
+}  // namespace
+}  // namespace onyx
+
+namespace onyx {
+namespace {
+
+// An op that runs by its function body (no kernel) is differentiated through that body:
+// MeanVarianceNormalization, over the default axes and over one. Its ONNX 1.12 body holds a
+// float constant, so it runs in float between two Casts, and the finite differences take
+// float-sized steps and tolerances.
+TEST(GradCheckNewer, FunctionOpsThroughTheirBodies) {
+  for (std::vector<int64_t> axes : {std::vector<int64_t>{0, 2, 3}, std::vector<int64_t>{1}}) {
+    ir::Model m;
+    m.set_opset("", 13);
+    ir::GraphBuilder b(*m.graph);
+    std::string x = b.input("in0", ir::TypeInfo::tensor(DType::Float64));
+    std::string f = b.op("Cast", {x}, {ir::attr("to", int64_t{1})});
+    std::string y = b.op("MeanVarianceNormalization", {f}, {ir::attr("axes", axes)});
+    b.write("Cast", {y}, "out0", {ir::attr("to", int64_t{11})});
+    b.output("out0", ir::TypeInfo::tensor(DType::Float64));
+    m.graph->name = "mvn";
+    testing::GradChecker c(m, {testing::rnd({2, 3, 2, 2})},
+                           {.opset = 13, .eps = 1e-3, .rtol = 2e-3, .atol = 2e-3});
+    c.run("MeanVarianceNormalization over " + std::to_string(axes.size()) + " axes");
+  }
 }
 
 }  // namespace

@@ -3,8 +3,11 @@
 #include <algorithm>
 
 #include "onyx/autodiff/rewriter.h"
+#include "onyx/autodiff/rules.h"
 #include "onyx/ir/builder.h"
 #include "onyx/onnx/checker.h"
+#include "onyx/onnx/functions.h"
+#include "onyx/ops/registry.h"
 
 namespace onyx::autodiff {
 
@@ -305,9 +308,23 @@ size_t unroll_loops(ir::Model& model) {
   return total;
 }
 
+size_t expand_unruled_functions(ir::Model& model) {
+  // Ops with a kernel stay: the coverage test holds each to a rule or a listed reason.
+  auto kept = [&](const ir::Node& n) {
+    int64_t opset = model.opset(n.domain);
+    return opset == 0 || find_rule(n.domain, n.op_type, opset) != nullptr || rewritten_op(n) ||
+           ops::registry().find(n.domain, n.op_type, opset) != nullptr;
+  };
+  std::shared_ptr<const ir::Graph> expanded = onnx_io::expand_functions(model.graph, model, kept);
+  if (expanded == model.graph) return 0;
+  model.graph = ir::deep_copy(*expanded);
+  return 1;
+}
+
 size_t rewrite_for_gradients(ir::Model& model) {
-  size_t n = unroll_loops(model);  // first, in rounds: a loop body may hold the others
-  n += fold_sequences(model);      // the lists the unrolled loops built
+  size_t n = expand_unruled_functions(model);  // their bodies may hold any of the others
+  n += unroll_loops(model);                    // then, in rounds: a loop body may hold the others
+  n += fold_sequences(model);                  // the lists the unrolled loops built
   for (const Rewrite& r : kRewrites) {
     if (r.pick != loop_like) n += rewrite(model, r.pick, r.emit);
   }

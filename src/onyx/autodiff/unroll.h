@@ -31,9 +31,14 @@ size_t unroll_loops(ir::Model& model);
 // unread: see fold_sequences.cc. Returns how many reads were replaced.
 size_t fold_sequences(ir::Model& model);
 
-// All of the rewrites: loops first (a loop body may hold the others), then sequences, then
-// FlexAttention (the heads and head sizes known statically; its subgraphs, inlined, may hold
-// the others), recurrent layers, GridSample and RoiAlign (4-D; H and W known statically),
+// Replaces every node that has neither a kernel, a gradient rule nor a rewrite, and whose
+// schema has a function body (MeanVarianceNormalization, ...), by that body, so that a function op
+// never lacks a gradient. Returns 1 when anything was expanded.
+size_t expand_unruled_functions(ir::Model& model);
+
+// All of the rewrites: function bodies first, then loops (a loop body may hold the others), then
+// sequences, then FlexAttention (the heads and head sizes known statically; its subgraphs, inlined,
+// may hold the others), recurrent layers, GridSample and RoiAlign (4-D; H and W known statically),
 // Attention, LinearAttention (the sequence length and head sizes known statically),
 // DeformConv (shapes known statically but the batch). Returns how many nodes were replaced;
 // nodes that cannot be rewritten stay.
