@@ -211,4 +211,16 @@ class GradChecker {
   std::vector<std::string> wrt_;
 };
 
+// One op checked by name (the label is the op's name).
+inline void check(const std::string& op, std::vector<GradInput> in,
+                  std::vector<ir::Attribute> attrs = {}, GradCheckOptions o = {}) {
+  GradChecker c(op, std::move(in), std::move(attrs), o);
+  c.run(op);
+}
+
+// A 1-D int64 tensor (axes, shapes, indices).
+inline Tensor i64(std::vector<int64_t> v) {
+  return Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v);
+}
+
 }  // namespace onyx::testing

@@ -9,23 +9,15 @@ namespace onyx {
 namespace {
 
 using ir::attr;
+using testing::check;
 using testing::constant;
 using testing::fixed;
 using testing::GradChecker;
 using testing::GradCheckOptions;
+using testing::i64;
 using testing::no_grad;
 using testing::random_tensor;
 using testing::rnd;
-
-Tensor i64(std::vector<int64_t> v) {
-  return Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v);
-}
-
-void check(const std::string& op, std::vector<testing::GradInput> in,
-           std::vector<ir::Attribute> attrs = {}, GradCheckOptions o = {}) {
-  GradChecker c(op, std::move(in), std::move(attrs), o);
-  c.run(op);
-}
 
 const testing::GradInput kNone{Tensor(), false, false};  // an optional input left out
 
