@@ -12,19 +12,12 @@ namespace onyx {
 namespace {
 
 using ir::attr;
+using testing::check;
 using testing::GradChecker;
 using testing::GradCheckOptions;
 using testing::GradInput;
 using testing::no_grad;
 using testing::rnd;
-
-void check(const std::string& op, std::vector<GradInput> in, std::vector<ir::Attribute> attrs = {},
-           GradCheckOptions o = {}) {
-  // Optional inputs left out at the end are dropped rather than passed as "".
-  while (!in.empty() && !in.back().value.defined()) in.pop_back();
-  GradChecker c(op, std::move(in), std::move(attrs), o);
-  c.run(op);
-}
 
 const GradInput kNone{Tensor(), false, false};  // an optional input left out
 
