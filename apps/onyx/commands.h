@@ -22,5 +22,6 @@ Command add_export(CLI::App& app);
 Command add_inspect(CLI::App& app);
 Command add_draw(CLI::App& app);
 Command add_plot(CLI::App& app);
+Command add_bench(CLI::App& app);
 
 }  // namespace onyx::cli

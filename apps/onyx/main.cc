@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   add(onyx::cli::add_predict);
   add(onyx::cli::add_export);
   add(onyx::cli::add_inspect);
+  add(onyx::cli::add_bench);
   add(onyx::cli::add_draw);
   add(onyx::cli::add_plot);
   add(onyx::cli::add_train_step);

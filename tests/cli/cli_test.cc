@@ -258,3 +258,44 @@ TEST_F(CliTraining, TrainStepRunsTheEmbeddedStepAndSavesItsState) {
 
 }  // namespace
 }  // namespace onyx
+
+namespace onyx {
+namespace {
+
+// onyx bench: random inputs sized by --batch or --dim, latency figures in order, the JSON
+// line last; an open dimension left unset is an error naming it.
+TEST_F(Cli, BenchTimesRunsOnRandomInputs) {
+  ir::Model m;
+  m.set_opset("", 17);
+  ir::GraphBuilder b(*m.graph);
+  std::string x = b.input(
+      "x", ir::TypeInfo::tensor(DType::Float32, std::vector<ir::Dim>{{std::nullopt, "N", ""},
+                                                                     {std::nullopt, "F", ""}}));
+  b.output(
+      b.op("Relu", {b.op("MatMul", {x, b.constant("w", Tensor::zeros(DType::Float32, {8, 4}))})}));
+  std::string path = (dir_ / "m.onnx").string();
+  onnx_io::save_model(m, path);
+  Result r =
+      onyx_cli("bench " + path + " --dim F=8 --batch 5 --iters 7 --warmup 1 --threads 1 --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("1 thread, batch 5, 7 runs after 1 warm-up"), std::string::npos) << r.out;
+  std::string json = r.out.substr(r.out.rfind('{'));
+  for (const char* key :
+       {"\"median_ms\"", "\"min_ms\"", "\"p90_ms\"", "\"batch\": 5", "\"iters\": 7"})
+    EXPECT_NE(json.find(key), std::string::npos) << json;
+  auto number = [&](const std::string& key) {
+    return std::stod(json.substr(json.find("\"" + key + "\": ") + key.size() + 4));
+  };
+  EXPECT_LE(number("min_ms"), number("median_ms"));
+  EXPECT_LE(number("median_ms"), number("p90_ms"));
+  r = onyx_cli("bench " + path + " --dim N=3 --iters 2");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("input 'x': dimension 1 ('F') is symbolic: set it with --dim F=N"),
+            std::string::npos)
+      << r.out;
+  r = onyx_cli("bench " + path + " --dim F");
+  EXPECT_EQ(r.status, 2) << r.out;
+}
+
+}  // namespace
+}  // namespace onyx
