@@ -89,16 +89,7 @@ Command add_draw(CLI::App& app) {
     if (ext == ".dot" || ext == ".gv") {
       write_file_atomic(o->out, dot);
     } else if (ext == ".svg") {
-      std::string dot_file = o->out + ".dot.tmp", svg_tmp = o->out + ".tmp";
-      write_file_atomic(dot_file, dot);
-      std::string cmd = "dot -Tsvg '" + dot_file + "' -o '" + svg_tmp + "' 2>&1";
-      int rc = std::system(cmd.c_str());
-      std::filesystem::remove(dot_file);
-      if (rc != 0) {
-        std::filesystem::remove(svg_tmp);
-        fail(ErrorKind::Io, o->out, ": Graphviz's dot failed (is graphviz installed?)");
-      }
-      std::filesystem::rename(svg_tmp, o->out);
+      write_file_atomic(o->out, onnx_io::dot_to_svg(dot));  // Graphviz's library, no shell
     } else {
       fail(ErrorKind::InvalidArgument, o->out, ": write .dot or .svg");
     }

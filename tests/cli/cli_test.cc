@@ -299,3 +299,24 @@ TEST_F(Cli, BenchTimesRunsOnRandomInputs) {
 
 }  // namespace
 }  // namespace onyx
+
+namespace onyx {
+namespace {
+
+// onyx draw renders SVG through Graphviz's library: a path holding shell syntax is only a
+// path (it once reached a shell through std::system).
+TEST_F(Cli, DrawSvgPathsNeverReachAShell) {
+  fs::path odd = dir_ / "a';touch PWNED;'";
+  fs::create_directories(odd);
+  std::string out = (odd / "m.svg").string();
+  Result r = onyx_cli("draw " + std::string(ONYX_MODELS_DIR) + "/mlp_op17.onnx -o \"" + out + "\"");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_FALSE(fs::exists("PWNED"));
+  EXPECT_FALSE(fs::exists(dir_ / "PWNED"));
+  std::string svg = read_file(out, 1 << 24);
+  EXPECT_NE(svg.find("<svg"), std::string::npos);
+  EXPECT_NE(svg.find("Gemm"), std::string::npos) << "the graph's nodes are drawn";
+}
+
+}  // namespace
+}  // namespace onyx

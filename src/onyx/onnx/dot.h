@@ -11,4 +11,7 @@ namespace onyx::onnx_io {
 
 std::string to_dot(const ir::Model& model);
 
+// The DOT text laid out and rendered as SVG by Graphviz's library (dot layout).
+std::string dot_to_svg(const std::string& dot);
+
 }  // namespace onyx::onnx_io
