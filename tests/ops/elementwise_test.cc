@@ -1,10 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "test_util.h"
 
 namespace onyx {
 namespace {
 
+using testing::attr_int;
 using testing::run_model;
 using testing::single_node_model;
 
@@ -34,6 +37,26 @@ TEST(Elementwise, IntegerDivisionByZeroIsDefined) {
   Tensor b = Tensor::from_vector<int32_t>({2}, {0, 2});
   auto out = run_model(single_node_model("Div", 2, 1), {a, b});
   EXPECT_EQ(out[0].tensor().to_vector<int32_t>(), (std::vector<int32_t>{0, -3}));
+}
+
+// The one quotient that overflows: INT_MIN / -1 (which traps on x86) wraps, as NumPy's does;
+// INT_MIN % -1 is 0.
+TEST(Elementwise, IntegerMinimumOverMinusOneDoesNotTrap) {
+  int64_t lo = std::numeric_limits<int64_t>::min();
+  Tensor a = Tensor::from_vector<int64_t>({3}, {lo, lo, 9});
+  Tensor b = Tensor::from_vector<int64_t>({3}, {-1, 1, -1});
+  EXPECT_EQ(run_model(single_node_model("Div", 2, 1), {a, b})[0].tensor().to_vector<int64_t>(),
+            (std::vector<int64_t>{lo, lo, -9}));
+  for (int64_t fmod : {0, 1}) {
+    Tensor r =
+        run_model(single_node_model("Mod", 2, 1, {attr_int("fmod", fmod)}), {a, b})[0].tensor();
+    EXPECT_EQ(r.to_vector<int64_t>(), (std::vector<int64_t>{0, 0, 0})) << "fmod " << fmod;
+  }
+  int32_t lo32 = std::numeric_limits<int32_t>::min();
+  Tensor a32 = Tensor::from_vector<int32_t>({1}, {lo32}),
+         b32 = Tensor::from_vector<int32_t>({1}, {-1});
+  EXPECT_EQ(run_model(single_node_model("Div", 2, 1), {a32, b32})[0].tensor().to_vector<int32_t>(),
+            (std::vector<int32_t>{lo32}));
 }
 
 TEST(Elementwise, MixedTypesAreRejected) {

@@ -35,7 +35,13 @@ struct DivOp {
   template <typename T>
   T operator()(T a, T b) const {
     if constexpr (std::is_integral_v<T>) {
-      return b == T(0) ? T(0) : T(a / b);  // integer division by zero is undefined in C++
+      if (b == T(0)) return T(0);  // integer division by zero is undefined in C++
+      if constexpr (std::is_signed_v<T>) {
+        // INT_MIN / -1 overflows (and traps on x86): negate with wrap-around instead.
+        using U = std::make_unsigned_t<T>;
+        if (b == T(-1)) return static_cast<T>(U(0) - static_cast<U>(a));
+      }
+      return T(a / b);
     } else {
       return a / b;
     }
@@ -248,6 +254,9 @@ class ModKernel final : public Kernel {
           return static_cast<C>(std::fmod(x, y));
         } else {
           if (y == 0) return C(0);
+          if constexpr (std::is_signed_v<C>) {
+            if (y == C(-1)) return C(0);  // INT_MIN % -1 traps on x86; x % -1 is 0
+          }
           C r = static_cast<C>(x % y);
           if (!fm && r != 0 && ((r < 0) != (y < 0))) r = static_cast<C>(r + y);
           return r;
