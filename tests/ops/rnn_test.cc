@@ -47,6 +47,21 @@ TEST(Rnn, ReverseDirectionEqualsForwardOnReversedInput) {
   }
 }
 
+// Outputs the graph leaves unused get a tensor each: an LSTM whose Y and Y_h are both unused
+// (only Y_c read) gives the Y_c a full model gives (they once shared one scratch tensor).
+TEST(Rnn, UnusedOutputsDoNotShareScratch) {
+  int64_t seq = 4, batch = 2, in = 3, H = 5;
+  Tensor x = random_tensor({seq, batch, in}, 1), w = random_tensor({1, 4 * H, in}, 2),
+         r = random_tensor({1, 4 * H, H}, 3);
+  ir::Model full = single_node_model("LSTM", 3, 3, {attr_int("hidden_size", H)}, 14);
+  ir::Model only_c = full;
+  only_c.graph = std::make_shared<ir::Graph>(*full.graph);
+  only_c.graph->nodes[0].outputs = {"", "", "out2"};
+  only_c.graph->outputs = {full.graph->outputs[2]};
+  std::vector<float> want = run_model(full, {x, w, r})[2].tensor().to_vector<float>();
+  EXPECT_EQ(run_model(only_c, {x, w, r})[0].tensor().to_vector<float>(), want);
+}
+
 TEST(Rnn, BadShapesAndLengthsAreErrors) {
   Tensor x = random_tensor({5, 2, 3}, 1);
   Tensor w = random_tensor({1, 4, 3}, 2);

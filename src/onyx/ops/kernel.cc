@@ -19,10 +19,11 @@ const Tensor& KernelContext::input(size_t i) const {
 
 Tensor& KernelContext::allocate(size_t i, DType dtype, const Shape& shape) {
   if (i >= outputs_.size() || !outputs_[i]) {
-    // The graph does not use this output; give the kernel a throwaway tensor.
-    static thread_local Value sink;
-    sink = Value(Tensor::empty(dtype, shape, buffers_));
-    return sink.tensor();
+    // The graph does not use this output; give the kernel a throwaway tensor of its own.
+    if (discarded_.size() <= i) discarded_.resize(i + 1);
+    if (!discarded_[i]) discarded_[i] = std::make_unique<Value>();
+    *discarded_[i] = Value(Tensor::empty(dtype, shape, buffers_));
+    return discarded_[i]->tensor();
   }
   *outputs_[i] = Value(Tensor::empty(dtype, shape, buffers_));
   return outputs_[i]->tensor();

@@ -96,6 +96,9 @@ class KernelContext {
   BufferPool* buffers_;
   void* frame_;
   const std::vector<char>* last_reads_ = nullptr;
+  // Tensors for the outputs the graph does not use, one per output (a kernel may fill
+  // several at once, as RNN's Y and Y_h), dropped with the context.
+  std::vector<std::unique_ptr<Value>> discarded_;
 };
 
 class Kernel {
