@@ -78,3 +78,26 @@ TEST(Elementwise, SameResultWithTwoThreads) {
 
 }  // namespace
 }  // namespace onyx
+
+namespace onyx {
+namespace {
+
+// Range counts integers exactly: starts near 2^62 (where a double's count was wrong) and
+// negative steps; a count past memory is a clear error.
+TEST(Elementwise, IntegerRangeCountsExactly) {
+  auto range = [](int64_t s, int64_t l, int64_t d) {
+    return testing::run_model(testing::single_node_model("Range", 3, 1, {}, 17),
+                              {Tensor::scalar<int64_t>(s), Tensor::scalar<int64_t>(l),
+                               Tensor::scalar<int64_t>(d)})[0]
+        .tensor()
+        .to_vector<int64_t>();
+  };
+  int64_t big = int64_t{1} << 62;
+  EXPECT_EQ(range(big + 1, big + 4, 1), (std::vector<int64_t>{big + 1, big + 2, big + 3}));
+  EXPECT_EQ(range(10, 3, -3), (std::vector<int64_t>{10, 7, 4}));
+  EXPECT_EQ(range(3, 10, -1), (std::vector<int64_t>{}));
+  EXPECT_THROW(range(0, std::numeric_limits<int64_t>::max(), 1), Error);
+}
+
+}  // namespace
+}  // namespace onyx

@@ -2,6 +2,7 @@
 // shares the input's buffer), ops that read shapes (Shape, Size) and generators
 // (ConstantOfShape, Range, EyeLike).
 #include <cmath>
+#include <limits>
 
 #include "onyx/ops/registry.h"
 
@@ -226,9 +227,21 @@ void range_kernel(KernelContext& ctx) {
       C s = C(start.data<T>()[0]), l = C(ctx.input(1).data<T>()[0]),
         d = C(ctx.input(2).data<T>()[0]);
       if (d == C(0)) ctx.fail("delta must not be zero");
-      double n =
-          std::ceil((static_cast<double>(l) - static_cast<double>(s)) / static_cast<double>(d));
-      int64_t count = n > 0 ? static_cast<int64_t>(n) : 0;
+      int64_t count = 0;
+      if constexpr (std::is_integral_v<C>) {
+        // Exactly, in 128 bits: a double loses int64's low bits (large starts gave nothing).
+        __int128 span = static_cast<__int128>(l) - static_cast<__int128>(s), step = d;
+        __int128 n = span / step + ((span % step != 0 && (span < 0) == (step < 0)) ? 1 : 0);
+        if (n > std::numeric_limits<int64_t>::max())
+          ctx.fail("Range of ", static_cast<int64_t>(s), " to ", static_cast<int64_t>(l), " by ",
+                   static_cast<int64_t>(d), " has more than 2^63 values");
+        count = n > 0 ? static_cast<int64_t>(n) : 0;
+      } else {
+        double n =
+            std::ceil((static_cast<double>(l) - static_cast<double>(s)) / static_cast<double>(d));
+        if (!(n < 9.2e18)) ctx.fail("Range's count is not finite or too large");
+        count = n > 0 ? static_cast<int64_t>(n) : 0;
+      }
       Tensor& y = ctx.allocate(0, start.dtype(), {count});
       T* out = y.data<T>();
       C v = s;
