@@ -229,3 +229,26 @@ TEST(Narrow, MoveOpsKeepValuesAndType) {
 
 }  // namespace
 }  // namespace onyx
+
+namespace onyx {
+namespace {
+
+// Strings become numbers only when the whole text is one: trailing garbage is an error, not
+// silently dropped; "100.5" to an integer truncates, as the spec allows.
+TEST(Narrow, CastFromStringReadsTheWholeText) {
+  auto cast = [](std::vector<std::string> s, int64_t to) {
+    Tensor x = Tensor::from_vector<std::string>({static_cast<int64_t>(s.size())}, s);
+    return run_model(single_node_model("Cast", 1, 1, {attr_int("to", to)}, 21), {x})[0].tensor();
+  };
+  EXPECT_EQ(cast({"3", " 7 ", "100.5", "-2e2"}, 7).to_vector<int64_t>(),
+            (std::vector<int64_t>{3, 7, 100, -200}));
+  EXPECT_EQ(cast({"1.5", "INF", "-inf"}, 1).to_vector<float>(),
+            (std::vector<float>{1.5f, INFINITY, -INFINITY}));
+  EXPECT_TRUE(std::isnan(cast({"NaN"}, 1).to_vector<float>()[0]));
+  EXPECT_THROW(cast({"3abc"}, 7), Error);
+  EXPECT_THROW(cast({"1.5x"}, 1), Error);
+  EXPECT_THROW(cast({"nan"}, 7), Error) << "no integer is NaN";
+}
+
+}  // namespace
+}  // namespace onyx

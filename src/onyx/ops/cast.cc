@@ -47,6 +47,12 @@ std::string to_string_value(From v) {
   }
 }
 
+// Whether strto* stopped at the end of the text (trailing blanks allowed): "3abc" is not 3.
+bool consumed(const char* end) {
+  while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r') ++end;
+  return *end == '\0';
+}
+
 template <typename To>
 To from_string_value(const std::string& s, const KernelContext& ctx) {
   const char* p = s.c_str();
@@ -54,16 +60,19 @@ To from_string_value(const std::string& s, const KernelContext& ctx) {
   errno = 0;
   if constexpr (std::is_same_v<To, bool>) {
     double d = std::strtod(p, &end);
-    if (end == p) ctx.fail("cannot convert '", s, "' to bool");
+    if (end == p || !consumed(end)) ctx.fail("cannot convert '", s, "' to bool");
     return d != 0;
   } else if constexpr (std::is_integral_v<To>) {
     long long v = std::strtoll(p, &end, 10);
-    if (end == p || errno == ERANGE)
+    if (end != p && errno != ERANGE && consumed(end)) return convert<To>(v);
+    double d = std::strtod(p, &end);  // "100.5" or "1e3": the spec allows truncating
+    if (end == p || !consumed(end) || std::isnan(d) || std::isinf(d))
       ctx.fail("cannot convert '", s, "' to ", dtype_name(dtype_of<To>));
-    return convert<To>(v);
+    return convert<To>(d);
   } else {
     double d = std::strtod(p, &end);  // accepts inf, nan, exponents
-    if (end == p) ctx.fail("cannot convert '", s, "' to ", dtype_name(dtype_of<To>));
+    if (end == p || !consumed(end))
+      ctx.fail("cannot convert '", s, "' to ", dtype_name(dtype_of<To>));
     return convert<To>(d);
   }
 }
