@@ -210,6 +210,25 @@ TEST(ValueFiles, NpyRoundTrip) {
   EXPECT_THROW(onnx_io::load_npy(dir.file("bad.npy")), Error);
 }
 
+// Bool bytes other than 0 and 1 are refused (reading them as bool is undefined behaviour).
+TEST(ValueFiles, NpyBoolBytesMustBeZeroOrOne) {
+  TempDir dir;
+  Tensor b = Tensor::from_vector<bool>({3}, {true, false, true});
+  onnx_io::save_npy(b, dir.file("b.npy"));
+  EXPECT_EQ(onnx_io::load_npy(dir.file("b.npy")).to_vector<bool>(),
+            (std::vector<bool>{true, false, true}));
+  std::string bytes = read_file(dir.file("b.npy"), 1 << 20);
+  bytes[bytes.size() - 2] = '\x07';
+  write_file_atomic(dir.file("b7.npy"), bytes);
+  try {
+    onnx_io::load_npy(dir.file("b7.npy"));
+    FAIL() << "byte 7 read as bool";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bool element 1 is byte 7"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(ValueFiles, PbRoundTripAndSequences) {
   TempDir dir;
   Tensor t = Tensor::from_vector<int64_t>({3}, {1, -2, 3});

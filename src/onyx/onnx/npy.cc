@@ -108,6 +108,15 @@ Tensor parse_npy(const std::string& bytes, const std::string& ctx) {
          shape_str(shape), " needs ", t.nbytes());
   }
   if (t.nbytes()) std::memcpy(t.raw_data(), bytes.data() + pos, t.nbytes());
+  if (dtype == DType::Bool) {  // a bool byte other than 0 or 1 is undefined behaviour to read
+    const uint8_t* b = static_cast<const uint8_t*>(t.raw_data());
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      if (b[i] > 1) {
+        fail(ErrorKind::InvalidArgument, ctx, ": .npy bool element ", i, " is byte ", int{b[i]},
+             ", not 0 or 1");
+      }
+    }
+  }
   return t;
 }
 
