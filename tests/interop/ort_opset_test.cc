@@ -60,27 +60,12 @@ TEST(OrtOpset, ChangedOpsConvertedTo21RunInOnnxruntime) {
   ir::TypeInfo grid_type = ir::TypeInfo::tensor(DType::Float32);
   grid_type.shape = std::vector<ir::Dim>{{1, "", ""}, {3, "", ""}, {3, "", ""}, {2, "", ""}};
   std::string x = b.input("x", image), grid = b.input("grid", grid_type);
-  auto ints = [](const char* name, std::vector<int64_t> v) {
-    ir::Attribute a;
-    a.name = name;
-    a.type = ir::AttrType::Ints;
-    a.ints = std::move(v);
-    return a;
-  };
-  ir::Attribute bicubic;
-  bicubic.name = "mode";
-  bicubic.type = ir::AttrType::String;
-  bicubic.s = "bicubic";
-  std::string sampled = b.op("GridSample", {x, grid}, {bicubic});
-  std::string mean = b.op("ReduceMean", {sampled}, {ints("axes", {1})});
-  std::string peak = b.op("ReduceMax", {x}, {ints("axes", {2, 3})});
-  ir::Attribute axis;
-  axis.name = "axis";
-  axis.type = ir::AttrType::Int;
-  axis.i = 2;
+  std::string sampled = b.op("GridSample", {x, grid}, {ir::attr("mode", "bicubic")});
+  std::string mean = b.op("ReduceMean", {sampled}, {ir::attr("axes", std::vector<int64_t>{1})});
+  std::string peak = b.op("ReduceMax", {x}, {ir::attr("axes", std::vector<int64_t>{2, 3})});
   std::string spectrum = b.op(
       "DFT", {b.op("Unsqueeze", {mean, b.constant("c", Tensor::from_vector<int64_t>({1}, {4}))})},
-      {axis});
+      {ir::attr("axis", int64_t{2})});
   b.output(spectrum);
   b.output(peak);
 

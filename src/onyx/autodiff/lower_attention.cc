@@ -43,8 +43,8 @@ class AttentionLowering : Rewriter {
     if (n_.outputs.size() > 1 && !n_.outputs[1].empty()) alias(keys, n_.outputs[1]);
     if (n_.outputs.size() > 2 && !n_.outputs[2].empty()) alias(values, n_.outputs[2]);
     int64_t total = past + k.S;
-    keys = share(keys, k.H, q.H, total, k.D);  // grouped-query heads
-    values = share(values, k.H, q.H, total, v.D);
+    keys = share_heads(keys, k.H, q.H, k.D);  // grouped-query heads
+    values = share_heads(values, k.H, q.H, v.D);
 
     double scale = n_.find_attr("scale") ? n_.attr_float("scale", 1.0f)
                                          : 1.0 / std::sqrt(static_cast<double>(q.D));
@@ -114,14 +114,6 @@ class AttentionLowering : Rewriter {
     }
     if (h.H < 1 || h.S < 0 || h.D < 1) fail_here(what, "'s heads, length and size must be known");
     return h;
-  }
-
-  // [B, Hkv, T, D] repeated to [B, Hq, T, D]: query head h reads key/value head h / group.
-  std::string share(const std::string& x, int64_t kv, int64_t q, int64_t len, int64_t d) {
-    if (kv == q) return x;
-    std::string wide = b_.op("Unsqueeze", {x, ints({2})});
-    std::string copies = b_.op("Expand", {wide, ints({1, 1, q / kv, 1, 1})});
-    return b_.op("Reshape", {copies, ints({0, q, len, d})});
   }
 
   // is_causal and the sliding window as a constant [Sq, T] bool ("" when neither is set).

@@ -38,7 +38,8 @@ class FlexAttentionLowering : Rewriter {
     const ir::Graph* prob_mod = modifier("prob_mod");
     std::string prefix = n_.name.empty() ? n_.op_type : n_.name;
 
-    std::string keys = share(n_.input(1), e_), values = share(n_.input(2), ev_);
+    std::string keys = share_heads(n_.input(1), hkv_, hq_, e_),
+                values = share_heads(n_.input(2), hkv_, hq_, ev_);
     std::string kt = b_.op("Transpose", {cast(keys, t_, wide_)},
                            {attr("perm", std::vector<int64_t>{0, 1, 3, 2})});
     double scale = n_.find_attr("scale") ? n_.attr_float("scale", 1.0f)
@@ -105,15 +106,6 @@ class FlexAttentionLowering : Rewriter {
     if (a->g->inputs.size() != 1 || a->g->outputs.size() != 1)
       fail_here("the ", name, " graph must have one input and one output");
     return a->g.get();
-  }
-
-  // [B, Hkv, S, d] repeated to [B, Hq, S, d]: query head h reads key/value head h / group.
-  // (Reshape rather than Unsqueeze, whose axes are an input only from opset 13.)
-  std::string share(const std::string& x, int64_t d) {
-    if (hq_ == hkv_) return x;
-    std::string wide = b_.op("Reshape", {x, ints({0, hkv_, 1, -1, d})});
-    std::string copies = b_.op("Expand", {wide, ints({1, 1, hq_ / hkv_, 1, 1})});
-    return b_.op("Reshape", {copies, ints({0, hq_, -1, d})});
   }
 
   // `x` of type `from` as type `to`.

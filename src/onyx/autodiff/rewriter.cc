@@ -73,6 +73,14 @@ DType Rewriter::elem(const std::string& v) const {
   return it == types_.end() ? DType::Undefined : it->second.elem;
 }
 
+std::string Rewriter::share_heads(const std::string& x, int64_t kv_heads, int64_t q_heads,
+                                  int64_t d) {
+  if (kv_heads == q_heads) return x;
+  std::string wide = b_.op("Reshape", {x, ints({0, kv_heads, 1, -1, d})});
+  std::string copies = b_.op("Expand", {wide, ints({1, 1, q_heads / kv_heads, 1, 1})});
+  return b_.op("Reshape", {copies, ints({0, q_heads, -1, d})});
+}
+
 void Rewriter::alias(const std::string& value, const std::string& name) {
   b_.write("Identity", {value}, name);
 }

@@ -40,6 +40,10 @@ class Rewriter {
   // Static facts: dimensions (-1 where unknown), element type.
   std::optional<std::vector<int64_t>> dims_of(const std::string& v) const;
   DType elem(const std::string& v) const;
+  // [B, Hkv, S, d] repeated to [B, Hq, S, d] for grouped-query attention: query head h reads
+  // key/value head h / (Hq / Hkv). (Reshape rather than Unsqueeze, whose axes are an input
+  // only from opset 13.)
+  std::string share_heads(const std::string& x, int64_t kv_heads, int64_t q_heads, int64_t d);
   // Makes `value` the rewritten node's output `name` (an Identity that writes that name).
   void alias(const std::string& value, const std::string& name);
 

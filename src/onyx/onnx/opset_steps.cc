@@ -30,22 +30,6 @@ void erase_attr(Node& n, const char* name) {
                      n.attributes.end());
 }
 
-Attribute ints_attr(const char* name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttrType::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-
-Attribute int_attr(const char* name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttrType::Int;
-  a.i = v;
-  return a;
-}
-
 void set_input(Node& n, size_t i, const std::string& value) {
   if (n.inputs.size() <= i) n.inputs.resize(i + 1);
   n.inputs[i] = value;
@@ -89,7 +73,7 @@ void reduce_axes_down(Step& s, Node& n) {
   if (n.attr_int("noop_with_empty_axes", 0) != 0) {
     refuse(n, s.from, s.to, "noop_with_empty_axes has no form before opset 18");
   }
-  n.attributes.push_back(ints_attr("axes", constant_ints(s.graph, n, 1, s.from, s.to)));
+  n.attributes.push_back(ir::attr("axes", constant_ints(s.graph, n, 1, s.from, s.to)));
   n.inputs.resize(1);
 }
 
@@ -109,7 +93,7 @@ void dft_axis_down(Step& s, Node& n) {
   }
   if (n.inputs.size() > 2) n.inputs.resize(2);
   drop_trailing_empty(n);
-  n.attributes.push_back(int_attr("axis", axis));
+  n.attributes.push_back(ir::attr("axis", axis));
 }
 
 // Opset 20: GridSample's modes bilinear and bicubic were renamed linear and cubic.
@@ -121,13 +105,7 @@ void rename_mode(Node& n, const char* from, const char* to) {
 void grid_sample_up(Step&, Node& n) {
   rename_mode(n, "bilinear", "linear");
   rename_mode(n, "bicubic", "cubic");
-  if (!n.has_attr("mode")) {  // the default changed name too
-    Attribute a;
-    a.name = "mode";
-    a.type = AttrType::String;
-    a.s = "linear";
-    n.attributes.push_back(a);
-  }
+  if (!n.has_attr("mode")) n.attributes.push_back(ir::attr("mode", "linear"));  // renamed too
 }
 void grid_sample_down(Step&, Node& n) {
   rename_mode(n, "linear", "bilinear");
@@ -146,7 +124,7 @@ void group_norm_up(Step& s, Node& n) {
   };
   std::string channels = b.op("Gather", {b.op("Shape", {n.input(0)}), ints({1})});
   std::string per = b.op("Div", {channels, ints({groups})});
-  std::string target = b.op("Concat", {ints({groups}), per}, {int_attr("axis", 0)});
+  std::string target = b.op("Concat", {ints({groups}), per}, {ir::attr("axis", int64_t{0})});
   for (size_t i : {size_t{1}, size_t{2}}) {
     std::string col = b.op("Unsqueeze", {n.input(i), ints({1})});
     n.inputs[i] = b.op("Reshape", {b.op("Expand", {col, target}), ints({-1})});
