@@ -60,6 +60,9 @@ const std::map<std::string, std::string>& without_rules() {
     add({"ai.onnx.preview.training.Adagrad", "ai.onnx.preview.training.Adam",
          "ai.onnx.preview.training.Momentum"},
         "an optimizer update, which a training step applies, not differentiates");
+    add({"ai.onyx.runtime.Conv", "ai.onyx.runtime.FromBlocked"},
+        "the runtime's own ops (runtime/layout.h), made when a session is planned: never in a "
+        "model that is differentiated");
     return r;
   }();
   return m;

@@ -1,9 +1,11 @@
-// Conv (N-d, groups, dilations, auto_pad), ConvInteger and QLinearConv. im2col + GEMM per
-// image and group; 1x1 stride-1 unpadded convolutions skip im2col; depthwise 2-D
-// convolutions run a direct loop.
+// Conv (N-d, groups, dilations, auto_pad), ConvInteger and QLinearConv. float32 Conv runs on
+// oneDNN's convolution primitives where they have a fast kernel (ops/conv_dnnl.h); the
+// rest is im2col + GEMM per image and group (1x1 stride-1 unpadded convolutions skip
+// im2col; depthwise 2-D convolutions run a direct loop).
 #include <algorithm>
 #include <cmath>
 
+#include "onyx/ops/conv_dnnl.h"
 #include "onyx/ops/conv_util.h"
 #include "onyx/ops/gemm.h"
 #include "onyx/ops/registry.h"
@@ -17,17 +19,18 @@ struct ConvShape {
   WindowGeometry g;
 };
 
-ConvShape conv_shape(const KernelContext& ctx, const WindowAttrs& a, int64_t group, const Tensor& x,
+// `xs` is X's shape (plain, also when X is held blocked).
+ConvShape conv_shape(const KernelContext& ctx, const WindowAttrs& a, int64_t group, const Shape& xs,
                      const Tensor& w) {
-  if (x.rank() < 3)
-    ctx.fail(ctx.input_name(0), " must be [N, C, spatial...], got ", shape_str(x.shape()));
-  if (w.rank() != x.rank()) {
-    ctx.fail(ctx.input_name(1), " must have rank ", x.rank(), " like X, got ",
+  if (xs.size() < 3)
+    ctx.fail(ctx.input_name(0), " must be [N, C, spatial...], got ", shape_str(xs));
+  if (w.rank() != static_cast<int64_t>(xs.size())) {
+    ctx.fail(ctx.input_name(1), " must have rank ", xs.size(), " like X, got ",
              shape_str(w.shape()));
   }
   ConvShape s;
-  s.N = x.dim(0);
-  s.C = x.dim(1);
+  s.N = xs[0];
+  s.C = xs[1];
   s.M = w.dim(0);
   s.group = group;
   if (group <= 0 || s.C % group || s.M % group) {
@@ -40,7 +43,7 @@ ConvShape conv_shape(const KernelContext& ctx, const WindowAttrs& a, int64_t gro
     ctx.fail(ctx.input_name(1), " has ", w.dim(1), " input channels per group; X has ", s.C,
              " channels in ", group, " groups, so ", s.Cg, " are needed");
   }
-  std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
+  std::vector<int64_t> in(xs.begin() + 2, xs.end());
   std::vector<int64_t> k(w.shape().begin() + 2, w.shape().end());
   if (!a.kernel_shape.empty() && a.kernel_shape != k) {
     ctx.fail("kernel_shape ", shape_str(a.kernel_shape), " differs from W's spatial shape ",
@@ -134,58 +137,32 @@ void add_bias(const T* bias, int64_t M, int64_t O, T* y) {
   }
 }
 
-// An activation folded into Conv by the runtime's fusion pass (runtime/fusion.cc).
-struct Epilogue {
-  enum class Kind { None, Relu, LeakyRelu, Clip } kind = Kind::None;
-  float alpha = 0, lo = 0, hi = 0;
-
-  static Epilogue read(const ir::Node& n) {
-    Epilogue e;
-    std::string k = n.attr_string("_onyx_activation", "");
-    if (k == "Relu")
-      e.kind = Kind::Relu;
-    else if (k == "LeakyRelu")
-      e.kind = Kind::LeakyRelu;
-    else if (k == "Clip")
-      e.kind = Kind::Clip;
-    e.alpha = n.attr_float("_onyx_alpha", 0);
-    e.lo = n.attr_float("_onyx_min", 0);
-    e.hi = n.attr_float("_onyx_max", 0);
-    return e;
-  }
-  template <typename T>
-  void apply(T* y, int64_t n) const {
-    switch (kind) {
-      case Kind::None:
-        return;
-      case Kind::Relu:
-        for (int64_t i = 0; i < n; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
-        return;
-      case Kind::LeakyRelu:
-        for (int64_t i = 0; i < n; ++i) y[i] = y[i] >= T(0) ? y[i] : T(alpha) * y[i];
-        return;
-      case Kind::Clip:
-        for (int64_t i = 0; i < n; ++i) y[i] = y[i] < T(lo) ? T(lo) : (y[i] > T(hi) ? T(hi) : y[i]);
-        return;
-    }
-  }
-};
-
+// Conv, and the runtime's blocked Conv (ops::kRuntimeDomain): the same attributes, Y in
+// the blocked layout of ops/conv_dnnl.h, X plain or blocked. runtime/layout.cc makes these
+// for float32 Convs whose weights are initializers.
 class ConvKernel final : public Kernel {
  public:
-  explicit ConvKernel(const KernelInfo& info)
+  ConvKernel(const KernelInfo& info, bool blocked)
       : attrs_(WindowAttrs::read(info)),
         group_(info.node.attr_int("group", 1)),
-        epilogue_(Epilogue::read(info.node)) {}
+        epilogue_(ConvEpilogue::read(info.node)),
+        dnnl_(info.constant_inputs.size() > 1 ? info.constant_inputs[1] : nullptr),
+        blocked_(blocked) {}
   static std::unique_ptr<Kernel> make(const KernelInfo& i) {
-    return std::make_unique<ConvKernel>(i);
+    return std::make_unique<ConvKernel>(i, false);
+  }
+  static std::unique_ptr<Kernel> make_blocked(const KernelInfo& i) {
+    return std::make_unique<ConvKernel>(i, true);
   }
 
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
     if (w.dtype() != x.dtype()) ctx.fail("X and W must share an element type");
-    ConvShape s = conv_shape(ctx, attrs_, group_, x, w);
+    // The runtime's blocked Conv may read X blocked: one dimension more than W.
+    bool x_blocked = blocked_ && x.rank() == w.rank() + 1;
+    ConvShape s =
+        conv_shape(ctx, attrs_, group_, x_blocked ? plain_input_shape(ctx, x, w) : x.shape(), w);
     const Tensor* bias = ctx.has_input(2) ? &ctx.input(2) : nullptr;
     if (bias && (bias->numel() != s.M || bias->dtype() != x.dtype())) {
       ctx.fail(ctx.input_name(2), " must hold ", s.M, " values of X's type, got ",
@@ -193,6 +170,7 @@ class ConvKernel final : public Kernel {
     }
     Shape out{s.N, s.M};
     out.insert(out.end(), s.g.out.begin(), s.g.out.end());
+    if (blocked_) return compute_blocked(ctx, s, x, x_blocked, w, bias, out);
     Tensor& y = ctx.allocate(0, x.dtype(), out);
     if (x.dtype() == DType::Float32) {
       run<float>(ctx, s, x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr,
@@ -233,6 +211,7 @@ class ConvKernel final : public Kernel {
           s.g.dilation[1] == 1 && s.g.kernel_size() >= 4 * O) {
         return run_by_position(ctx, s, x, w, bias, y);
       }
+      if (dnnl_.run(ctx, problem(s), epilogue_, x, false, w, bias, y, false)) return;
     }
     int64_t col_size = !depthwise && !is_pointwise(s.g) ? s.Cg * s.g.kernel_size() * O : 0;
     auto one_image = [&](int64_t n, T* col) {
@@ -252,6 +231,43 @@ class ConvKernel final : public Kernel {
     };
     double image_flops = 2.0 * static_cast<double>(s.M * s.Cg * s.g.kernel_size() * O);
     for_each_image<T>(ctx, s.N, image_flops, col_size, one_image);
+  }
+
+  static ConvProblem problem(const ConvShape& s) {
+    return ConvProblem{s.N, s.C, s.M, s.group, s.g};
+  }
+
+  // X's plain shape from its blocked one, the channels from W and the group.
+  Shape plain_input_shape(const KernelContext& ctx, const Tensor& x, const Tensor& w) const {
+    int64_t C = w.rank() > 1 ? w.dim(1) * group_ : 0;
+    if (x.dim(x.rank() - 1) != kChannelBlock || x.dim(1) != (C + kChannelBlock - 1) / kChannelBlock)
+      ctx.fail(ctx.input_name(0), " is not a blocked tensor of ", C,
+               " channels: ", shape_str(x.shape()));
+    Shape p(x.shape().begin(), x.shape().end() - 1);
+    p[1] = C;
+    return p;
+  }
+
+  void compute_blocked(KernelContext& ctx, const ConvShape& s, const Tensor& x, bool x_blocked,
+                       const Tensor& w, const Tensor* bias, const Shape& out) {
+    if (x.dtype() != DType::Float32)
+      ctx.fail("the blocked layout holds float32 only, X is ", dtype_name(x.dtype()));
+    Tensor& y = ctx.allocate(0, DType::Float32, blocked_shape(out));
+    const float* b = bias ? bias->data<float>() : nullptr;
+    if (dnnl_.run(ctx, problem(s), epilogue_, x.data<float>(), x_blocked, w.data<float>(), b,
+                  y.data<float>(), true))
+      return;
+    // No oneDNN kernel: onyx's own path, in plain layouts.
+    const float* xp = x.data<float>();
+    Tensor xs;
+    if (x_blocked) {
+      xs = ctx.scratch(DType::Float32, {s.N, s.C, s.g.in_size()});
+      from_blocked(x.data<float>(), s.N, s.C, s.g.in_size(), xs.data<float>(), ctx.pool());
+      xp = xs.data<float>();
+    }
+    Tensor yp = ctx.scratch(DType::Float32, out);
+    run<float>(ctx, s, xp, w.data<float>(), b, yp.data<float>());
+    to_blocked(yp.data<float>(), s.N, s.M, s.g.out_size(), y.data<float>(), ctx.pool());
   }
 
   // Few output positions per image and a large kernel: a weight gradient (3x3) computed as
@@ -309,7 +325,34 @@ class ConvKernel final : public Kernel {
 
   WindowAttrs attrs_;
   int64_t group_;
-  Epilogue epilogue_;
+  ConvEpilogue epilogue_;
+  DnnlConv dnnl_;
+  bool blocked_;
+};
+
+// The runtime's FromBlocked: a blocked tensor of `channels` channels back to plain.
+class FromBlockedKernel final : public Kernel {
+ public:
+  explicit FromBlockedKernel(const KernelInfo& info)
+      : channels_(info.node.attr_int("channels", -1)) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<FromBlockedKernel>(i);
+  }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    if (x.dtype() != DType::Float32 || x.rank() < 3 || x.dim(x.rank() - 1) != kChannelBlock ||
+        x.dim(1) != (channels_ + kChannelBlock - 1) / kChannelBlock)
+      ctx.fail("input is not a blocked float32 tensor of ", channels_, " channels");
+    Shape out(x.shape().begin(), x.shape().end() - 1);
+    out[1] = channels_;
+    Tensor& y = ctx.allocate(0, DType::Float32, out);
+    int64_t S = 1;
+    for (size_t d = 2; d < out.size(); ++d) S *= out[d];
+    from_blocked(x.data<float>(), out[0], channels_, S, y.data<float>(), ctx.pool());
+  }
+
+ private:
+  int64_t channels_;
 };
 
 int32_t zero_point(const KernelContext& ctx, size_t i) {
@@ -366,7 +409,7 @@ class IntegerConvKernel final : public Kernel {
     if (x.numel() && ctx.has_input(2) && ctx.input(2).numel() != 1)
       ctx.fail(ctx.input_name(2), " must be a scalar");
     Tensor w = widen_minus(ctx, ctx.input(wi), qlinear_ ? 5 : 3);
-    ConvShape s = conv_shape(ctx, attrs_, group_, x, w);
+    ConvShape s = conv_shape(ctx, attrs_, group_, x.shape(), w);
     Shape out{s.N, s.M};
     out.insert(out.end(), s.g.out.begin(), s.g.out.end());
     Tensor acc = qlinear_ ? ctx.scratch(DType::Int32, out) : ctx.allocate(0, DType::Int32, out);
@@ -413,6 +456,8 @@ class IntegerConvKernel final : public Kernel {
 
 constexpr KernelDef kDefs[] = {
     {"", "Conv", 1, kLatest, &ConvKernel::make},
+    {kRuntimeDomain, "Conv", 1, kLatest, &ConvKernel::make_blocked},
+    {kRuntimeDomain, "FromBlocked", 1, kLatest, &FromBlockedKernel::make},
     {"", "ConvInteger", 10, kLatest, &IntegerConvKernel::conv_integer},
     {"", "QLinearConv", 10, kLatest, &IntegerConvKernel::qlinear_conv},
 };

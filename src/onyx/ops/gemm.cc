@@ -1,30 +1,20 @@
 #include "onyx/ops/gemm.h"
 
-#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "onyx/core/error.h"
+#include "onyx/ops/dnnl_util.h"
 
 namespace onyx::ops {
 
 namespace {
 
-// oneDNN's sgemm threads with OpenMP; each of our threads asks it for one thread only, so
-// that our pool alone decides the parallelism.
-void single_threaded_dnnl() {
-  thread_local bool done = false;
-  if (!done) {
-    omp_set_num_threads(1);
-    done = true;
-  }
-}
-
 void sgemm_block(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  single_threaded_dnnl();
+  dnnl_single_thread();
   dnnl_status_t st =
       dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   if (st != dnnl_success)

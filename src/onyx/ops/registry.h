@@ -11,6 +11,9 @@
 
 namespace onyx::ops {
 
+// The runtime's own ops (graph rewrites of runtime/layout.cc), never in a saved model.
+inline constexpr char kRuntimeDomain[] = "ai.onyx.runtime";
+
 class Registry {
  public:
   void add(std::span<const KernelDef> defs);

@@ -101,7 +101,7 @@ Plan::Plan(const ir::Graph& graph, const PlanContext& ctx, const Plan* outer)
       }
     }
 
-    int64_t opset = ctx.model->opset(node.domain);
+    int64_t opset = imported_opset(*ctx.model, node);
     const ops::KernelDef* def = &kernel_for(*ctx.model, node);
     ops::KernelInfo info{node, opset, {}, nullptr};
     for (const auto& in : node.inputs) {
@@ -206,8 +206,13 @@ std::vector<Plan::StepTime> Plan::step_times() const {
   return out;
 }
 
+int64_t imported_opset(const ir::Model& model, const ir::Node& node) {
+  // The runtime's own ops come from its rewrites, not from the model's imports.
+  return node.domain == ops::kRuntimeDomain ? 1 : model.opset(node.domain);
+}
+
 const ops::KernelDef& kernel_for(const ir::Model& model, const ir::Node& node) {
-  int64_t opset = model.opset(node.domain);
+  int64_t opset = imported_opset(model, node);
   if (opset == 0) {
     fail(ErrorKind::InvalidModel, node.describe(), ": domain '", node.domain,
          "' is not imported by the model (opset_import)");

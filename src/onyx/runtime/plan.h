@@ -90,6 +90,8 @@ struct Frame {
 // the node and why none fits: its domain is not imported, the op is unknown, or no kernel
 // covers the model's opset.
 const ops::KernelDef& kernel_for(const ir::Model& model, const ir::Node& node);
+// The opset version the node's domain is imported at (1 for the runtime's own ops).
+int64_t imported_opset(const ir::Model& model, const ir::Node& node);
 
 // Every node of the model, subgraphs included, that kernel_for refuses, as its message.
 std::vector<std::string> missing_kernels(const ir::Model& model);

@@ -1,0 +1,139 @@
+#include "onyx/runtime/layout.h"
+
+#include <span>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "onyx/ir/builder.h"
+#include "onyx/ops/registry.h"
+
+namespace onyx::runtime {
+
+namespace {
+
+// Elementwise ops that give finite values on the zero padding channels, so those stay
+// harmless for the convolutions that multiply them by zero weights.
+constexpr std::string_view kUnary[] = {"Relu",        "LeakyRelu", "Clip", "Sigmoid",
+                                       "HardSigmoid", "HardSwish", "Tanh", "Identity"};
+constexpr std::string_view kBinary[] = {"Add", "Sub", "Mul", "Max", "Min"};
+
+bool listed(std::span<const std::string_view> ops, const std::string& op) {
+  for (std::string_view o : ops) {
+    if (o == op) return true;
+  }
+  return false;
+}
+
+struct Blocked {
+  int64_t channels;
+  int64_t rank;      // of the plain value
+  std::string name;  // of the blocked value
+};
+
+}  // namespace
+
+std::shared_ptr<const ir::Graph> block_conv_layouts(std::shared_ptr<const ir::Graph> graph) {
+  const ir::Graph& g = *graph;
+  std::unordered_set<std::string> fed, names;
+  for (const auto& in : g.inputs) fed.insert(in.name);
+  for (const auto& in : g.inputs) names.insert(in.name);
+  for (const auto& init : g.initializers) names.insert(init.name);
+  for (const auto& n : g.nodes) names.insert(n.outputs.begin(), n.outputs.end());
+
+  std::unordered_map<std::string, Blocked> blocked;  // by the plain value's name
+  std::vector<std::vector<size_t>> reads_blocked(g.nodes.size());
+  std::vector<bool> to_blocked_conv(g.nodes.size(), false);
+  for (size_t i : g.topological_order()) {
+    const ir::Node& n = g.nodes[i];
+    if (!n.domain.empty() || n.outputs.size() != 1 || n.outputs[0].empty() || n.inputs.empty())
+      continue;
+    auto in0 = blocked.find(n.inputs[0]);
+    if (n.op_type == "Conv") {
+      const ir::Initializer* w = n.inputs.size() > 1 && !fed.count(n.inputs[1])
+                                     ? g.find_initializer(n.inputs[1])
+                                     : nullptr;
+      if (!w || w->value.dtype() != DType::Float32 || w->value.rank() < 3 || w->value.rank() > 5)
+        continue;
+      const Tensor& wt = w->value;
+      if (in0 != blocked.end() && in0->second.rank == wt.rank() &&
+          in0->second.channels == wt.dim(1) * n.attr_int("group", 1))
+        reads_blocked[i].push_back(0);
+      to_blocked_conv[i] = true;
+      blocked[n.outputs[0]] = {wt.dim(0), wt.rank(), ""};
+      continue;
+    }
+    if (listed(kUnary, n.op_type)) {
+      if (in0 == blocked.end()) continue;
+      reads_blocked[i].push_back(0);
+      Blocked b = in0->second;  // copied first: inserting may rehash
+      blocked[n.outputs[0]] = b;
+    } else if (listed(kBinary, n.op_type)) {
+      // Broadcasting between blocked tensors is right when the channels and ranks agree:
+      // the batch and spatial dimensions broadcast as before, the blocks line up.
+      bool all = in0 != blocked.end();
+      for (size_t k = 1; all && k < n.inputs.size(); ++k) {
+        auto it = blocked.find(n.inputs[k]);
+        all = it != blocked.end() && it->second.channels == in0->second.channels &&
+              it->second.rank == in0->second.rank;
+      }
+      if (!all) continue;
+      for (size_t k = 0; k < n.inputs.size(); ++k) reads_blocked[i].push_back(k);
+      Blocked b = in0->second;
+      blocked[n.outputs[0]] = b;
+    }
+  }
+  if (blocked.empty()) return graph;
+
+  for (auto& [plain, b] : blocked) {
+    b.name = plain + "/blocked";
+    while (names.count(b.name)) b.name += "_";
+    names.insert(b.name);
+  }
+  // Readers that need the plain value: everything not rewired to the blocked one.
+  std::unordered_map<std::string, int> plain_reads;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const ir::Node& n = g.nodes[i];
+    std::vector<bool> rewired(n.inputs.size(), false);
+    for (size_t k : reads_blocked[i]) rewired[k] = true;
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      if (!rewired[k]) ++plain_reads[n.inputs[k]];
+    }
+    for (const auto& a : n.attributes) {
+      if (a.g) {
+        for (const auto& v : a.g->free_variables()) ++plain_reads[v];
+      }
+      for (const auto& sg : a.graphs) {
+        for (const auto& v : sg->free_variables()) ++plain_reads[v];
+      }
+    }
+  }
+  for (const auto& o : g.outputs) ++plain_reads[o.name];
+
+  auto out = std::make_shared<ir::Graph>(g);
+  out->nodes.clear();
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    ir::Node n = g.nodes[i];
+    for (size_t k : reads_blocked[i]) n.inputs[k] = blocked.at(n.inputs[k]).name;
+    if (to_blocked_conv[i]) n.domain = ops::kRuntimeDomain;
+    auto b = n.outputs.size() == 1 ? blocked.find(n.outputs[0]) : blocked.end();
+    if (b == blocked.end()) {
+      out->nodes.push_back(std::move(n));
+      continue;
+    }
+    n.outputs[0] = b->second.name;
+    out->nodes.push_back(std::move(n));
+    if (!plain_reads[b->first]) continue;
+    ir::Node back;
+    back.op_type = "FromBlocked";
+    back.domain = ops::kRuntimeDomain;
+    back.name = b->first + "/FromBlocked";
+    back.inputs = {b->second.name};
+    back.outputs = {b->first};
+    back.attributes.push_back(ir::attr("channels", b->second.channels));
+    out->nodes.push_back(std::move(back));
+  }
+  return out;
+}
+
+}  // namespace onyx::runtime

@@ -1,0 +1,239 @@
+// float32 Conv on oneDNN primitives (ops/conv_dnnl.h) and the blocked-layout pass
+// (runtime/layout.h): the same numbers as onyx's own float64 convolution, and whole graphs
+// the same with the pass as without it.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "../ops/test_util.h"
+#include "onyx/ir/builder.h"
+#include "onyx/ops/registry.h"
+#include "onyx/runtime/layout.h"
+#include "onyx/runtime/session.h"
+
+namespace onyx {
+namespace {
+
+struct ConvCase {
+  const char* what;
+  Shape x, w;  // X [N, C, spatial...], W [M, C / group, kernel...]
+  int64_t group = 1;
+  std::vector<int64_t> strides, pads, dilations;
+  std::string auto_pad = "NOTSET";
+  std::string activation;  // fused by the runtime: "", "Relu", "Clip"
+};
+
+std::vector<ConvCase> conv_cases() {
+  return {
+      {"3x3 same", {1, 16, 9, 9}, {32, 16, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {}, "NOTSET", "Relu"},
+      {"channels not a block multiple",
+       {1, 5, 7, 8},
+       {24, 5, 3, 3},
+       1,
+       {1, 1},
+       {1, 1, 1, 1},
+       {},
+       "NOTSET",
+       ""},
+      {"first layer 7x7/2",
+       {1, 3, 23, 23},
+       {20, 3, 7, 7},
+       1,
+       {2, 2},
+       {3, 3, 3, 3},
+       {},
+       "NOTSET",
+       ""},
+      {"asymmetric pads, stride 2",
+       {2, 17, 10, 9},
+       {19, 17, 3, 2},
+       1,
+       {2, 1},
+       {0, 1, 2, 0},
+       {},
+       "NOTSET",
+       ""},
+      {"dilated", {1, 32, 12, 12}, {16, 32, 3, 3}, 1, {1, 1}, {2, 2, 2, 2}, {2, 2}, "NOTSET", ""},
+      {"pointwise", {3, 48, 6, 5}, {40, 48, 1, 1}, 1, {}, {}, {}, "NOTSET", "Clip"},
+      {"pointwise stride 2", {1, 64, 8, 8}, {32, 64, 1, 1}, 1, {2, 2}, {}, {}, "NOTSET", ""},
+      {"depthwise", {1, 48, 11, 11}, {48, 1, 3, 3}, 48, {1, 1}, {1, 1, 1, 1}, {}, "NOTSET", "Clip"},
+      {"depthwise stride 2",
+       {2, 40, 12, 12},
+       {40, 1, 3, 3},
+       40,
+       {2, 2},
+       {1, 1, 1, 1},
+       {},
+       "NOTSET",
+       ""},
+      {"grouped, 16 per group",
+       {1, 64, 6, 6},
+       {32, 16, 3, 3},
+       4,
+       {1, 1},
+       {1, 1, 1, 1},
+       {},
+       "NOTSET",
+       ""},
+      {"grouped, 8 per group",
+       {1, 32, 6, 6},
+       {32, 8, 3, 3},
+       4,
+       {1, 1},
+       {1, 1, 1, 1},
+       {},
+       "NOTSET",
+       ""},
+      {"grouped, 3 per group",
+       {1, 6, 5, 5},
+       {4, 3, 3, 3},
+       2,
+       {1, 1},
+       {0, 0, 0, 0},
+       {},
+       "NOTSET",
+       ""},
+      {"SAME_UPPER", {1, 16, 7, 7}, {16, 16, 4, 4}, 1, {2, 2}, {}, {}, "SAME_UPPER", ""},
+      {"1-d", {2, 16, 20}, {24, 16, 5}, 1, {2}, {2, 1}, {}, "NOTSET", ""},
+      {"3-d",
+       {1, 16, 5, 6, 7},
+       {16, 16, 3, 3, 3},
+       1,
+       {1, 1, 1},
+       {1, 1, 1, 1, 1, 1},
+       {},
+       "NOTSET",
+       ""},
+  };
+}
+
+Tensor as_double(const Tensor& t) {
+  Tensor d = Tensor::empty(DType::Float64, t.shape());
+  for (int64_t i = 0; i < t.numel(); ++i) d.data<double>()[i] = t.data<float>()[i];
+  return d;
+}
+
+// A Conv (then the activation) with W and B as initializers (`constant_weights`, so that
+// the layout pass blocks it) or as inputs, in element type `t`.
+ir::Model conv_model(const ConvCase& c, const Tensor& w, const Tensor& b, bool constant_weights) {
+  ir::Model m;
+  m.set_opset("", 17);
+  ir::GraphBuilder g(*m.graph);
+  std::string x = g.input("x", ir::TypeInfo::tensor(w.dtype()));
+  std::string wn =
+      constant_weights ? g.constant("w", w) : g.input("w", ir::TypeInfo::tensor(w.dtype()));
+  std::string bn =
+      constant_weights ? g.constant("b", b) : g.input("b", ir::TypeInfo::tensor(w.dtype()));
+  std::vector<ir::Attribute> attrs{ir::attr("group", c.group), ir::attr("auto_pad", c.auto_pad)};
+  if (!c.strides.empty()) attrs.push_back(ir::attr("strides", c.strides));
+  if (!c.pads.empty()) attrs.push_back(ir::attr("pads", c.pads));
+  if (!c.dilations.empty()) attrs.push_back(ir::attr("dilations", c.dilations));
+  std::string y = g.op("Conv", {x, wn, bn}, attrs);
+  if (c.activation == "Relu") y = g.op("Relu", {y});
+  if (c.activation == "Clip") {
+    y = g.op("Clip", {y, g.scalar(-0.25, w.dtype()), g.scalar(0.5, w.dtype())});
+  }
+  g.output(y);
+  return m;
+}
+
+std::vector<Tensor> run(const ir::Model& m, const runtime::NamedValues& feeds, int threads,
+                        bool optimize = true, int times = 1) {
+  runtime::SessionOptions so;
+  so.threads = threads;
+  so.optimize = optimize;
+  runtime::Session s(m, so);
+  std::vector<Tensor> out;
+  for (int i = 0; i < times; ++i) {  // later runs reuse the reordered constant weights
+    out.clear();
+    for (auto& v : s.run(feeds)) out.push_back(v.tensor());
+  }
+  return out;
+}
+
+void expect_close(const Tensor& got, const Tensor& want, double tol, const std::string& what) {
+  ASSERT_EQ(got.shape(), want.shape()) << what;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    double g = got.element_as_double(i), r = want.element_as_double(i);
+    ASSERT_NEAR(g, r, tol * (1 + std::abs(r))) << what << " at " << i;
+  }
+}
+
+// Every case on oneDNN's kernels (float32; W an input, and W an initializer so that the
+// runtime keeps Y blocked) against onyx's own loops in float64, at 1 and 2 threads.
+TEST(OneDnnConv, MatchesTheFloat64Convolution) {
+  uint32_t seed = 1;
+  for (const ConvCase& c : conv_cases()) {
+    Tensor x = testing::random_tensor(c.x, seed++);
+    Tensor w = testing::random_tensor(c.w, seed++);
+    Tensor b = testing::random_tensor({c.w[0]}, seed++);
+    Tensor want = run(conv_model(c, as_double(w), as_double(b), false),
+                      {{"x", as_double(x)}, {"w", as_double(w)}, {"b", as_double(b)}}, 1)[0];
+    for (int threads : {1, 2}) {
+      std::string what = std::string(c.what) + ", " + std::to_string(threads) + " thread(s)";
+      expect_close(run(conv_model(c, w, b, false), {{"x", x}, {"w", w}, {"b", b}}, threads)[0],
+                   want, 1e-5, what + ", weights fed");
+      expect_close(run(conv_model(c, w, b, true), {{"x", x}}, threads, true, 2)[0], want, 1e-5,
+                   what + ", constant weights");
+    }
+  }
+}
+
+// Conv -> Relu -> Conv -> Add (residual) -> depthwise Conv -> Mul by a one-channel map
+// (must not stay blocked: its channels differ) -> GlobalAveragePool, with an intermediate
+// value also a graph output.
+ir::Model residual_model() {
+  ir::Model m;
+  m.set_opset("", 17);
+  ir::GraphBuilder g(*m.graph);
+  auto w = [&](Shape s, uint32_t seed) {
+    return g.constant("w", testing::random_tensor(s, seed, -0.3, 0.3));
+  };
+  std::string x = g.input("x", ir::TypeInfo::tensor(DType::Float32));
+  std::vector<ir::Attribute> same{ir::attr("pads", std::vector<int64_t>{1, 1, 1, 1})};
+  std::string a = g.op("Relu", {g.op("Conv", {x, w({24, 3, 3, 3}, 1)}, same)});
+  std::string c = g.op("Conv", {a, w({24, 24, 3, 3}, 2)}, same);
+  std::string r = g.op("Add", {c, a});
+  std::vector<ir::Attribute> dw = same;
+  dw.push_back(ir::attr("group", int64_t{24}));
+  std::string d = g.op("Conv", {r, w({24, 1, 3, 3}, 3)}, dw);
+  std::string mask = g.op("Sigmoid", {g.op("Conv", {d, w({1, 24, 1, 1}, 4)})});
+  std::string gated = g.op("Mul", {d, mask});
+  g.output(g.op("GlobalAveragePool", {gated}));
+  g.output(r);
+  return m;
+}
+
+TEST(BlockedLayout, RewritesConvChainsAndKeepsResults) {
+  ir::Model m = residual_model();
+  auto rewritten = runtime::block_conv_layouts(m.graph);
+  int blocked_convs = 0, back = 0;
+  for (const auto& n : rewritten->nodes) {
+    if (n.domain != ops::kRuntimeDomain) continue;
+    blocked_convs += n.op_type == "Conv";
+    back += n.op_type == "FromBlocked";
+  }
+  EXPECT_EQ(blocked_convs, 4);
+  // Back to plain: r (a graph output), d (for the Mul with the one-channel mask) and the
+  // mask itself (Sigmoid keeps it blocked; the Mul's other input has other channels).
+  EXPECT_EQ(back, 3);
+  Tensor x = testing::random_tensor({1, 3, 12, 12}, 9);
+  for (int threads : {1, 2}) {
+    auto plain = run(m, {{"x", x}}, threads, false);
+    auto fast = run(m, {{"x", x}}, threads, true, 2);
+    ASSERT_EQ(fast.size(), 2u);
+    expect_close(fast[0], plain[0], 1e-5, "pooled");
+    expect_close(fast[1], plain[1], 1e-5, "residual");
+  }
+}
+
+// A graph without an eligible Conv is returned as it is.
+TEST(BlockedLayout, LeavesOtherGraphsAlone) {
+  ConvCase c{"fed weights", {1, 16, 5, 5}, {16, 16, 3, 3}, 1, {}, {}, {}, "NOTSET", ""};
+  ir::Model m =
+      conv_model(c, testing::random_tensor(c.w, 1), testing::random_tensor({16}, 2), false);
+  EXPECT_EQ(runtime::block_conv_layouts(m.graph), m.graph);
+}
+
+}  // namespace
+}  // namespace onyx
