@@ -227,6 +227,65 @@ TEST(BlockedLayout, RewritesConvChainsAndKeepsResults) {
   }
 }
 
+// Pools and a channel Concat read blocked Convs: each the same as without the pass, for
+// 1-, 2- and 3-D images.
+TEST(BlockedLayout, PoolsAndConcatMatchThePlainOps) {
+  using V = std::vector<int64_t>;
+  for (int64_t spatial : {1, 2, 3}) {
+    ir::Model m;
+    m.set_opset("", 17);
+    ir::GraphBuilder g(*m.graph);
+    Shape xs{2, 3}, ws16{16, 3}, ws5{5, 3};
+    for (int64_t d = 0; d < spatial; ++d) {
+      xs.push_back(spatial == 3 ? 6 : 11 - d);
+      ws16.push_back(3);
+      ws5.push_back(1);
+    }
+    auto k = [&](int64_t v) { return V(static_cast<size_t>(spatial), v); };
+    auto pads = [&](int64_t lo, int64_t hi) {
+      V p = k(lo);
+      V e = k(hi);
+      p.insert(p.end(), e.begin(), e.end());
+      return p;
+    };
+    std::string x = g.input("x", ir::TypeInfo::tensor(DType::Float32));
+    std::string a = g.op("Conv", {x, g.constant("w", testing::random_tensor(ws16, 1))},
+                         {ir::attr("pads", pads(1, 1))});
+    std::string b = g.op("Conv", {x, g.constant("w", testing::random_tensor(ws5, 2))});
+    std::vector<std::string> outs{
+        g.op("MaxPool", {a},
+             {ir::attr("kernel_shape", k(3)), ir::attr("strides", k(2)),
+              ir::attr("ceil_mode", int64_t{1}), ir::attr("pads", pads(1, 0))}),
+        g.op("MaxPool", {a}, {ir::attr("kernel_shape", k(2)), ir::attr("dilations", k(2))}),
+        g.op("AveragePool", {a},
+             {ir::attr("kernel_shape", k(3)), ir::attr("strides", k(2)),
+              ir::attr("pads", pads(1, 1)), ir::attr("count_include_pad", int64_t{1})}),
+        g.op("AveragePool", {a},
+             {ir::attr("kernel_shape", k(2)), ir::attr("strides", k(2)),
+              ir::attr("ceil_mode", int64_t{1}), ir::attr("pads", pads(0, 1))}),
+        g.op("GlobalAveragePool", {a}),
+        g.op("GlobalMaxPool", {b}),
+        g.op("Concat", {a, b}, {ir::attr("axis", -1 - spatial)}),
+    };
+    for (const auto& o : outs) g.output(o);
+    int runtime_ops = 0;
+    for (const auto& n : runtime::block_conv_layouts(m.graph)->nodes) {
+      runtime_ops += n.domain == ops::kRuntimeDomain && n.op_type != "FromBlocked";
+    }
+    EXPECT_EQ(runtime_ops, 8) << spatial << "-D: both Convs and all six pools";
+    Tensor in = testing::random_tensor(xs, 3);
+    for (int threads : {1, 2}) {
+      auto plain = run(m, {{"x", in}}, threads, false);
+      auto fast = run(m, {{"x", in}}, threads, true);
+      ASSERT_EQ(fast.size(), outs.size());
+      for (size_t i = 0; i < outs.size(); ++i) {
+        expect_close(fast[i], plain[i], 1e-5,
+                     std::to_string(spatial) + "-D output " + std::to_string(i));
+      }
+    }
+  }
+}
+
 // A graph without an eligible Conv is returned as it is.
 TEST(BlockedLayout, LeavesOtherGraphsAlone) {
   ConvCase c{"fed weights", {1, 16, 5, 5}, {16, 16, 3, 3}, 1, {}, {}, {}, "NOTSET", ""};

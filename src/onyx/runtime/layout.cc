@@ -1,11 +1,13 @@
 #include "onyx/runtime/layout.h"
 
+#include <optional>
 #include <span>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "onyx/ir/builder.h"
+#include "onyx/ops/conv_dnnl.h"
 #include "onyx/ops/registry.h"
 
 namespace onyx::runtime {
@@ -17,6 +19,8 @@ namespace {
 constexpr std::string_view kUnary[] = {"Relu",        "LeakyRelu", "Clip", "Sigmoid",
                                        "HardSigmoid", "HardSwish", "Tanh", "Identity"};
 constexpr std::string_view kBinary[] = {"Add", "Sub", "Mul", "Max", "Min"};
+constexpr std::string_view kPools[] = {"MaxPool", "AveragePool", "GlobalMaxPool",
+                                       "GlobalAveragePool"};
 
 bool listed(std::span<const std::string_view> ops, const std::string& op) {
   for (std::string_view o : ops) {
@@ -43,12 +47,13 @@ std::shared_ptr<const ir::Graph> block_conv_layouts(std::shared_ptr<const ir::Gr
 
   std::unordered_map<std::string, Blocked> blocked;  // by the plain value's name
   std::vector<std::vector<size_t>> reads_blocked(g.nodes.size());
-  std::vector<bool> to_blocked_conv(g.nodes.size(), false);
+  std::vector<ir::Node> nodes = g.nodes;  // rewritten in place: domain, attributes
   for (size_t i : g.topological_order()) {
-    const ir::Node& n = g.nodes[i];
+    ir::Node& n = nodes[i];
     if (!n.domain.empty() || n.outputs.size() != 1 || n.outputs[0].empty() || n.inputs.empty())
       continue;
     auto in0 = blocked.find(n.inputs[0]);
+    std::optional<Blocked> result;  // the output's layout, when blocked
     if (n.op_type == "Conv") {
       const ir::Initializer* w = n.inputs.size() > 1 && !fed.count(n.inputs[1])
                                      ? g.find_initializer(n.inputs[1])
@@ -59,29 +64,45 @@ std::shared_ptr<const ir::Graph> block_conv_layouts(std::shared_ptr<const ir::Gr
       if (in0 != blocked.end() && in0->second.rank == wt.rank() &&
           in0->second.channels == wt.dim(1) * n.attr_int("group", 1))
         reads_blocked[i].push_back(0);
-      to_blocked_conv[i] = true;
-      blocked[n.outputs[0]] = {wt.dim(0), wt.rank(), ""};
-      continue;
-    }
-    if (listed(kUnary, n.op_type)) {
-      if (in0 == blocked.end()) continue;
+      n.domain = ops::kRuntimeDomain;
+      result = Blocked{wt.dim(0), wt.rank(), ""};
+    } else if (in0 == blocked.end()) {
+      continue;  // every other op needs X blocked already
+    } else if (listed(kUnary, n.op_type)) {
       reads_blocked[i].push_back(0);
-      Blocked b = in0->second;  // copied first: inserting may rehash
-      blocked[n.outputs[0]] = b;
-    } else if (listed(kBinary, n.op_type)) {
+      result = in0->second;
+    } else if (listed(kPools, n.op_type)) {
+      // Windows over the spatial dimensions: the runtime's blocked pooling (ops/pool_blocked.cc).
+      if (in0->second.rank < 3 || in0->second.rank > 5) continue;
+      reads_blocked[i].push_back(0);
+      n.domain = ops::kRuntimeDomain;
+      result = in0->second;
+    } else if (listed(kBinary, n.op_type) || n.op_type == "Concat") {
       // Broadcasting between blocked tensors is right when the channels and ranks agree:
-      // the batch and spatial dimensions broadcast as before, the blocks line up.
-      bool all = in0 != blocked.end();
-      for (size_t k = 1; all && k < n.inputs.size(); ++k) {
+      // the batch and spatial dimensions broadcast as before, the blocks line up. A
+      // Concat over channels is one over blocks when every input but the last fills its
+      // blocks.
+      bool concat = n.op_type == "Concat";
+      int64_t rank = in0->second.rank, axis = n.attr_int("axis", 0), channels = 0;
+      if (concat && axis != 1 && axis != 1 - rank) continue;
+      bool all = true;
+      for (size_t k = 0; all && k < n.inputs.size(); ++k) {
         auto it = blocked.find(n.inputs[k]);
-        all = it != blocked.end() && it->second.channels == in0->second.channels &&
-              it->second.rank == in0->second.rank;
+        all = it != blocked.end() && it->second.rank == rank &&
+              (concat ? k + 1 == n.inputs.size() || it->second.channels % ops::kChannelBlock == 0
+                      : it->second.channels == in0->second.channels);
+        if (all) channels += it->second.channels;
       }
       if (!all) continue;
       for (size_t k = 0; k < n.inputs.size(); ++k) reads_blocked[i].push_back(k);
-      Blocked b = in0->second;
-      blocked[n.outputs[0]] = b;
+      result = Blocked{concat ? channels : in0->second.channels, rank, ""};
+      if (concat) {
+        for (auto& at : n.attributes) {
+          if (at.name == "axis") at.i = 1;  // the blocked rank is one more
+        }
+      }
     }
+    if (result) blocked[n.outputs[0]] = *result;
   }
   if (blocked.empty()) return graph;
 
@@ -112,10 +133,9 @@ std::shared_ptr<const ir::Graph> block_conv_layouts(std::shared_ptr<const ir::Gr
 
   auto out = std::make_shared<ir::Graph>(g);
   out->nodes.clear();
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    ir::Node n = g.nodes[i];
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    ir::Node& n = nodes[i];
     for (size_t k : reads_blocked[i]) n.inputs[k] = blocked.at(n.inputs[k]).name;
-    if (to_blocked_conv[i]) n.domain = ops::kRuntimeDomain;
     auto b = n.outputs.size() == 1 ? blocked.find(n.outputs[0]) : blocked.end();
     if (b == blocked.end()) {
       out->nodes.push_back(std::move(n));
