@@ -217,6 +217,9 @@ TEST(BlockedLayout, RewritesConvChainsAndKeepsResults) {
   // Back to plain: r (a graph output), d (for the Mul with the one-channel mask) and the
   // mask itself (Sigmoid keeps it blocked; the Mul's other input has other channels).
   EXPECT_EQ(back, 3);
+  for (const auto& n : rewritten->nodes) {
+    EXPECT_NE(n.op_type, "Add") << "the residual Add is folded into the Conv before it";
+  }
   Tensor x = testing::random_tensor({1, 3, 12, 12}, 9);
   for (int threads : {1, 2}) {
     auto plain = run(m, {{"x", x}}, threads, false);
@@ -283,6 +286,39 @@ TEST(BlockedLayout, PoolsAndConcatMatchThePlainOps) {
                      std::to_string(spatial) + "-D output " + std::to_string(i));
       }
     }
+  }
+}
+
+// Residual Adds folded into the Conv before them (oneDNN's sum post-op), with the Relu
+// after them: a residual of the Conv's shape, and one that broadcasts (a pooled [N, C, 1,
+// 1] map), whose Add takes the kernel's own path.
+TEST(BlockedLayout, ResidualAddsFoldIntoConvs) {
+  ir::Model m;
+  m.set_opset("", 17);
+  ir::GraphBuilder g(*m.graph);
+  auto w = [&](Shape s, uint32_t seed) {
+    return g.constant("w", testing::random_tensor(s, seed, -0.3, 0.3));
+  };
+  std::vector<ir::Attribute> same{ir::attr("pads", std::vector<int64_t>{1, 1, 1, 1})};
+  std::string x = g.input("x", ir::TypeInfo::tensor(DType::Float32));
+  std::string a = g.op("Conv", {x, w({32, 8, 3, 3}, 1), w({32}, 2)}, same);
+  std::string r1 = g.op("Relu", {g.op("Add", {g.op("Conv", {a, w({32, 32, 3, 3}, 3)}, same), a})});
+  std::string pooled = g.op("GlobalAveragePool", {r1});
+  std::string r2 = g.op("Relu", {g.op("Add", {pooled, g.op("Conv", {r1, w({32, 32, 1, 1}, 4)})})});
+  g.output(r2);
+  auto rewritten = runtime::block_conv_layouts(m.graph);
+  int adds = 0, relus = 0;
+  for (const auto& n : rewritten->nodes) {
+    adds += n.op_type == "Add";
+    relus += n.op_type == "Relu";
+  }
+  EXPECT_EQ(adds, 0);
+  EXPECT_EQ(relus, 0);
+  Tensor in = testing::random_tensor({2, 8, 9, 7}, 5);
+  for (int threads : {1, 2}) {
+    auto plain = run(m, {{"x", in}}, threads, false);
+    auto fast = run(m, {{"x", in}}, threads, true, 2);
+    expect_close(fast[0], plain[0], 1e-5, "residual network, " + std::to_string(threads));
   }
 }
 

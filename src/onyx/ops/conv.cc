@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "onyx/ops/broadcast.h"
 #include "onyx/ops/conv_dnnl.h"
 #include "onyx/ops/conv_util.h"
 #include "onyx/ops/gemm.h"
@@ -174,10 +175,10 @@ class ConvKernel final : public Kernel {
     Tensor& y = ctx.allocate(0, x.dtype(), out);
     if (x.dtype() == DType::Float32) {
       run<float>(ctx, s, x.data<float>(), w.data<float>(), bias ? bias->data<float>() : nullptr,
-                 y.data<float>());
+                 y.data<float>(), epilogue_);
     } else if (x.dtype() == DType::Float64) {
       run<double>(ctx, s, x.data<double>(), w.data<double>(), bias ? bias->data<double>() : nullptr,
-                  y.data<double>());
+                  y.data<double>(), epilogue_);
     } else if (x.dtype() == DType::Float16 || x.dtype() == DType::BFloat16) {
       // Widen to float, convolve, narrow.
       auto widen = [&](const Tensor& t) {
@@ -191,7 +192,7 @@ class ConvKernel final : public Kernel {
       Tensor fx = widen(x), fw = widen(w), fb = bias ? widen(*bias) : Tensor();
       Tensor fy = ctx.scratch(DType::Float32, out);
       run<float>(ctx, s, fx.data<float>(), fw.data<float>(), bias ? fb.data<float>() : nullptr,
-                 fy.data<float>());
+                 fy.data<float>(), epilogue_);
       visit_float(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         for (int64_t i = 0; i < y.numel(); ++i) y.data<T>()[i] = T(fy.data<float>()[i]);
@@ -203,15 +204,16 @@ class ConvKernel final : public Kernel {
 
  private:
   template <typename T>
-  void run(KernelContext& ctx, const ConvShape& s, const T* x, const T* w, const T* bias, T* y) {
+  void run(KernelContext& ctx, const ConvShape& s, const T* x, const T* w, const T* bias, T* y,
+           const ConvEpilogue& epilogue) {
     int64_t I = s.g.in_size(), O = s.g.out_size();
     bool depthwise = std::is_same_v<T, float> && s.g.spatial == 2 && s.Cg == 1 && s.Mg == 1;
     if constexpr (std::is_same_v<T, float>) {
       if (s.g.spatial == 2 && s.group == 1 && O <= 16 && s.g.dilation[0] == 1 &&
           s.g.dilation[1] == 1 && s.g.kernel_size() >= 4 * O) {
-        return run_by_position(ctx, s, x, w, bias, y);
+        return run_by_position(ctx, s, x, w, bias, y, epilogue);
       }
-      if (dnnl_.run(ctx, problem(s), epilogue_, x, false, w, bias, y, false)) return;
+      if (dnnl_.run(ctx, problem(s), epilogue, {}, x, w, bias, y)) return;
     }
     int64_t col_size = !depthwise && !is_pointwise(s.g) ? s.Cg * s.g.kernel_size() * O : 0;
     auto one_image = [&](int64_t n, T* col) {
@@ -227,7 +229,7 @@ class ConvKernel final : public Kernel {
         conv_image<T>(s, xn, w, yn, col, ctx.pool());
       }
       if (bias) add_bias(bias, s.M, O, yn);
-      epilogue_.apply(yn, s.M * O);
+      epilogue.apply(yn, s.M * O);
     };
     double image_flops = 2.0 * static_cast<double>(s.M * s.Cg * s.g.kernel_size() * O);
     for_each_image<T>(ctx, s.N, image_flops, col_size, one_image);
@@ -248,14 +250,49 @@ class ConvKernel final : public Kernel {
     return p;
   }
 
+  // The runtime's blocked Conv: Y blocked; with a fourth input (a residual the layout
+  // pass folded in from an Add), Y = act(conv + bias + residual).
   void compute_blocked(KernelContext& ctx, const ConvShape& s, const Tensor& x, bool x_blocked,
                        const Tensor& w, const Tensor* bias, const Shape& out) {
     if (x.dtype() != DType::Float32)
       ctx.fail("the blocked layout holds float32 only, X is ", dtype_name(x.dtype()));
-    Tensor& y = ctx.allocate(0, DType::Float32, blocked_shape(out));
     const float* b = bias ? bias->data<float>() : nullptr;
-    if (dnnl_.run(ctx, problem(s), epilogue_, x.data<float>(), x_blocked, w.data<float>(), b,
-                  y.data<float>(), true))
+    Shape shape = blocked_shape(out);
+    const Tensor* residual = ctx.has_input(3) ? &ctx.input(3) : nullptr;
+    if (residual && residual->dtype() != DType::Float32)
+      ctx.fail(ctx.input_name(3), " must be float32 like X");
+    if (!residual || residual->shape() == shape) {
+      // The residual's buffer (or a copy) becomes Y, and the convolution adds onto it.
+      Tensor& y = residual ? ctx.output_from_input(3, 0) : ctx.allocate(0, DType::Float32, shape);
+      conv_blocked(ctx, s, x, x_blocked, w, b, out, epilogue_, residual != nullptr, y);
+      return;
+    }
+    // A residual that broadcasts: the convolution alone, then the Add and the activation.
+    Tensor conv = ctx.scratch(DType::Float32, shape);
+    conv_blocked(ctx, s, x, x_blocked, w, b, out, ConvEpilogue{}, false, conv);
+    Shape y_shape;
+    if (!broadcast_shapes(shape, residual->shape(), &y_shape))
+      ctx.fail(ctx.input_name(3), " ", shape_str(residual->shape()), " does not broadcast with ",
+               shape_str(shape));
+    Tensor& y = ctx.allocate(0, DType::Float32, y_shape);
+    BroadcastPlan<2> plan = plan_broadcast<2>({&shape, &residual->shape()}, y_shape);
+    const float *c = conv.data<float>(), *r = residual->data<float>();
+    float* yd = y.data<float>();
+    for_each_broadcast_row(
+        plan, ctx.pool(),
+        [&](int64_t o, std::array<int64_t, 2> in, int64_t n, std::array<int64_t, 2> step) {
+          for (int64_t i = 0; i < n; ++i)
+            yd[o + i] = c[in[0] + i * step[0]] + r[in[1] + i * step[1]];
+          epilogue_.apply(yd + o, n);
+        });
+  }
+
+  // y (blocked) = act(conv + bias [+ y when accumulate]).
+  void conv_blocked(KernelContext& ctx, const ConvShape& s, const Tensor& x, bool x_blocked,
+                    const Tensor& w, const float* b, const Shape& out, const ConvEpilogue& e,
+                    bool accumulate, Tensor& y) {
+    if (dnnl_.run(ctx, problem(s), e, {x_blocked, true, accumulate}, x.data<float>(),
+                  w.data<float>(), b, y.data<float>()))
       return;
     // No oneDNN kernel: onyx's own path, in plain layouts.
     const float* xp = x.data<float>();
@@ -266,8 +303,16 @@ class ConvKernel final : public Kernel {
       xp = xs.data<float>();
     }
     Tensor yp = ctx.scratch(DType::Float32, out);
-    run<float>(ctx, s, xp, w.data<float>(), b, yp.data<float>());
-    to_blocked(yp.data<float>(), s.N, s.M, s.g.out_size(), y.data<float>(), ctx.pool());
+    run<float>(ctx, s, xp, w.data<float>(), b, yp.data<float>(), accumulate ? ConvEpilogue{} : e);
+    if (!accumulate) {
+      to_blocked(yp.data<float>(), s.N, s.M, s.g.out_size(), y.data<float>(), ctx.pool());
+      return;
+    }
+    Tensor yc = ctx.scratch(DType::Float32, y.shape());
+    to_blocked(yp.data<float>(), s.N, s.M, s.g.out_size(), yc.data<float>(), ctx.pool());
+    float* yd = y.data<float>();
+    for (int64_t i = 0; i < y.numel(); ++i) yd[i] += yc.data<float>()[i];
+    e.apply(yd, y.numel());
   }
 
   // Few output positions per image and a large kernel: a weight gradient (3x3) computed as
@@ -276,7 +321,7 @@ class ConvKernel final : public Kernel {
   // sliver (N = 9). Instead each (image, output position) window is gathered as one row,
   // in runs as long as the kernel is wide, and one GEMM W * windows^T gives every output.
   void run_by_position(KernelContext& ctx, const ConvShape& s, const float* x, const float* w,
-                       const float* bias, float* y) {
+                       const float* bias, float* y, const ConvEpilogue& epilogue) {
     const WindowGeometry& g = s.g;
     int64_t H = g.in[0], W = g.in[1], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
     int64_t O = g.out_size(), K = s.C * KH * KW, I = H * W, rows = s.N * O;
@@ -319,7 +364,7 @@ class ConvKernel final : public Kernel {
     }
     for (int64_t n = 0; n < s.N; ++n) {
       if (bias) add_bias(bias, s.M, O, y + n * s.M * O);
-      epilogue_.apply(y + n * s.M * O, s.M * O);
+      epilogue.apply(y + n * s.M * O, s.M * O);
     }
   }
 

@@ -166,18 +166,20 @@ memory::dims dims_of(int64_t a, int64_t b, const std::vector<int64_t>& spatial) 
 }  // namespace
 
 std::unique_ptr<DnnlConv::Prepared> DnnlConv::prepare(const ConvProblem& p, const ConvEpilogue& e,
-                                                      bool with_bias, int threads) {
+                                                      bool accumulate, bool with_bias,
+                                                      int threads) {
   // X blocked unless it has fewer channels than a block (a first layer's 3 would become
   // 16); the other layout when oneDNN has no kernel for the first. (Left to choose, oneDNN
   // picks NHWC for depthwise X, and then only reference kernels write blocked Y.)
   bool blocked_first = p.C >= kBlock;
-  if (auto pr = prepare_with(p, e, with_bias, threads, blocked_first)) return pr;
-  return prepare_with(p, e, with_bias, threads, !blocked_first);
+  if (auto pr = prepare_with(p, e, accumulate, with_bias, threads, blocked_first)) return pr;
+  return prepare_with(p, e, accumulate, with_bias, threads, !blocked_first);
 }
 
 std::unique_ptr<DnnlConv::Prepared> DnnlConv::prepare_with(const ConvProblem& p,
-                                                           const ConvEpilogue& e, bool with_bias,
-                                                           int threads, bool src_blocked) {
+                                                           const ConvEpilogue& e, bool accumulate,
+                                                           bool with_bias, int threads,
+                                                           bool src_blocked) {
   const WindowGeometry& g = p.g;
   size_t rank = static_cast<size_t>(g.spatial) + 2;
   if (blocked_tag(rank) == Tag::undef) return nullptr;
@@ -185,6 +187,7 @@ std::unique_ptr<DnnlConv::Prepared> DnnlConv::prepare_with(const ConvProblem& p,
   int64_t Cg = p.C / p.group, Mg = p.M / p.group;
 
   dnnl::post_ops ops;
+  if (accumulate) ops.append_sum(1.0f);  // before the activation: act(conv + residual)
   if (e.kind == ConvEpilogue::Kind::Relu) {
     ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
   } else if (e.kind == ConvEpilogue::Kind::LeakyRelu) {
@@ -245,9 +248,9 @@ std::unique_ptr<DnnlConv::Prepared> DnnlConv::prepare_with(const ConvProblem& p,
   return prepared;
 }
 
-void DnnlConv::execute(KernelContext& ctx, const ConvProblem& p, Prepared& pr, const float* x,
-                       bool x_blocked, const float* w, const float* bias, float* y,
-                       bool y_blocked) {
+void DnnlConv::execute(KernelContext& ctx, const ConvProblem& p, Prepared& pr, ConvIo io,
+                       const float* x, const float* w, const float* bias, float* y) {
+  bool x_blocked = io.x_blocked, y_blocked = io.y_blocked;
   const WindowGeometry& g = p.g;
   int64_t in_size = g.in_size(), out_size = g.out_size();
   int64_t c_pad = pr.src_blocked ? round_up(p.C, kBlock) : p.C, m_pad = round_up(p.M, kBlock);
@@ -267,6 +270,7 @@ void DnnlConv::execute(KernelContext& ctx, const ConvProblem& p, Prepared& pr, c
   if (!y_blocked) {
     yb = ctx.scratch(DType::Float32, {p.N * m_pad * out_size});
     yd = yb.data<float>();
+    if (io.accumulate) to_blocked(y, p.N, p.M, out_size, yd, ctx.pool());
   }
   // Each part's scratchpad, 64-byte aligned, in one buffer.
   std::vector<size_t> pad_at;
@@ -310,17 +314,19 @@ void DnnlConv::execute(KernelContext& ctx, const ConvProblem& p, Prepared& pr, c
   if (!y_blocked) from_blocked(yd, p.N, p.M, out_size, y, ctx.pool());
 }
 
-bool DnnlConv::run(KernelContext& ctx, const ConvProblem& p, const ConvEpilogue& e, const float* x,
-                   bool x_blocked, const float* w, const float* bias, float* y, bool y_blocked) {
+bool DnnlConv::run(KernelContext& ctx, const ConvProblem& p, const ConvEpilogue& e, ConvIo io,
+                   const float* x, const float* w, const float* bias, float* y) {
   if (p.N == 0 || p.C == 0 || p.M == 0 || p.g.out_size() == 0) return false;
   std::lock_guard<std::mutex> lock(mu_);
   int threads = ctx.pool().size();
-  std::vector<int64_t> key{p.N, p.C, threads, bias ? 1 : 0};
+  std::vector<int64_t> key{
+      p.N, p.C, threads, bias ? 1 : 0, io.accumulate ? 1 : 0, static_cast<int64_t>(e.kind)};
   key.insert(key.end(), p.g.in.begin(), p.g.in.end());
   auto it = cache_.find(key);
-  if (it == cache_.end()) it = cache_.emplace(key, prepare(p, e, bias != nullptr, threads)).first;
+  if (it == cache_.end())
+    it = cache_.emplace(key, prepare(p, e, io.accumulate, bias != nullptr, threads)).first;
   if (!it->second) return false;
-  execute(ctx, p, *it->second, x, x_blocked, w, bias, y, y_blocked);
+  execute(ctx, p, *it->second, io, x, w, bias, y);
   return true;
 }
 

@@ -60,32 +60,40 @@ struct ConvProblem {
   WindowGeometry g;
 };
 
+// Where X and Y are held, and whether Y comes in holding a residual the convolution adds
+// to (before the epilogue: y = act(conv(x) + bias + y)).
+struct ConvIo {
+  bool x_blocked = false, y_blocked = false, accumulate = false;
+};
+
 class DnnlConv {
  public:
   // `constant_w`: W when it is known at planning (an initializer), else null.
   explicit DnnlConv(const Tensor* constant_w);
   ~DnnlConv();
 
-  // y = conv(x, w) + bias, then the epilogue; x and y each in the blocked layout when
-  // flagged. Returns false, computing nothing, when oneDNN has no optimised kernel for the
-  // problem (the caller's own path runs then).
-  bool run(KernelContext& ctx, const ConvProblem& p, const ConvEpilogue& e, const float* x,
-           bool x_blocked, const float* w, const float* bias, float* y, bool y_blocked);
+  // y = conv(x, w) + bias, then the epilogue, in the layouts `io` says. Returns false,
+  // computing nothing, when oneDNN has no optimised kernel for the problem (the caller's
+  // own path runs then).
+  bool run(KernelContext& ctx, const ConvProblem& p, const ConvEpilogue& e, ConvIo io,
+           const float* x, const float* w, const float* bias, float* y);
 
   struct Prepared;
 
  private:
   // Null when oneDNN has no optimised kernel for the problem.
   static std::unique_ptr<Prepared> prepare(const ConvProblem& p, const ConvEpilogue& e,
-                                           bool with_bias, int threads);
+                                           bool accumulate, bool with_bias, int threads);
   static std::unique_ptr<Prepared> prepare_with(const ConvProblem& p, const ConvEpilogue& e,
-                                                bool with_bias, int threads, bool src_blocked);
-  void execute(KernelContext& ctx, const ConvProblem& p, Prepared& prepared, const float* x,
-               bool x_blocked, const float* w, const float* bias, float* y, bool y_blocked);
+                                                bool accumulate, bool with_bias, int threads,
+                                                bool src_blocked);
+  void execute(KernelContext& ctx, const ConvProblem& p, Prepared& prepared, ConvIo io,
+               const float* x, const float* w, const float* bias, float* y);
 
   const Tensor* constant_w_;
   std::mutex mu_;
-  // Keyed by X's shape, the thread count and whether there is a bias.
+  // Keyed by X's shape, the thread count, the epilogue and whether there are a bias and a
+  // residual.
   std::map<std::vector<int64_t>, std::unique_ptr<Prepared>> cache_;
 };
 

@@ -29,6 +29,67 @@ bool listed(std::span<const std::string_view> ops, const std::string& op) {
   return false;
 }
 
+// Reads of each value: node inputs, subgraph references, graph outputs.
+std::unordered_map<std::string, int> count_reads(const ir::Graph& g) {
+  std::unordered_map<std::string, int> reads;
+  for (const auto& n : g.nodes) {
+    for (const auto& v : ir::node_reads(n)) ++reads[v];
+  }
+  for (const auto& o : g.outputs) ++reads[o.name];
+  return reads;
+}
+
+// Add(conv, r) with both blocked, where the blocked Conv's only reader is the Add, becomes
+// the Conv with r as a fourth input (oneDNN adds it as a post-op); a Relu that is then the
+// only reader is folded in after it. The Conv must have no activation of its own: that
+// would apply before the Add.
+void fold_residual_adds(ir::Graph& g, const std::unordered_set<std::string>& blocked) {
+  std::unordered_map<std::string, int> reads = count_reads(g);
+  std::unordered_map<std::string, size_t> producer;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    for (const auto& o : g.nodes[i].outputs) producer[o] = i;
+  }
+  auto sole_reader = [&](const std::string& v, const char* op) -> ir::Node* {
+    if (reads[v] != 1) return nullptr;
+    for (auto& n : g.nodes) {
+      if (n.domain.empty() && n.op_type == op && n.inputs.size() >= 1 && n.inputs[0] == v)
+        return &n;
+    }
+    return nullptr;
+  };
+  std::vector<bool> dropped(g.nodes.size(), false);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    ir::Node& add = g.nodes[i];
+    if (!add.domain.empty() || add.op_type != "Add" || add.inputs.size() != 2 ||
+        !blocked.count(add.inputs[0]) || !blocked.count(add.inputs[1]) ||
+        add.inputs[0] == add.inputs[1])
+      continue;
+    for (size_t side = 0; side < 2; ++side) {
+      auto p = producer.find(add.inputs[side]);
+      if (p == producer.end() || dropped[p->second]) continue;
+      ir::Node& conv = g.nodes[p->second];
+      if (conv.domain != ops::kRuntimeDomain || conv.op_type != "Conv" || conv.inputs.size() > 3 ||
+          conv.has_attr("_onyx_activation") || reads[conv.outputs[0]] != 1)
+        continue;
+      conv.inputs.resize(3);  // B may be absent: ""
+      conv.inputs.push_back(add.inputs[1 - side]);
+      conv.outputs[0] = add.outputs[0];
+      dropped[i] = true;
+      if (ir::Node* relu = sole_reader(add.outputs[0], "Relu")) {
+        conv.attributes.push_back(ir::attr("_onyx_activation", "Relu"));
+        conv.outputs[0] = relu->outputs[0];
+        dropped[static_cast<size_t>(relu - g.nodes.data())] = true;
+      }
+      break;
+    }
+  }
+  std::vector<ir::Node> kept;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (!dropped[i]) kept.push_back(std::move(g.nodes[i]));
+  }
+  g.nodes = std::move(kept);
+}
+
 struct Blocked {
   int64_t channels;
   int64_t rank;      // of the plain value
@@ -153,6 +214,9 @@ std::shared_ptr<const ir::Graph> block_conv_layouts(std::shared_ptr<const ir::Gr
     back.attributes.push_back(ir::attr("channels", b->second.channels));
     out->nodes.push_back(std::move(back));
   }
+  std::unordered_set<std::string> blocked_names;
+  for (const auto& [plain, b] : blocked) blocked_names.insert(b.name);
+  fold_residual_adds(*out, blocked_names);
   return out;
 }
 
