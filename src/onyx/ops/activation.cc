@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "onyx/ops/elementwise.h"
+#include "onyx/ops/fast_math.h"
 #include "onyx/ops/registry.h"
 
 namespace onyx::ops {
@@ -19,6 +20,7 @@ struct ReluOp {
 struct SigmoidOp {
   template <typename T>
   T operator()(T x) const {
+    if constexpr (std::is_same_v<T, float>) return sigmoid_f32(x);  // vectorised (fast_math.h)
     // Split by sign so exp never overflows.
     if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
     T e = std::exp(x);
@@ -68,7 +70,9 @@ struct GeluOp {
       T inner = T(0.7978845608028654) * (x + T(0.044715) * x * x * x);  // sqrt(2/pi)
       return T(0.5) * x * (T(1) + std::tanh(inner));
     }
-    return T(0.5) * x * (T(1) + std::erf(x * T(0.7071067811865476)));
+    T u = x * T(0.7071067811865476);
+    if constexpr (std::is_same_v<T, float>) return T(0.5) * x * (T(1) + erf_f32(u));
+    return T(0.5) * x * (T(1) + std::erf(u));
   }
 };
 // Swish (opset 24): x sigmoid(alpha x).

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "onyx/ops/elementwise.h"
+#include "onyx/ops/fast_math.h"
 #include "onyx/ops/registry.h"
 
 namespace onyx::ops {
@@ -35,7 +36,8 @@ ONYX_UNARY(AsinhOp, std::asinh(x))
 ONYX_UNARY(AcoshOp, std::acosh(x))
 ONYX_UNARY(AtanhOp, std::atanh(x))
 ONYX_UNARY(TanhOp, std::tanh(x))
-ONYX_UNARY(ErfOp, std::erf(x))
+// float through the vectorisable erf_f32 (ops/fast_math.h); other types through libm.
+ONYX_UNARY(ErfOp, T(std::is_same_v<T, float> ? erf_f32(float(x)) : std::erf(x)))
 ONYX_UNARY(FloorOp, std::floor(x))
 ONYX_UNARY(CeilOp, std::ceil(x))
 ONYX_UNARY(RoundOp, std::nearbyint(x))  // default rounding mode: half to even, as the spec says
