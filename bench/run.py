@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """onyx against onnxruntime and PyTorch, back to back, at 1 and 2 threads.
 
-usage: bench/run.py [--models mlp,cnn,...] [--iters N] [--markdown]
-Generates the models (scripts/make_models.py) into build/models if missing, builds nothing:
+usage: bench/run.py [--models mlp,cnn,...] [--batches 1,16] [--threads 1,2] [--iters N]
+                    [--markdown]
+Generates the models (scripts/make_models.py; the bigger torchvision ones of BENCH_MODELS
+too, when named) into build/models if missing, at each batch size, and builds nothing:
 run scripts/setup first. Each peer runs in its own process, one after another, so they do
 not compete for the two cores. PyTorch runs with OPENBLAS_NUM_THREADS and torch threads set
 and a raised MALLOC_MMAP_THRESHOLD_ (its allocator thrashes on conv nets otherwise).
@@ -32,18 +34,26 @@ def main():
     ap.add_argument("--models", default=",".join(DEFAULT))
     ap.add_argument("--iters", type=int, default=30)
     ap.add_argument("--opset", type=int, default=17)
+    ap.add_argument("--batches", default="", help="batch sizes (default: each model's own)")
+    ap.add_argument("--threads", default="1,2")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     names = args.models.split(",")
-    missing = [n for n in names if not os.path.exists(os.path.join(MODELS_DIR, f"{n}_op{args.opset}.onnx"))]
-    if missing:
-        subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "make_models.py"), MODELS_DIR,
-                        "--models", ",".join(missing)], check=True, capture_output=True)
+    batches = [int(b) for b in args.batches.split(",")] if args.batches else [None]
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from make_models import file_base  # noqa: E402 (imports torch: only when running)
+    for batch in batches:
+        missing = [n for n in names if not os.path.exists(file_base(MODELS_DIR, n, args.opset, batch) + ".onnx")]
+        if missing:
+            cmd = ["/usr/bin/python3", os.path.join(ROOT, "scripts", "make_models.py"), MODELS_DIR,
+                   "--models", ",".join(missing)]
+            subprocess.run(cmd + (["--batch", str(batch)] if batch else []), check=True, capture_output=True)
     onyx = os.path.join(ROOT, "build", "bench", "onyx_bench")
     rows = []
-    for name in names:
-        base = os.path.join(MODELS_DIR, f"{name}_op{args.opset}")
-        for threads in (1, 2):
+    for name, batch in [(n, b) for n in names for b in batches]:
+        base = file_base(MODELS_DIR, name, args.opset, batch)
+        shown = f"{name} b{batch}" if batch else name
+        for threads in [int(t) for t in args.threads.split(",")]:
             env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
                        MALLOC_MMAP_THRESHOLD_=str(1 << 30))
             t_onyx, e1 = run([onyx, base + ".onnx", base + "_input.npy", str(threads), str(args.iters)])
@@ -51,8 +61,8 @@ def main():
                              str(threads), str(args.iters)])
             t_torch, e3 = run(["/usr/bin/python3", os.path.join(ROOT, "bench", "torch_bench.py"), name,
                                base + "_input.npy", str(threads), str(args.iters)], env=env)
-            rows.append((name, threads, t_onyx, t_ort, t_torch, e1 or e2 or e3))
-            print(f"{name} x{threads}: onyx {t_onyx} ort {t_ort} torch {t_torch}", file=sys.stderr)
+            rows.append((shown, threads, t_onyx, t_ort, t_torch, e1 or e2 or e3))
+            print(f"{shown} x{threads}: onyx {t_onyx} ort {t_ort} torch {t_torch}", file=sys.stderr)
 
     def fmt(v):
         return f"{v:.2f}" if v is not None else "n/a"

@@ -9,14 +9,14 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from make_models import MODELS  # noqa: E402
+from make_models import model_entry  # noqa: E402
 
 
 def main():
     name, input_path, threads, iters = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = MODELS[name][0]().eval()
+    model = model_entry(name)[0]().eval()
     x = torch.from_numpy(np.load(input_path))
     times = []
     with torch.no_grad():

@@ -61,11 +61,40 @@ MODELS = {
     "transformer": (Encoder, (2, 16, 64), False),
 }
 
+# Bigger torchvision models for the benchmarks only (bench/run.py --models): generated on
+# demand, never by default (the tests do not need them).
+BENCH_MODELS = {
+    "resnet50": (lambda: torchvision.models.resnet50(weights=None), (1, 3, 224, 224), False),
+    "efficientnet_b0": (lambda: torchvision.models.efficientnet_b0(weights=None), (1, 3, 224, 224), False),
+    "densenet121": (lambda: torchvision.models.densenet121(weights=None), (1, 3, 224, 224), False),
+    "convnext_tiny": (lambda: torchvision.models.convnext_tiny(weights=None), (1, 3, 224, 224), False),
+    "shufflenet_v2": (lambda: torchvision.models.shufflenet_v2_x1_0(weights=None), (1, 3, 224, 224), False),
+    "vit_b_16": (lambda: torchvision.models.vit_b_16(weights=None), (1, 3, 224, 224), False),
+}
 
-def export(name, opset, out_dir):
-    ctor, shape, _ = MODELS[name]
+
+def model_entry(name):
+    return MODELS[name] if name in MODELS else BENCH_MODELS[name]
+
+
+def file_base(out_dir, name, opset, batch=None):
+    """build/models/<name>_op<opset>[_b<batch>]: the batch suffix when it is not the model's own."""
+    suffix = f"_b{batch}" if batch and batch != model_entry(name)[1][0] else ""
+    return os.path.join(out_dir, f"{name}_op{opset}{suffix}")
+
+
+def export(name, opset, out_dir, batch=None):
+    ctor, shape, _ = model_entry(name)
+    base = file_base(out_dir, name, opset, batch)
+    if batch:
+        shape = (batch, *shape[1:])
     torch.manual_seed(0)
     model = ctor().eval()
+    if name in BENCH_MODELS:  # ViT's head starts at zero: its outputs would all be 0
+        with torch.no_grad():
+            for p in model.parameters():
+                if p.dim() >= 2 and not p.any():
+                    p.normal_(0, 0.02, generator=torch.Generator().manual_seed(2))
     # Give BatchNorm layers non-trivial running statistics so that inference mode matters.
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -74,7 +103,6 @@ def export(name, opset, out_dir):
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         y = model(x)
-    base = os.path.join(out_dir, f"{name}_op{opset}")
     tmp = base + ".onnx.tmp"
     torch.onnx.export(model, x, tmp, opset_version=opset, input_names=["input"], output_names=["output"],
                       do_constant_folding=True)
@@ -107,6 +135,7 @@ def main():
     ap.add_argument("--small-only", action="store_true")
     ap.add_argument("--models", default="")
     ap.add_argument("--train", action="store_true", help="only the training-benchmark exports")
+    ap.add_argument("--batch", type=int, default=0, help="export at this batch size (opset 17 only)")
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     names = args.models.split(",") if args.models else list(MODELS)
@@ -116,9 +145,12 @@ def main():
             export_train(name, args.out_dir)
         return
     for name in names:
-        if args.small_only and not MODELS[name][2]:
+        if args.small_only and not model_entry(name)[2]:
             continue
-        for opset in (13, 17):
+        if args.batch:
+            export(name, 17, args.out_dir, args.batch)
+            continue
+        for opset in (13, 17) if name in MODELS else (17,):
             export(name, opset, args.out_dir)
             print(f"exported {name} opset {opset}", file=sys.stderr)
 
