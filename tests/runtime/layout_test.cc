@@ -8,6 +8,7 @@
 #include "../ops/test_util.h"
 #include "onyx/ir/builder.h"
 #include "onyx/ops/registry.h"
+#include "onyx/runtime/fusion.h"
 #include "onyx/runtime/layout.h"
 #include "onyx/runtime/session.h"
 
@@ -320,6 +321,34 @@ TEST(BlockedLayout, ResidualAddsFoldIntoConvs) {
     auto fast = run(m, {{"x", in}}, threads, true, 2);
     expect_close(fast[0], plain[0], 1e-5, "residual network, " + std::to_string(threads));
   }
+}
+
+// Mul(x, Sigmoid(x)) becomes the runtime's Swish (and stays blocked after a Conv); a
+// Sigmoid that something else reads too stays as it is.
+TEST(Fusion, SiluBecomesOneSwish) {
+  ir::Model m;
+  m.set_opset("", 17);
+  ir::GraphBuilder g(*m.graph);
+  std::string x = g.input("x", ir::TypeInfo::tensor(DType::Float32));
+  std::string c = g.op("Conv", {x, g.constant("w", testing::random_tensor({16, 3, 3, 3}, 1))});
+  std::string silu = g.op("Mul", {c, g.op("Sigmoid", {c})});
+  std::string s2 = g.op("Sigmoid", {silu});
+  std::string kept = g.op("Mul", {s2, silu});
+  g.output(kept);
+  g.output(s2);
+  auto fused = runtime::fuse_swish(m.graph);
+  int swish = 0, sigmoid = 0;
+  for (const auto& n : fused->nodes) {
+    swish += n.op_type == "Swish" && n.domain == ops::kRuntimeDomain;
+    sigmoid += n.op_type == "Sigmoid";
+  }
+  EXPECT_EQ(swish, 1);
+  EXPECT_EQ(sigmoid, 1) << "the second Sigmoid is also a graph output";
+  Tensor in = testing::random_tensor({2, 3, 8, 8}, 2, -3, 3);
+  auto plain = run(m, {{"x", in}}, 1, false);
+  auto fast = run(m, {{"x", in}}, 2, true);
+  expect_close(fast[0], plain[0], 1e-6, "product");
+  expect_close(fast[1], plain[1], 1e-6, "sigmoid");
 }
 
 // A graph without an eligible Conv is returned as it is.

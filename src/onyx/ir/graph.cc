@@ -73,6 +73,15 @@ bool Graph::expose_initializer(const std::string& value_name) {
 }
 
 // Values a node reads: its inputs plus what its subgraphs take from enclosing scopes.
+std::unordered_map<std::string, int> value_reads(const Graph& g) {
+  std::unordered_map<std::string, int> reads;
+  for (const auto& n : g.nodes) {
+    for (const auto& v : node_reads(n)) ++reads[v];
+  }
+  for (const auto& o : g.outputs) ++reads[o.name];
+  return reads;
+}
+
 std::vector<std::string> node_reads(const Node& node) {
   std::vector<std::string> reads;
   for (const auto& in : node.inputs) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -56,6 +57,9 @@ struct Graph {
 
 // Values a node reads: its inputs, then what its subgraphs take from enclosing scopes.
 std::vector<std::string> node_reads(const Node& node);
+// How many times each value is read in `g`: node inputs, subgraph references and graph
+// outputs (what graph rewrites check before they remove a value).
+std::unordered_map<std::string, int> value_reads(const Graph& g);
 
 // A copy of `g` that shares no subgraph with it (a plain copy shares them through the
 // attributes' pointers), for callers that rewrite the copy's subgraphs.

@@ -270,6 +270,8 @@ constexpr KernelDef kDefs[] = {
     act<HardSwishOp, Types::Float>("HardSwish", 14),
     act<GeluOp, Types::Float>("Gelu", 20),
     act<SwishOp, Types::Float>("Swish", 24),
+    // x * Sigmoid(x) as one op, made by runtime/fusion.cc for models older than Swish.
+    {kRuntimeDomain, "Swish", 1, kLatest, &UnaryKernel<SwishOp, Types::Float>::make},
     act<LeakyReluOp, Types::Float>("LeakyRelu", 1),
     act<EluOp, Types::Float>("Elu", 1),
     act<CeluOp, Types::Float>("Celu", 12),

@@ -1,5 +1,7 @@
 #include "onyx/runtime/fusion.h"
 
+#include "onyx/ops/registry.h"
+
 #include <limits>
 #include <unordered_map>
 #include <unordered_set>
@@ -112,6 +114,43 @@ std::shared_ptr<const ir::Graph> fuse_activations(std::shared_ptr<const ir::Grap
     if (!dropped[i]) kept.push_back(std::move(out->nodes[i]));
   }
   out->nodes = std::move(kept);
+  return out;
+}
+
+std::shared_ptr<const ir::Graph> fuse_swish(std::shared_ptr<const ir::Graph> graph) {
+  const ir::Graph& g = *graph;
+  std::unordered_map<std::string, int> reads = ir::value_reads(g);
+  std::unordered_map<std::string, size_t> sigmoid_of;  // Sigmoid output -> node index
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const ir::Node& n = g.nodes[i];
+    if (n.domain.empty() && n.op_type == "Sigmoid" && n.inputs.size() == 1 && n.outputs.size() == 1)
+      sigmoid_of[n.outputs[0]] = i;
+  }
+  std::vector<bool> dropped(g.nodes.size(), false);
+  std::vector<ir::Node> nodes = g.nodes;
+  bool changed = false;
+  for (auto& n : nodes) {
+    if (!n.domain.empty() || n.op_type != "Mul" || n.inputs.size() != 2 || n.outputs.size() != 1)
+      continue;
+    for (size_t side = 0; side < 2; ++side) {
+      auto s = sigmoid_of.find(n.inputs[side]);
+      if (s == sigmoid_of.end() || dropped[s->second] || reads[n.inputs[side]] != 1 ||
+          g.nodes[s->second].inputs[0] != n.inputs[1 - side])
+        continue;
+      dropped[s->second] = true;
+      n.domain = ops::kRuntimeDomain;
+      n.op_type = "Swish";
+      n.inputs = {n.inputs[1 - side]};
+      changed = true;
+      break;
+    }
+  }
+  if (!changed) return graph;
+  auto out = std::make_shared<ir::Graph>(g);
+  out->nodes.clear();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!dropped[i]) out->nodes.push_back(std::move(nodes[i]));
+  }
   return out;
 }
 

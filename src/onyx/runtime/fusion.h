@@ -14,4 +14,9 @@ namespace onyx::runtime {
 std::shared_ptr<const ir::Graph> fuse_activations(std::shared_ptr<const ir::Graph> graph,
                                                   const ir::Model& model);
 
+// Mul(x, Sigmoid(x)) (SiLU as exporters write it), where the Sigmoid has no other reader,
+// becomes the runtime's Swish: one pass over memory instead of two, and no Sigmoid output.
+// Returns `graph` itself when nothing changes.
+std::shared_ptr<const ir::Graph> fuse_swish(std::shared_ptr<const ir::Graph> graph);
+
 }  // namespace onyx::runtime

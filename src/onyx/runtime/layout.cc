@@ -29,22 +29,12 @@ bool listed(std::span<const std::string_view> ops, const std::string& op) {
   return false;
 }
 
-// Reads of each value: node inputs, subgraph references, graph outputs.
-std::unordered_map<std::string, int> count_reads(const ir::Graph& g) {
-  std::unordered_map<std::string, int> reads;
-  for (const auto& n : g.nodes) {
-    for (const auto& v : ir::node_reads(n)) ++reads[v];
-  }
-  for (const auto& o : g.outputs) ++reads[o.name];
-  return reads;
-}
-
 // Add(conv, r) with both blocked, where the blocked Conv's only reader is the Add, becomes
 // the Conv with r as a fourth input (oneDNN adds it as a post-op); a Relu that is then the
 // only reader is folded in after it. The Conv must have no activation of its own: that
 // would apply before the Add.
 void fold_residual_adds(ir::Graph& g, const std::unordered_set<std::string>& blocked) {
-  std::unordered_map<std::string, int> reads = count_reads(g);
+  std::unordered_map<std::string, int> reads = ir::value_reads(g);
   std::unordered_map<std::string, size_t> producer;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     for (const auto& o : g.nodes[i].outputs) producer[o] = i;
@@ -111,7 +101,9 @@ std::shared_ptr<const ir::Graph> block_conv_layouts(std::shared_ptr<const ir::Gr
   std::vector<ir::Node> nodes = g.nodes;  // rewritten in place: domain, attributes
   for (size_t i : g.topological_order()) {
     ir::Node& n = nodes[i];
-    if (!n.domain.empty() || n.outputs.size() != 1 || n.outputs[0].empty() || n.inputs.empty())
+    bool swish = n.domain == ops::kRuntimeDomain && n.op_type == "Swish";  // x * Sigmoid(x)
+    if ((!n.domain.empty() && !swish) || n.outputs.size() != 1 || n.outputs[0].empty() ||
+        n.inputs.empty())
       continue;
     auto in0 = blocked.find(n.inputs[0]);
     std::optional<Blocked> result;  // the output's layout, when blocked
@@ -129,7 +121,7 @@ std::shared_ptr<const ir::Graph> block_conv_layouts(std::shared_ptr<const ir::Gr
       result = Blocked{wt.dim(0), wt.rank(), ""};
     } else if (in0 == blocked.end()) {
       continue;  // every other op needs X blocked already
-    } else if (listed(kUnary, n.op_type)) {
+    } else if (swish || listed(kUnary, n.op_type)) {
       reads_blocked[i].push_back(0);
       result = in0->second;
     } else if (listed(kPools, n.op_type)) {

@@ -86,6 +86,7 @@ Session::Session(ir::Model model, SessionOptions options)
     });
     if (options.optimize) {
       state_->exec_graph = fuse_activations(state_->exec_graph, m);
+      state_->exec_graph = fuse_swish(state_->exec_graph);
       state_->exec_graph = block_conv_layouts(state_->exec_graph);
     }
     state_->plan = std::make_unique<Plan>(*state_->exec_graph, ctx, nullptr);
