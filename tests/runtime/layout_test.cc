@@ -231,8 +231,8 @@ TEST(BlockedLayout, RewritesConvChainsAndKeepsResults) {
   }
 }
 
-// Pools and a channel Concat read blocked Convs: each the same as without the pass, for
-// 1-, 2- and 3-D images.
+// Pools, a channel Concat and an inference BatchNormalization read blocked Convs: each the same as
+// without the pass, for 1-, 2- and 3-D images.
 TEST(BlockedLayout, PoolsAndConcatMatchThePlainOps) {
   using V = std::vector<int64_t>;
   for (int64_t spatial : {1, 2, 3}) {
@@ -270,13 +270,19 @@ TEST(BlockedLayout, PoolsAndConcatMatchThePlainOps) {
         g.op("GlobalAveragePool", {a}),
         g.op("GlobalMaxPool", {b}),
         g.op("Concat", {a, b}, {ir::attr("axis", -1 - spatial)}),
+        g.op("BatchNormalization",
+             {b, g.constant("scale", testing::random_tensor({5}, 4)),
+              g.constant("bias", testing::random_tensor({5}, 5)),
+              g.constant("mean", testing::random_tensor({5}, 6)),
+              g.constant("var", testing::random_tensor({5}, 7, 0.5, 2))},
+             {ir::attr("epsilon", 1e-3f)}),
     };
     for (const auto& o : outs) g.output(o);
     int runtime_ops = 0;
     for (const auto& n : runtime::block_conv_layouts(m.graph)->nodes) {
       runtime_ops += n.domain == ops::kRuntimeDomain && n.op_type != "FromBlocked";
     }
-    EXPECT_EQ(runtime_ops, 8) << spatial << "-D: both Convs and all six pools";
+    EXPECT_EQ(runtime_ops, 9) << spatial << "-D: both Convs, all six pools and the BatchNorm";
     Tensor in = testing::random_tensor(xs, 3);
     for (int threads : {1, 2}) {
       auto plain = run(m, {{"x", in}}, threads, false);

@@ -29,7 +29,7 @@ void register_matmul_kernels(Registry& r);
 void register_conv_kernels(Registry& r);
 void register_conv_transpose_kernels(Registry& r);
 void register_pool_kernels(Registry& r);
-void register_blocked_pool_kernels(Registry& r);
+void register_blocked_kernels(Registry& r);
 void register_normalization_kernels(Registry& r);
 void register_gather_kernels(Registry& r);
 void register_loss_kernels(Registry& r);
@@ -81,7 +81,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_conv_kernels,
     register_conv_transpose_kernels,
     register_pool_kernels,
-    register_blocked_pool_kernels,
+    register_blocked_kernels,
     register_normalization_kernels,
     register_gather_kernels,
     register_loss_kernels,

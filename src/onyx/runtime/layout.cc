@@ -124,6 +124,14 @@ std::shared_ptr<const ir::Graph> block_conv_layouts(std::shared_ptr<const ir::Gr
     } else if (swish || listed(kUnary, n.op_type)) {
       reads_blocked[i].push_back(0);
       result = in0->second;
+    } else if (n.op_type == "BatchNormalization") {
+      // Inference mode only (one output): a scale and shift per channel.
+      if (n.inputs.size() != 5 || n.attr_int("training_mode", 0) != 0 ||
+          n.attr_int("spatial", 1) != 1 || in0->second.rank < 3 || in0->second.rank > 5)
+        continue;
+      reads_blocked[i].push_back(0);
+      n.domain = ops::kRuntimeDomain;
+      result = in0->second;
     } else if (listed(kPools, n.op_type)) {
       // Windows over the spatial dimensions: the runtime's blocked pooling (ops/pool_blocked.cc).
       if (in0->second.rank < 3 || in0->second.rank > 5) continue;

@@ -15,8 +15,8 @@ namespace onyx::runtime {
 // with the same channel count (activations, Add, Sub, Mul, Max, Min: ops that keep the
 // zero padding channels finite) run on the blocked tensors as they are, and so do the
 // Convs reading them, Concat over channels (when every input but the last fills its
-// blocks) and the pools (the runtime's MaxPool without Indices, AveragePool and the
-// global ones). Every other reader (and a graph output) reads the value in its own
+// blocks), the pools (the runtime's MaxPool without Indices, AveragePool and the global
+// ones) and inference-mode BatchNormalization (ops/blocked.cc). Every other reader (and a graph output) reads the value in its own
 // layout, through one FromBlocked node. Returns `graph` itself when nothing changes.
 std::shared_ptr<const ir::Graph> block_conv_layouts(std::shared_ptr<const ir::Graph> graph);
 

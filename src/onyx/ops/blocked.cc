@@ -1,8 +1,10 @@
-// The runtime's pooling over blocked tensors (ops/conv_dnnl.h's layout, made by
-// runtime/layout.cc): MaxPool (without Indices), AveragePool, GlobalMaxPool and
-// GlobalAveragePool, float32, 1 to 3 spatial dimensions. Each window tap is one 16-channel
-// vector, so the loops vectorise over channels whatever the window.
+// The runtime's ops over blocked tensors (ops/conv_dnnl.h's layout, made by
+// runtime/layout.cc), float32, 1 to 3 spatial dimensions: MaxPool (without Indices),
+// AveragePool, GlobalMaxPool and GlobalAveragePool, where each window tap is one
+// 16-channel vector, so the loops vectorise over channels whatever the window; and
+// BatchNormalization in inference mode, one scale and shift per channel.
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "onyx/ops/conv_dnnl.h"
@@ -206,17 +208,68 @@ std::unique_ptr<Kernel> make(const KernelInfo& i) {
   return std::make_unique<K>(i, kind);
 }
 
+// Inference BatchNormalization (X, scale, B, mean, var): y = x * a + b per channel, with
+// a and b computed in double as ops/normalization.cc does; the padding channels stay 0.
+class BlockedBatchNormKernel final : public Kernel {
+ public:
+  explicit BlockedBatchNormKernel(const KernelInfo& info)
+      : eps_(info.node.attr_float("epsilon", 1e-5f)) {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<BlockedBatchNormKernel>(i);
+  }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    std::vector<int64_t> in = blocked_spatial(ctx, x);
+    int64_t CB = x.dim(1), S = 1;
+    for (int64_t v : in) S *= v;
+    int64_t C = ctx.input(1).numel();
+    if ((C + kB - 1) / kB != CB) ctx.fail("X has ", CB, " channel blocks, scale ", C, " values");
+    std::vector<float> a(static_cast<size_t>(CB * kB), 0.0f), b(a.size(), 0.0f);
+    for (size_t k = 1; k <= 4; ++k) {
+      if (ctx.input(k).numel() != C)
+        ctx.fail(ctx.input_name(k), " must hold ", C, " values, got ",
+                 shape_str(ctx.input(k).shape()));
+    }
+    for (int64_t c = 0; c < C; ++c) {
+      double scale = ctx.input(1).element_as_double(c), bias = ctx.input(2).element_as_double(c);
+      double mean = ctx.input(3).element_as_double(c), var = ctx.input(4).element_as_double(c);
+      double ac = static_cast<float>(scale / std::sqrt(var + eps_));
+      a[static_cast<size_t>(c)] = static_cast<float>(ac);
+      b[static_cast<size_t>(c)] = static_cast<float>(bias - mean * ac);
+    }
+    Tensor& y = ctx.allocate(0, DType::Float32, x.shape());
+    const float* xp = x.data<float>();
+    float* yp = y.data<float>();
+    int64_t planes = x.dim(0) * CB;
+    ctx.pool().parallel_for(planes, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t p = lo; p < hi; ++p) {
+        const float* ap = a.data() + (p % CB) * kB;
+        const float* bp = b.data() + (p % CB) * kB;
+        const float* src = xp + p * S * kB;
+        float* dst = yp + p * S * kB;
+        for (int64_t s = 0; s < S; ++s) {
+          for (int64_t l = 0; l < kB; ++l) dst[s * kB + l] = src[s * kB + l] * ap[l] + bp[l];
+        }
+      }
+    });
+  }
+
+ private:
+  float eps_;
+};
+
 constexpr KernelDef kDefs[] = {
     {kRuntimeDomain, "MaxPool", 1, kLatest, &make<BlockedPoolKernel, Kind::Max>},
     {kRuntimeDomain, "AveragePool", 1, kLatest, &make<BlockedPoolKernel, Kind::Average>},
     {kRuntimeDomain, "GlobalMaxPool", 1, kLatest, &make<BlockedGlobalPoolKernel, Kind::Max>},
     {kRuntimeDomain, "GlobalAveragePool", 1, kLatest,
      &make<BlockedGlobalPoolKernel, Kind::Average>},
+    {kRuntimeDomain, "BatchNormalization", 1, kLatest, &BlockedBatchNormKernel::make},
 };
 
 }  // namespace
 
-void register_blocked_pool_kernels(Registry& r) {
+void register_blocked_kernels(Registry& r) {
   r.add(kDefs);
 }
 
