@@ -10,11 +10,12 @@
 namespace onyx::ops {
 
 // e^x: x = n ln2 + r with |r| <= ln2 / 2, e^r by its Taylor polynomial to r^7 (error below
-// 2e-8 relative on that interval), 2^n built in the exponent bits. Arguments are clamped
-// to [-87.3, 88.37], where 2^n stays a normal float: below, the result is 1.2e-38 instead
-// of a denormal or 0; above, 3.4e38 instead of inf. Callers that need those ends exactly
-// (the Exp op) use std::exp.
+// 2e-8 relative on that interval), 2^n built in the exponent bits. Below -87.3 the result
+// is 0 (the true value is under 1.2e-38, and e^-inf, a masked softmax entry, is exactly
+// 0); above 88.37 it is 3.4e38 instead of inf. Callers that need denormals or inf (the
+// Exp op) use std::exp.
 inline float exp_f32(float x) {
+  float in = x;
   x = x < -87.3f ? -87.3f : (x > 88.37f ? 88.37f : x);
   // n = round(x / ln2) by adding 1.5 * 2^23, where the float's spacing is 1 (floorf would
   // not vectorise without -fno-trapping-math); the sum's low bits hold n.
@@ -31,7 +32,8 @@ inline float exp_f32(float x) {
   p = p * r + 1.0f;
   p = p * r + 1.0f;
   int32_t bits = (std::bit_cast<int32_t>(shifted) - 0x4B400000 + 127) << 23;
-  return p * std::bit_cast<float>(bits);
+  float e = p * std::bit_cast<float>(bits);
+  return in < -87.3f ? 0.0f : e;
 }
 
 // 1 / (1 + e^-x); the clamp inside exp_f32 keeps the denominator finite.

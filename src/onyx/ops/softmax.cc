@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "onyx/ops/fast_math.h"
 #include "onyx/ops/reduce_util.h"
 #include "onyx/ops/registry.h"
 
@@ -51,6 +52,12 @@ class SoftmaxKernel final : public Kernel {
                   orow[j * s.inner] = static_cast<T>(j == best ? A(1) : A(0));
                 continue;
               }
+              if constexpr (std::is_same_v<T, float>) {
+                if (kind == Kind::Softmax && s.inner == 1) {
+                  softmax_row(row, orow, s.n);
+                  continue;
+                }
+              }
               A m = -std::numeric_limits<A>::infinity();
               for (int64_t j = 0; j < s.n; ++j) m = std::max(m, at(j));
               double sum = 0;
@@ -69,6 +76,36 @@ class SoftmaxKernel final : public Kernel {
   }
 
  private:
+  // A contiguous float row, vectorised: the maximum and the sum in 8 independent lanes
+  // (a fixed order), exp by exp_f32 (ops/fast_math.h), the exponentials stored once and
+  // scaled in place.
+  static void softmax_row(const float* x, float* y, int64_t n) {
+    float ml[8];
+    std::fill_n(ml, 8, -std::numeric_limits<float>::infinity());
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+      for (int l = 0; l < 8; ++l) ml[l] = ml[l] < x[j + l] ? x[j + l] : ml[l];
+    }
+    float m = -std::numeric_limits<float>::infinity();
+    for (; j < n; ++j) m = std::max(m, x[j]);
+    for (float v : ml) m = std::max(m, v);
+    double sl[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (j = 0; j + 8 <= n; j += 8) {
+      for (int l = 0; l < 8; ++l) {
+        y[j + l] = exp_f32(x[j + l] - m);
+        sl[l] += y[j + l];
+      }
+    }
+    double sum = 0;
+    for (; j < n; ++j) {
+      y[j] = exp_f32(x[j] - m);
+      sum += y[j];
+    }
+    for (double v : sl) sum += v;
+    float inv = static_cast<float>(1.0 / sum);
+    for (j = 0; j < n; ++j) y[j] *= inv;
+  }
+
   Kind kind_;
   bool coerce_2d_;
   int64_t axis_;
