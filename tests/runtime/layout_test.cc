@@ -180,6 +180,24 @@ TEST(OneDnnConv, MatchesTheFloat64Convolution) {
   }
 }
 
+// One session, W fed with another kernel size and channel count on the second run: the
+// primitive prepared for the first shapes must not serve the second.
+TEST(OneDnnConv, FedWeightsMayChangeShapeBetweenRuns) {
+  ConvCase c{"fed", {1, 16, 9, 9}, {16, 16, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {}, "NOTSET", ""};
+  ir::Model m =
+      conv_model(c, testing::random_tensor(c.w, 1), testing::random_tensor({16}, 2), false);
+  runtime::Session s(m);
+  Tensor x = testing::random_tensor(c.x, 3);
+  for (Shape w_shape : {Shape{16, 16, 3, 3}, Shape{32, 16, 3, 3}, Shape{16, 16, 1, 1}}) {
+    Tensor w = testing::random_tensor(w_shape, 4), b = testing::random_tensor({w_shape[0]}, 5);
+    Tensor got = s.run({{"x", x}, {"w", w}, {"b", b}})[0].tensor();
+    // The reference: the same model in float64 (pads 1: 9x9 out for 3x3, 11x11 for 1x1).
+    Tensor want = run(conv_model(c, as_double(w), as_double(b), false),
+                      {{"x", as_double(x)}, {"w", as_double(w)}, {"b", as_double(b)}}, 1)[0];
+    expect_close(got, want, 1e-5, shape_str(w_shape));
+  }
+}
+
 // Conv -> Relu -> Conv -> Add (residual) -> depthwise Conv -> Mul by a one-channel map
 // (must not stay blocked: its channels differ) -> GlobalAveragePool, with an intermediate
 // value also a graph output.

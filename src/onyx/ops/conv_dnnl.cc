@@ -305,8 +305,12 @@ void DnnlConv::execute(KernelContext& ctx, const ConvProblem& p, Prepared& pr, C
         part.bias.set_data_handle(const_cast<float*>(bias + part.at.m0));
         args.emplace(DNNL_ARG_BIAS, part.bias);
       }
-      part.conv.execute(part.stream, args);
-      part.stream.wait();
+      try {
+        part.conv.execute(part.stream, args);
+        part.stream.wait();
+      } catch (const dnnl::error& err) {
+        ctx.fail("oneDNN convolution failed: ", err.what());
+      }
     }
   });
   pr.weights_ready =
@@ -319,9 +323,11 @@ bool DnnlConv::run(KernelContext& ctx, const ConvProblem& p, const ConvEpilogue&
   if (p.N == 0 || p.C == 0 || p.M == 0 || p.g.out_size() == 0) return false;
   std::lock_guard<std::mutex> lock(mu_);
   int threads = ctx.pool().size();
+  // W may be a fed input whose shape changes between runs: its sizes are in the key too.
   std::vector<int64_t> key{
-      p.N, p.C, threads, bias ? 1 : 0, io.accumulate ? 1 : 0, static_cast<int64_t>(e.kind)};
+      p.N, p.C, p.M, threads, bias ? 1 : 0, io.accumulate ? 1 : 0, static_cast<int64_t>(e.kind)};
   key.insert(key.end(), p.g.in.begin(), p.g.in.end());
+  key.insert(key.end(), p.g.kernel.begin(), p.g.kernel.end());
   auto it = cache_.find(key);
   if (it == cache_.end())
     it = cache_.emplace(key, prepare(p, e, io.accumulate, bias != nullptr, threads)).first;
