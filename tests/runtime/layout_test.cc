@@ -21,7 +21,7 @@ struct ConvCase {
   int64_t group = 1;
   std::vector<int64_t> strides, pads, dilations;
   std::string auto_pad = "NOTSET";
-  std::string activation;  // fused by the runtime: "", "Relu", "Clip"
+  std::string activation;  // fused by the runtime: "", "Relu", "Clip", "SiLU"
 };
 
 std::vector<ConvCase> conv_cases() {
@@ -131,6 +131,7 @@ ir::Model conv_model(const ConvCase& c, const Tensor& w, const Tensor& b, bool c
   if (!c.dilations.empty()) attrs.push_back(ir::attr("dilations", c.dilations));
   std::string y = g.op("Conv", {x, wn, bn}, attrs);
   if (c.activation == "Relu") y = g.op("Relu", {y});
+  if (c.activation == "SiLU") y = g.op("Mul", {y, g.op("Sigmoid", {y})});
   if (c.activation == "Clip") {
     y = g.op("Clip", {y, g.scalar(-0.25, w.dtype()), g.scalar(0.5, w.dtype())});
   }
