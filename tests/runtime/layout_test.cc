@@ -21,7 +21,7 @@ struct ConvCase {
   int64_t group = 1;
   std::vector<int64_t> strides, pads, dilations;
   std::string auto_pad = "NOTSET";
-  std::string activation;  // fused by the runtime: "", "Relu", "Clip", "SiLU"
+  std::string activation;  // after the Conv: "", "Relu", "Clip" (folded in), "SiLU" (Swish)
 };
 
 std::vector<ConvCase> conv_cases() {
