@@ -12,7 +12,7 @@ every computation happens there, the same code the `onyx` command line runs.
 from . import _onyx
 from ._model import Model, as_model
 from ._onyx import Error, InvalidArgument, InvalidModel, IoError, ResourceLimit, Unsupported
-from .session import InferenceSession, NodeArg, SessionOptions
+from .session import GraphOptimizationLevel, InferenceSession, NodeArg, SessionOptions
 from . import autodiff, np, train
 from ._onyx import nn
 from ._onyx import grad, jit, to_onnx, value_and_grad
@@ -21,7 +21,7 @@ __version__ = _onyx.__version__
 
 __all__ = [
     "Error", "InvalidArgument", "InvalidModel", "IoError", "ResourceLimit", "Unsupported",
-    "InferenceSession", "NodeArg", "SessionOptions", "Model", "as_model", "autodiff", "nn", "np", "train",
+    "GraphOptimizationLevel", "InferenceSession", "NodeArg", "SessionOptions", "Model", "as_model", "autodiff", "nn", "np", "train",
     "grad", "value_and_grad", "jit", "to_onnx",
     "__version__",
 ]

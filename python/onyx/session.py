@@ -1,5 +1,7 @@
 """onyx.InferenceSession: onnxruntime's Python API over onyx's runtime, so that code written
 for onnxruntime.InferenceSession runs by changing its import."""
+import enum
+
 from . import _onyx
 from ._model import as_model
 
@@ -17,12 +19,25 @@ class NodeArg:
         return f"NodeArg(name={self.name!r}, type={self.type!r}, shape={self.shape!r})"
 
 
+class GraphOptimizationLevel(enum.IntEnum):
+    """onnxruntime's levels. onyx's rewrites (activation and SiLU fusion, blocked layouts
+    for convolutions) are all on above ORT_DISABLE_ALL; they change no result beyond
+    float rounding."""
+
+    ORT_DISABLE_ALL = 0
+    ORT_ENABLE_BASIC = 1
+    ORT_ENABLE_EXTENDED = 2
+    ORT_ENABLE_ALL = 99
+
+
 class SessionOptions:
     """The onnxruntime.SessionOptions fields onyx reads: intra_op_num_threads (0: one
-    thread per core). Others may be set and are ignored."""
+    thread per core) and graph_optimization_level (ORT_DISABLE_ALL runs every node as
+    written). Others may be set and are ignored."""
 
     def __init__(self):
         self.intra_op_num_threads = 0
+        self.graph_optimization_level = GraphOptimizationLevel.ORT_ENABLE_ALL
 
 
 class InferenceSession:
@@ -42,8 +57,10 @@ class InferenceSession:
     def __init__(self, path_or_bytes, sess_options=None, providers=None, threads=None, **kwargs):
         if threads is None:
             threads = getattr(sess_options, "intra_op_num_threads", 0) if sess_options else 0
+        level = getattr(sess_options, "graph_optimization_level", GraphOptimizationLevel.ORT_ENABLE_ALL)
         self._model = as_model(path_or_bytes)
-        self._session = _onyx.Session(self._model, int(threads))
+        self._session = _onyx.Session(self._model, int(threads),
+                                      int(level) != GraphOptimizationLevel.ORT_DISABLE_ALL)
         self._inputs = [NodeArg(*d) for d in self._session.inputs]
         self._outputs = [NodeArg(*d) for d in self._session.outputs]
 

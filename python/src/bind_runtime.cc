@@ -13,13 +13,14 @@ py::list describe_all(const std::vector<ir::ValueInfo>& values);
 
 void bind_runtime(py::module_& m) {
   py::class_<runtime::Session>(m, "Session", "A model planned once for execution.")
-      .def(py::init([](const ir::Model& model, int threads) {
+      .def(py::init([](const ir::Model& model, int threads, bool optimize) {
              runtime::SessionOptions o;
              o.threads = threads;
+             o.optimize = optimize;
              py::gil_scoped_release free;
              return std::make_unique<runtime::Session>(model, o);
            }),
-           py::arg("model"), py::arg("threads") = 0)
+           py::arg("model"), py::arg("threads") = 0, py::arg("optimize") = true)
       .def_property_readonly(
           "inputs",
           [](const runtime::Session& s) { return describe_all(s.model().graph->fed_inputs()); })

@@ -157,3 +157,16 @@ def test_onnx_model_protos_in_and_out(models):
     trained = onyx.train.fit(proto, (np.zeros((8, 12), np.float32), np.zeros(8, np.int64)), epochs=1,
                              batch_size=4, progress=False, as_type="proto")
     assert isinstance(trained.model, onnx.ModelProto)
+
+
+def test_graph_optimization_level_off_runs_nodes_as_written(models):
+    """ORT_DISABLE_ALL turns onyx's rewrites off (blocked convolutions, fusions): the same
+    outputs to float rounding, as onnxruntime's levels promise."""
+    path = os.path.join(models, "cnn_op17.onnx")
+    x = np.load(os.path.join(models, "cnn_op17_input.npy"))
+    off = onyx.SessionOptions()
+    off.graph_optimization_level = onyx.GraphOptimizationLevel.ORT_DISABLE_ALL
+    plain = onyx.InferenceSession(path, off).run(None, {"input": x})[0]
+    fast = onyx.InferenceSession(path).run(None, {"input": x})[0]
+    np.testing.assert_allclose(fast, plain, rtol=1e-5, atol=1e-6)
+    assert onyx.SessionOptions().graph_optimization_level == onyx.GraphOptimizationLevel.ORT_ENABLE_ALL
