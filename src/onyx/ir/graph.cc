@@ -73,15 +73,6 @@ bool Graph::expose_initializer(const std::string& value_name) {
 }
 
 // Values a node reads: its inputs plus what its subgraphs take from enclosing scopes.
-std::unordered_map<std::string, int> value_reads(const Graph& g) {
-  std::unordered_map<std::string, int> reads;
-  for (const auto& n : g.nodes) {
-    for (const auto& v : node_reads(n)) ++reads[v];
-  }
-  for (const auto& o : g.outputs) ++reads[o.name];
-  return reads;
-}
-
 std::vector<std::string> node_reads(const Node& node) {
   std::vector<std::string> reads;
   for (const auto& in : node.inputs) {
@@ -95,6 +86,15 @@ std::vector<std::string> node_reads(const Node& node) {
       for (auto& v : g->free_variables()) reads.push_back(v);
     }
   }
+  return reads;
+}
+
+std::unordered_map<std::string, int> value_reads(const Graph& g) {
+  std::unordered_map<std::string, int> reads;
+  for (const auto& n : g.nodes) {
+    for (const auto& v : node_reads(n)) ++reads[v];
+  }
+  for (const auto& o : g.outputs) ++reads[o.name];
   return reads;
 }
 

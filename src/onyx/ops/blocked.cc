@@ -181,8 +181,6 @@ class BlockedGlobalPoolKernel final : public Kernel {
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
     std::vector<int64_t> in = blocked_spatial(ctx, x);
-    WindowAttrs whole;
-    whole.kernel_shape = in;
     WindowGeometry g;
     g.spatial = static_cast<int64_t>(in.size());
     g.in = g.kernel = in;

@@ -242,12 +242,11 @@ class ConvKernel final : public Kernel {
   // X's plain shape from its blocked one, the channels from W and the group.
   Shape plain_input_shape(const KernelContext& ctx, const Tensor& x, const Tensor& w) const {
     int64_t C = w.rank() > 1 ? w.dim(1) * group_ : 0;
-    if (x.dim(x.rank() - 1) != kChannelBlock || x.dim(1) != (C + kChannelBlock - 1) / kChannelBlock)
+    std::optional<Shape> plain = unblocked_shape(x, C);
+    if (!plain)
       ctx.fail(ctx.input_name(0), " is not a blocked tensor of ", C,
                " channels: ", shape_str(x.shape()));
-    Shape p(x.shape().begin(), x.shape().end() - 1);
-    p[1] = C;
-    return p;
+    return *plain;
   }
 
   // The runtime's blocked Conv: Y blocked; with a fourth input (a residual the layout
@@ -385,11 +384,10 @@ class FromBlockedKernel final : public Kernel {
   }
   void compute(KernelContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    if (x.dtype() != DType::Float32 || x.rank() < 3 || x.dim(x.rank() - 1) != kChannelBlock ||
-        x.dim(1) != (channels_ + kChannelBlock - 1) / kChannelBlock)
+    std::optional<Shape> plain = unblocked_shape(x, channels_);
+    if (x.dtype() != DType::Float32 || !plain)
       ctx.fail("input is not a blocked float32 tensor of ", channels_, " channels");
-    Shape out(x.shape().begin(), x.shape().end() - 1);
-    out[1] = channels_;
+    const Shape& out = *plain;
     Tensor& y = ctx.allocate(0, DType::Float32, out);
     int64_t S = 1;
     for (size_t d = 2; d < out.size(); ++d) S *= out[d];

@@ -64,6 +64,15 @@ Shape blocked_shape(const Shape& plain) {
   return b;
 }
 
+std::optional<Shape> unblocked_shape(const Tensor& x, int64_t channels) {
+  if (x.rank() < 3 || channels < 0 || x.dim(x.rank() - 1) != kBlock ||
+      x.dim(1) != (channels + kBlock - 1) / kBlock)
+    return std::nullopt;
+  Shape plain(x.shape().begin(), x.shape().end() - 1);
+  plain[1] = channels;
+  return plain;
+}
+
 void to_blocked(const float* x, int64_t N, int64_t C, int64_t S, float* xb, ThreadPool& pool) {
   int64_t CB = (C + kBlock - 1) / kBlock;
   pool.parallel_for(N * CB, 1, [&](int64_t b, int64_t e) {
@@ -282,8 +291,10 @@ void DnnlConv::execute(KernelContext& ctx, const ConvProblem& p, Prepared& pr, C
   Tensor pad = ctx.scratch(DType::Float32, {static_cast<int64_t>(pad_total / 4 + 16)});
   auto* pad_base =
       reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(pad.raw_data()) + 63) / 64 * 64);
-  bool reuse_weights = pr.weights_ready && constant_w_ && constant_w_->dtype() == DType::Float32 &&
-                       w == constant_w_->data<float>();
+  // The constant weights themselves (not a widened copy): reordered once, then kept.
+  bool constant =
+      constant_w_ && constant_w_->dtype() == DType::Float32 && w == constant_w_->data<float>();
+  bool reuse_weights = pr.weights_ready && constant;
   ctx.pool().parallel_for(static_cast<int64_t>(pr.parts.size()), 1, [&](int64_t b, int64_t e) {
     dnnl_single_thread();
     for (int64_t i = b; i < e; ++i) {
@@ -313,8 +324,7 @@ void DnnlConv::execute(KernelContext& ctx, const ConvProblem& p, Prepared& pr, C
       }
     }
   });
-  pr.weights_ready =
-      constant_w_ && constant_w_->dtype() == DType::Float32 && w == constant_w_->data<float>();
+  pr.weights_ready = constant;
   if (!y_blocked) from_blocked(yd, p.N, p.M, out_size, y, ctx.pool());
 }
 

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "onyx/ops/conv_util.h"
@@ -50,6 +51,8 @@ inline constexpr int64_t kChannelBlock = 16;
 
 // The blocked shape of a plain [N, C, spatial...] shape.
 Shape blocked_shape(const Shape& plain);
+// The plain shape of blocked `x` when it holds `channels` channels, else nullopt.
+std::optional<Shape> unblocked_shape(const Tensor& x, int64_t channels);
 // Plain [N, C, S] (S: the spatial size) into blocked, and back.
 void to_blocked(const float* x, int64_t N, int64_t C, int64_t S, float* xb, ThreadPool& pool);
 void from_blocked(const float* xb, int64_t N, int64_t C, int64_t S, float* x, ThreadPool& pool);

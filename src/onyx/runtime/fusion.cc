@@ -1,10 +1,9 @@
 #include "onyx/runtime/fusion.h"
 
-#include "onyx/ops/registry.h"
-
 #include <limits>
 #include <unordered_map>
-#include <unordered_set>
+
+#include "onyx/ops/registry.h"
 
 namespace onyx::runtime {
 
@@ -45,20 +44,8 @@ ir::Attribute float_attr(const std::string& name, float v) {
 std::shared_ptr<const ir::Graph> fuse_activations(std::shared_ptr<const ir::Graph> graph,
                                                   const ir::Model& model) {
   const ir::Graph& g = *graph;
-  std::unordered_map<std::string, int> readers;
-  for (const auto& n : g.nodes) {
-    for (const auto& in : n.inputs) ++readers[in];
-    for (const auto& a : n.attributes) {
-      if (a.g) {
-        for (const auto& v : a.g->free_variables()) ++readers[v];
-      }
-      for (const auto& sg : a.graphs) {
-        for (const auto& v : sg->free_variables()) ++readers[v];
-      }
-    }
-  }
-  std::unordered_set<std::string> outputs;
-  for (const auto& o : g.outputs) outputs.insert(o.name);
+  // A graph output counts as a reader, so an output is never folded away.
+  std::unordered_map<std::string, int> readers = ir::value_reads(g);
   std::unordered_map<std::string, size_t> producer;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     for (const auto& o : g.nodes[i].outputs) producer[o] = i;
@@ -92,7 +79,7 @@ std::shared_ptr<const ir::Graph> fuse_activations(std::shared_ptr<const ir::Grap
     }
     const std::string& x = act.inputs[0];
     auto p = producer.find(x);
-    if (p == producer.end() || readers[x] != 1 || outputs.count(x)) continue;
+    if (p == producer.end() || readers[x] != 1) continue;
     ir::Node& conv = out->nodes[p->second];
     if (conv.op_type != "Conv" || !conv.domain.empty() || conv.has_attr("_onyx_activation"))
       continue;

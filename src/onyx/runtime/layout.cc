@@ -133,7 +133,7 @@ std::shared_ptr<const ir::Graph> block_conv_layouts(std::shared_ptr<const ir::Gr
       n.domain = ops::kRuntimeDomain;
       result = in0->second;
     } else if (listed(kPools, n.op_type)) {
-      // Windows over the spatial dimensions: the runtime's blocked pooling (ops/pool_blocked.cc).
+      // Windows over the spatial dimensions: the runtime's blocked pooling (ops/blocked.cc).
       if (in0->second.rank < 3 || in0->second.rank > 5) continue;
       reads_blocked[i].push_back(0);
       n.domain = ops::kRuntimeDomain;
@@ -172,25 +172,12 @@ std::shared_ptr<const ir::Graph> block_conv_layouts(std::shared_ptr<const ir::Gr
     while (names.count(b.name)) b.name += "_";
     names.insert(b.name);
   }
-  // Readers that need the plain value: everything not rewired to the blocked one.
-  std::unordered_map<std::string, int> plain_reads;
+  // Readers that need the plain value: every read (subgraphs and graph outputs included)
+  // but those rewired to the blocked one.
+  std::unordered_map<std::string, int> plain_reads = ir::value_reads(g);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const ir::Node& n = g.nodes[i];
-    std::vector<bool> rewired(n.inputs.size(), false);
-    for (size_t k : reads_blocked[i]) rewired[k] = true;
-    for (size_t k = 0; k < n.inputs.size(); ++k) {
-      if (!rewired[k]) ++plain_reads[n.inputs[k]];
-    }
-    for (const auto& a : n.attributes) {
-      if (a.g) {
-        for (const auto& v : a.g->free_variables()) ++plain_reads[v];
-      }
-      for (const auto& sg : a.graphs) {
-        for (const auto& v : sg->free_variables()) ++plain_reads[v];
-      }
-    }
+    for (size_t k : reads_blocked[i]) --plain_reads[g.nodes[i].inputs[k]];
   }
-  for (const auto& o : g.outputs) ++plain_reads[o.name];
 
   auto out = std::make_shared<ir::Graph>(g);
   out->nodes.clear();
