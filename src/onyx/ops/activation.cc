@@ -272,6 +272,8 @@ constexpr KernelDef kDefs[] = {
     act<SwishOp, Types::Float>("Swish", 24),
     // x * Sigmoid(x) as one op, made by runtime/fusion.cc for models older than Swish.
     {kRuntimeDomain, "Swish", 1, kLatest, &UnaryKernel<SwishOp, Types::Float>::make},
+    // Gelu for models older than opset 20, made by runtime/fusion.h from its Erf form.
+    {kRuntimeDomain, "Gelu", 1, kLatest, &UnaryKernel<GeluOp, Types::Float>::make},
     act<LeakyReluOp, Types::Float>("LeakyRelu", 1),
     act<EluOp, Types::Float>("Elu", 1),
     act<CeluOp, Types::Float>("Celu", 12),

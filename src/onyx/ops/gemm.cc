@@ -67,16 +67,21 @@ void dots_by_rows(int64_t M, int64_t N, int64_t K, float alpha, const float* A, 
 
 void gemm_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
               int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
-              ThreadPool* pool) {
+              ThreadPool* pool, const GemmEpilogue* epilogue) {
   if (M == 0 || N == 0) return;
+  auto finish = [epilogue](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    if (epilogue) (*epilogue)(r0, r1, c0, c1);
+  };
   if (K == 0) {
     for (int64_t i = 0; i < M; ++i) {
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
     }
+    finish(0, M, 0, N);
     return;
   }
   if (!ta && tb && N <= 16 && K >= 1024) {
     dots_by_rows(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool);
+    finish(0, M, 0, N);
     return;
   }
   int threads = pool ? pool->size() : 1;
@@ -84,6 +89,7 @@ void gemm_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, co
   // Below ~1 MFLOP the wake-up of other threads costs more than it saves.
   if (threads <= 1 || flops < 2e6) {
     sgemm_block(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    finish(0, M, 0, N);
     return;
   }
   if (M * N <= 4096 && K >= 8 * (M + N)) {
@@ -110,17 +116,20 @@ void gemm_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, co
         c = alpha * sum + (beta == 0.0f ? 0.0f : beta * c);
       }
     }
+    finish(0, M, 0, N);
     return;
   }
   if (M >= N) {  // split rows of C
     pool->parallel_for(M, std::max<int64_t>(1, M / (4 * threads)), [&](int64_t b, int64_t e) {
       const float* a = ta ? A + b : A + b * lda;
       sgemm_block(ta, tb, e - b, N, K, alpha, a, lda, B, ldb, beta, C + b * ldc, ldc);
+      finish(b, e, 0, N);
     });
   } else {  // split columns of C
     pool->parallel_for(N, std::max<int64_t>(16, N / (4 * threads)), [&](int64_t b, int64_t e) {
       const float* bb = tb ? B + b * ldb : B + b;
       sgemm_block(ta, tb, M, e - b, K, alpha, A, lda, bb, ldb, beta, C + b, ldc);
+      finish(0, M, b, e);
     });
   }
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "onyx/ops/fast_math.h"
 #include "onyx/ops/gemm.h"
 #include "onyx/ops/registry.h"
 
@@ -130,6 +131,65 @@ void matmul(KernelContext& ctx) {
     }
   });
 }
+
+// The runtime's MatMul + Add (+ activation), made by runtime/fusion.h: Y = act(A B + bias)
+// with B [K, N] and bias [N], float32. Every row of A's batch is one GEMM; each block of Y
+// gets its bias and activation from the thread that computed it, while it is in cache.
+class MatMulBiasKernel final : public Kernel {
+ public:
+  enum class Act { None, Relu, Gelu };
+  explicit MatMulBiasKernel(const KernelInfo& info) {
+    std::string a = info.node.attr_string("activation", "");
+    if (a == "Relu") {
+      act_ = Act::Relu;
+    } else if (a == "Gelu") {
+      act_ = Act::Gelu;
+    } else if (!a.empty()) {
+      fail(ErrorKind::InvalidModel, info.node.describe(), ": unknown activation '", a, "'");
+    }
+  }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<MatMulBiasKernel>(i);
+  }
+  void compute(KernelContext& ctx) override {
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(1);
+    const Tensor* bias = ctx.has_input(2) ? &ctx.input(2) : nullptr;
+    if (a.dtype() != DType::Float32 || b.dtype() != DType::Float32 ||
+        (bias && bias->dtype() != DType::Float32))
+      ctx.fail("inputs must be float32");
+    if (a.rank() < 1 || b.rank() != 2 || a.dim(a.rank() - 1) != b.dim(0))
+      ctx.fail("A ", shape_str(a.shape()), " and B ", shape_str(b.shape()), " do not multiply");
+    int64_t K = b.dim(0), N = b.dim(1), M = K == 0 ? 0 : a.numel() / K;
+    if (bias && bias->numel() != N) ctx.fail("the bias has ", bias->numel(), " values, not ", N);
+    Shape out = a.shape();
+    out.back() = N;
+    if (a.rank() == 1) out = {N};
+    Tensor& y = ctx.allocate(0, DType::Float32, out);
+    float* Y = y.data<float>();
+    const float* c = bias ? bias->data<float>() : nullptr;
+    Act act = act_;
+    GemmEpilogue epilogue = [=](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        float* row = Y + r * N;
+        if (c) {
+          for (int64_t j = c0; j < c1; ++j) row[j] += c[j];
+        }
+        if (act == Act::Relu) {
+          for (int64_t j = c0; j < c1; ++j) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+        } else if (act == Act::Gelu) {
+          for (int64_t j = c0; j < c1; ++j)
+            row[j] = 0.5f * row[j] * (1.0f + erf_f32(row[j] * 0.70710678f));
+        }
+      }
+    };
+    gemm_f32(false, false, M, N, K, 1.0f, a.data<float>(), K, b.data<float>(), N, 0.0f, Y, N,
+             &ctx.pool(), &epilogue);
+  }
+
+ private:
+  Act act_ = Act::None;
+};
 
 class GemmKernel final : public Kernel {
  public:
@@ -269,6 +329,7 @@ constexpr KernelDef kDefs[] = {
     {"", "Gemm", 1, kLatest, &GemmKernel::make},
     {"", "MatMulInteger", 10, kLatest, &FnKernel<matmul_integer>::make},
     {"", "QLinearMatMul", 10, kLatest, &FnKernel<qlinear_matmul>::make},
+    {kRuntimeDomain, "MatMulBias", 1, kLatest, &MatMulBiasKernel::make},
 };
 
 }  // namespace

@@ -421,6 +421,8 @@ constexpr KernelDef kDefs[] = {
     {"", "InstanceNormalization", 1, kLatest, &GroupNormKernel::make_instance},
     {"", "GroupNormalization", 18, kLatest, &GroupNormKernel::make_group},
     {"", "LayerNormalization", 17, kLatest, &LayerNormKernel::make},
+    // For models older than opset 17, made by runtime/fusion.h from its written-out form.
+    {kRuntimeDomain, "LayerNormalization", 1, kLatest, &LayerNormKernel::make},
     {"", "RMSNormalization", 23, kLatest, &LayerNormKernel::make_rms},
     {"", "LpNormalization", 1, kLatest, &LpNormKernel::make},
     {"", "LRN", 1, kLatest, &LrnKernel::make},
