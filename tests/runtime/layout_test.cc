@@ -11,6 +11,7 @@
 #include "onyx/runtime/fusion.h"
 #include "onyx/runtime/layout.h"
 #include "onyx/runtime/session.h"
+#include "run_util.h"
 
 namespace onyx {
 namespace {
@@ -139,27 +140,8 @@ ir::Model conv_model(const ConvCase& c, const Tensor& w, const Tensor& b, bool c
   return m;
 }
 
-std::vector<Tensor> run(const ir::Model& m, const runtime::NamedValues& feeds, int threads,
-                        bool optimize = true, int times = 1) {
-  runtime::SessionOptions so;
-  so.threads = threads;
-  so.optimize = optimize;
-  runtime::Session s(m, so);
-  std::vector<Tensor> out;
-  for (int i = 0; i < times; ++i) {  // later runs reuse the reordered constant weights
-    out.clear();
-    for (auto& v : s.run(feeds)) out.push_back(v.tensor());
-  }
-  return out;
-}
-
-void expect_close(const Tensor& got, const Tensor& want, double tol, const std::string& what) {
-  ASSERT_EQ(got.shape(), want.shape()) << what;
-  for (int64_t i = 0; i < got.numel(); ++i) {
-    double g = got.element_as_double(i), r = want.element_as_double(i);
-    ASSERT_NEAR(g, r, tol * (1 + std::abs(r))) << what << " at " << i;
-  }
-}
+using testing::expect_close;
+using testing::run;
 
 // Every case on oneDNN's kernels (float32; W an input, and W an initializer so that the
 // runtime keeps Y blocked) against onyx's own loops in float64, at 1 and 2 threads.

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "onyx/ir/graph.h"
+#include "onyx/runtime/passes.h"
 
 namespace onyx::runtime {
 
@@ -18,5 +19,22 @@ std::shared_ptr<const ir::Graph> fuse_activations(std::shared_ptr<const ir::Grap
 // becomes the runtime's Swish: one pass over memory instead of two, and no Sigmoid output.
 // Returns `graph` itself when nothing changes.
 std::shared_ptr<const ir::Graph> fuse_swish(std::shared_ptr<const ir::Graph> graph);
+
+// 0.5 * x * (1 + Erf(x / sqrt(2))) becomes one Gelu: the standard op from opset 20, the
+// runtime's below it (at the Runtime level only).
+std::shared_ptr<const ir::Graph> fuse_gelu(std::shared_ptr<const ir::Graph> graph,
+                                           PassContext& ctx);
+
+// LayerNormalization over the last axis written out as ReduceMean, Sub, Pow, ReduceMean, Add,
+// Sqrt, Div, Mul (and Add), with a constant 1-D scale (and bias), becomes one
+// LayerNormalization: the standard op from opset 17, the runtime's below it.
+std::shared_ptr<const ir::Graph> fuse_layer_norm(std::shared_ptr<const ir::Graph> graph,
+                                                 PassContext& ctx);
+
+// MatMul(A, B) with B a constant float32 matrix, followed by an Add of a constant bias [N]
+// and/or a Relu or Gelu that are each the only reader of the value before them, becomes the
+// runtime's MatMulBias: one GEMM over every row of A whose blocks get the bias and the
+// activation while they are in cache.
+std::shared_ptr<const ir::Graph> fuse_matmul_bias(std::shared_ptr<const ir::Graph> graph);
 
 }  // namespace onyx::runtime

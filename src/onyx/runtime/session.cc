@@ -6,8 +6,7 @@
 #include "onyx/onnx/functions.h"
 #include "onyx/onnx/model_io.h"
 #include "onyx/ops/registry.h"
-#include "onyx/runtime/fusion.h"
-#include "onyx/runtime/layout.h"
+#include "onyx/runtime/passes.h"
 #include "onyx/runtime/plan.h"
 
 namespace onyx::runtime {
@@ -84,11 +83,8 @@ Session::Session(ir::Model model, SessionOptions options)
       int64_t opset = m.opset(n.domain);
       return opset == 0 || ops::registry().find(n.domain, n.op_type, opset) != nullptr;
     });
-    if (options.optimize) {
-      state_->exec_graph = fuse_activations(state_->exec_graph, m);
-      state_->exec_graph = fuse_swish(state_->exec_graph);
-      state_->exec_graph = block_conv_layouts(state_->exec_graph);
-    }
+    if (options.optimize)
+      state_->exec_graph = optimize_graph(state_->exec_graph, m, PassLevel::Runtime);
     state_->plan = std::make_unique<Plan>(*state_->exec_graph, ctx, nullptr);
   } catch (const Error& e) {
     rethrow_with_context(e, name);

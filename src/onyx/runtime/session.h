@@ -19,7 +19,7 @@ struct SessionOptions {
   int threads = 0;          // 0: one per hardware thread
   size_t memory_limit = 0;  // largest single tensor in bytes; 0 keeps the default
   bool profile = false;     // time every op type (see Session::profile)
-  // Rewrite the graph for speed before planning (runtime/fusion.h, runtime/layout.h); the
+  // Rewrite the graph for speed before planning (the passes of runtime/passes.h); the
   // results are the same either way, to rounding. Off: every node runs as written.
   bool optimize = true;
 };
