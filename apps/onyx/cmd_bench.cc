@@ -1,5 +1,6 @@
 // onyx bench MODEL [--input NAME=FILE]... [--threads N] [--iters N] [--warmup N] [--batch N]
-// [--dim NAME=N]... [--json]: Session::run's latency (min, median, p90) and throughput.
+// [--dim NAME=N]... [--json] [--no-optimize]: Session::run's latency (min, median, p90) and
+// throughput.
 #include <iostream>
 
 #include "commands.h"
@@ -16,6 +17,7 @@ Command add_bench(CLI::App& app) {
     std::vector<std::string> inputs, dims;
     tools::BenchOptions bench;
     bool json = false;
+    bool no_optimize = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand("bench", "Time a model's runs (latency and throughput)");
@@ -33,6 +35,8 @@ Command add_bench(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--dim", o->dims, "NAME=N: size of a symbolic dimension of random inputs");
   cmd->add_flag("--json", o->json, "end with one JSON line (median_ms, min_ms, p90_ms, ...)");
+  cmd->add_flag("--no-optimize", o->no_optimize,
+                "run every node as written: no graph passes (to measure what they give)");
   return [o]() {
     for (const std::string& d : o->dims) {
       size_t eq = d.find('=');
@@ -48,6 +52,7 @@ Command add_bench(CLI::App& app) {
     }
     runtime::SessionOptions so;
     so.threads = o->bench.threads;
+    so.optimize = !o->no_optimize;
     ir::Model model = onnx_io::load_model(o->model);
     autodiff::lower_gradient_ops(model);
     runtime::Session session(std::move(model), so);
