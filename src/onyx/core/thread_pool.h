@@ -32,13 +32,19 @@ class ThreadPool {
 
   int threads_;
   std::vector<std::thread> workers_;
+  // A region is handed over without locks: the caller publishes job_ and pending_, then
+  // bumps generation_; workers spin on generation_ and count pending_ down. Only a thread
+  // that stopped spinning (after kSpin) sleeps on a condition variable, and is woken only
+  // when the other side sees it asleep (sleepers_, caller_asleep_).
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  const std::function<void(int)>* job_ = nullptr;
+  std::atomic<const std::function<void(int)>*> job_{nullptr};
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
-  bool stop_ = false;
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> caller_asleep_{false};
+  std::atomic<bool> stop_{false};
   std::mutex call_mu_;  // one parallel region at a time
 };
 
