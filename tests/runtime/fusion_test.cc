@@ -143,6 +143,51 @@ TEST(FuseMatMulBias, BiasAndActivationJoinTheGemm) {
   }
 }
 
+// PyTorch's Linear exports as Gemm(transB=1) with a 1-D C; the Relu after it joins.
+TEST(FuseMatMulBias, GemmWithAnActivationJoinsToo) {
+  for (bool trans_b : {false, true}) {
+    ir::Model m;
+    m.set_opset("", 17);
+    ir::GraphBuilder g(*m.graph);
+    std::string x = g.input("x", float_of({5, 12}));
+    Shape ws = trans_b ? Shape{7, 12} : Shape{12, 7};
+    std::vector<ir::Attribute> attrs{ir::attr("transB", int64_t{trans_b ? 1 : 0})};
+    std::string y = g.op("Gemm",
+                         {x, g.constant("w", testing::random_tensor(ws, 1)),
+                          g.constant("b", testing::random_tensor({7}, 2))},
+                         attrs);
+    g.output(g.op("Relu", {y}));
+    // Alone, or scaled, a Gemm stays.
+    std::string lone = g.op("Gemm", {x, g.constant("w", testing::random_tensor(ws, 3))}, attrs);
+    attrs.push_back(ir::attr("alpha", 0.5f));
+    std::string scaled = g.op("Gemm", {x, g.constant("w", testing::random_tensor(ws, 4))}, attrs);
+    g.output(lone);
+    g.output(g.op("Relu", {scaled}));
+    auto r = runtime::fuse_matmul_bias(m.graph);
+    int fused = 0, gemms = 0;
+    for (const auto& n : r->nodes) {
+      fused += n.op_type == "MatMulBias";
+      gemms += n.op_type == "Gemm";
+    }
+    EXPECT_EQ(fused, 1) << trans_b;
+    EXPECT_EQ(gemms, 2) << trans_b;
+    expect_same_results(m, {{"x", testing::random_tensor({5, 12}, 5)}}, 1e-6);
+  }
+}
+
+// A fused Gemm still requires a 2-D A, as Gemm does.
+TEST(FuseMatMulBias, FusedGemmRefusesOtherRanks) {
+  ir::Model m;
+  m.set_opset("", 17);
+  ir::GraphBuilder g(*m.graph);
+  std::string x = g.input("x", ir::TypeInfo::tensor(DType::Float32));
+  std::string y = g.op("Gemm", {x, g.constant("w", testing::random_tensor({4, 3}, 1))});
+  g.output(g.op("Relu", {y}));
+  runtime::Session s(m);
+  EXPECT_THROW(s.run({{"x", testing::random_tensor({2, 2, 4}, 2)}}), Error);
+  EXPECT_EQ(s.run({{"x", testing::random_tensor({2, 4}, 2)}})[0].tensor().shape(), (Shape{2, 3}));
+}
+
 TEST(FuseMatMulBias, FedWeightsAndSharedProductsStay) {
   ir::Model m;
   m.set_opset("", 17);

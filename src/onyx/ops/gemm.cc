@@ -86,8 +86,11 @@ void gemm_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, co
   }
   int threads = pool ? pool->size() : 1;
   double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  // Below ~1 MFLOP the wake-up of other threads costs more than it saves.
-  if (threads <= 1 || flops < 2e6) {
+  // Below ~1 MFLOP the wake-up of other threads costs more than it saves, unless B is
+  // large: a matrix-vector product (batch 1) is bound by reading B, and two cores read it
+  // faster than one.
+  bool large_b = static_cast<double>(K) * static_cast<double>(N) >= (1 << 17);
+  if (threads <= 1 || (flops < 2e6 && !large_b)) {
     sgemm_block(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     finish(0, M, 0, N);
     return;

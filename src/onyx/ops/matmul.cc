@@ -133,12 +133,14 @@ void matmul(KernelContext& ctx) {
 }
 
 // The runtime's MatMul + Add (+ activation), made by runtime/fusion.h: Y = act(A B + bias)
-// with B [K, N] and bias [N], float32. Every row of A's batch is one GEMM; each block of Y
+// with B [K, N] ([N, K] with transB) and bias [N], float32; with a_rank, A must have that
+// rank (2 for a fused Gemm, as Gemm requires). Every row of A's batch is one GEMM; each block of Y
 // gets its bias and activation from the thread that computed it, while it is in cache.
 class MatMulBiasKernel final : public Kernel {
  public:
   enum class Act { None, Relu, Gelu };
-  explicit MatMulBiasKernel(const KernelInfo& info) {
+  explicit MatMulBiasKernel(const KernelInfo& info)
+      : trans_b_(info.node.attr_int("transB", 0) != 0), a_rank_(info.node.attr_int("a_rank", 0)) {
     std::string a = info.node.attr_string("activation", "");
     if (a == "Relu") {
       act_ = Act::Relu;
@@ -158,9 +160,12 @@ class MatMulBiasKernel final : public Kernel {
     if (a.dtype() != DType::Float32 || b.dtype() != DType::Float32 ||
         (bias && bias->dtype() != DType::Float32))
       ctx.fail("inputs must be float32");
-    if (a.rank() < 1 || b.rank() != 2 || a.dim(a.rank() - 1) != b.dim(0))
+    if (a_rank_ && a.rank() != a_rank_)
+      ctx.fail("A must have rank ", a_rank_, ", got ", shape_str(a.shape()));
+    int64_t K = b.rank() == 2 ? b.dim(trans_b_ ? 1 : 0) : -1;
+    if (a.rank() < 1 || b.rank() != 2 || a.dim(a.rank() - 1) != K)
       ctx.fail("A ", shape_str(a.shape()), " and B ", shape_str(b.shape()), " do not multiply");
-    int64_t K = b.dim(0), N = b.dim(1), M = K == 0 ? 0 : a.numel() / K;
+    int64_t N = b.dim(trans_b_ ? 0 : 1), M = K == 0 ? 0 : a.numel() / K;
     if (bias && bias->numel() != N) ctx.fail("the bias has ", bias->numel(), " values, not ", N);
     Shape out = a.shape();
     out.back() = N;
@@ -183,11 +188,13 @@ class MatMulBiasKernel final : public Kernel {
         }
       }
     };
-    gemm_f32(false, false, M, N, K, 1.0f, a.data<float>(), K, b.data<float>(), N, 0.0f, Y, N,
-             &ctx.pool(), &epilogue);
+    gemm_f32(false, trans_b_, M, N, K, 1.0f, a.data<float>(), K, b.data<float>(), trans_b_ ? K : N,
+             0.0f, Y, N, &ctx.pool(), &epilogue);
   }
 
  private:
+  bool trans_b_;
+  int64_t a_rank_;
   Act act_ = Act::None;
 };
 

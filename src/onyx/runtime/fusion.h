@@ -34,7 +34,8 @@ std::shared_ptr<const ir::Graph> fuse_layer_norm(std::shared_ptr<const ir::Graph
 // MatMul(A, B) with B a constant float32 matrix, followed by an Add of a constant bias [N]
 // and/or a Relu or Gelu that are each the only reader of the value before them, becomes the
 // runtime's MatMulBias: one GEMM over every row of A whose blocks get the bias and the
-// activation while they are in cache.
+// activation while they are in cache. So does a Gemm with constant B (transposed or not),
+// constant C [N], alpha and beta 1, followed by such an activation.
 std::shared_ptr<const ir::Graph> fuse_matmul_bias(std::shared_ptr<const ir::Graph> graph);
 
 }  // namespace onyx::runtime

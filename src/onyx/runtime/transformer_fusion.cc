@@ -193,17 +193,30 @@ std::shared_ptr<const ir::Graph> fuse_matmul_bias(std::shared_ptr<const ir::Grap
   Rewrite rw(g);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& mm = g.nodes[i];
-    if (!mm.domain.empty() || mm.op_type != "MatMul" || mm.inputs.size() != 2) continue;
+    if (!mm.domain.empty() || mm.inputs.size() < 2) continue;
+    bool gemm = mm.op_type == "Gemm";
+    if (!gemm && (mm.op_type != "MatMul" || mm.inputs.size() != 2)) continue;
     std::optional<Tensor> b = view.constant(mm.inputs[1]);
     if (!b || b->dtype() != DType::Float32 || b->rank() != 2) continue;
+    bool trans_b = gemm && mm.attr_int("transB", 0) != 0;
+    int64_t n = trans_b ? b->dim(0) : b->dim(1);
+    // A bias per output column, [N] (a [1, N] one would broadcast a 1-D A's result).
+    auto bias = [&](const std::string& c) {
+      std::optional<Tensor> ct = view.constant(c);
+      return ct && ct->dtype() == DType::Float32 && ct->rank() == 1 && ct->numel() == n;
+    };
     std::vector<size_t> matched{i};
     std::vector<std::string> inputs{mm.inputs[0], mm.inputs[1]};
     std::string value = mm.outputs[0];
-    if (std::optional<size_t> add = view.sole_reader(value, "Add")) {
+    if (gemm) {
+      // Gemm's own C is the bias; scaled or transposed operands stay with Gemm.
+      if (mm.attr_int("transA", 0) != 0 || mm.attr_float("alpha", 1) != 1.0f ||
+          (mm.has_input(2) && (mm.attr_float("beta", 1) != 1.0f || !bias(mm.inputs[2]))))
+        continue;
+      if (mm.has_input(2)) inputs.push_back(mm.inputs[2]);
+    } else if (std::optional<size_t> add = view.sole_reader(value, "Add")) {
       std::optional<std::string> c = other_input(g.nodes[*add], value);
-      std::optional<Tensor> ct = c ? view.constant(*c) : std::nullopt;
-      // A bias per output column, [N] (a [1, N] one would broadcast a 1-D A's result).
-      if (ct && ct->dtype() == DType::Float32 && ct->rank() == 1 && ct->numel() == b->dim(1)) {
+      if (c && bias(*c)) {
         inputs.push_back(*c);
         matched.push_back(*add);
         value = g.nodes[*add].outputs[0];
@@ -219,11 +232,13 @@ std::shared_ptr<const ir::Graph> fuse_matmul_bias(std::shared_ptr<const ir::Grap
       if (runtime_gelu || standard_gelu) activation = "Gelu";
       if (!activation.empty()) matched.push_back(*r);
     }
-    if (matched.size() == 1) continue;  // a MatMul alone stays a MatMul
+    if (matched.size() == 1) continue;  // a MatMul or Gemm alone stays as it is
     if (std::any_of(matched.begin(), matched.end(), [&](size_t k) { return rw.taken(k); }))
       continue;
     ir::Node fused = fused_node(g.nodes[matched.back()], ops::kRuntimeDomain, "MatMulBias", inputs);
     if (!activation.empty()) fused.attributes.push_back(ir::attr("activation", activation));
+    if (trans_b) fused.attributes.push_back(ir::attr("transB", int64_t{1}));
+    if (gemm) fused.attributes.push_back(ir::attr("a_rank", int64_t{2}));  // as Gemm requires
     rw.replace(matched, std::move(fused));
   }
   return rw.result(std::move(graph));
