@@ -53,28 +53,56 @@ struct HardSwishOp {
   }
 };
 
-// Gelu (opset 20): x Phi(x), with Phi exact (erf) or, approximate = "tanh", the tanh form.
-struct GeluOp {
-  bool tanh_form;
-  explicit GeluOp(const KernelInfo& i)
-      : tanh_form(i.node.attr_string("approximate", "none") == "tanh") {
-    std::string a = i.node.attr_string("approximate", "none");
-    if (a != "none" && a != "tanh") {
-      fail(ErrorKind::InvalidModel, i.node.describe(), ": approximate must be none or tanh, not '",
-           a, "'");
-    }
-  }
+// Gelu (opset 20): x Phi(x), exactly (Erf) or in its tanh approximation. One functor per
+// form, chosen once by the kernel: a per-element test of the form kept GCC from
+// vectorising the loop (8.3 ms for 1.2M floats, measured).
+struct GeluErfOp {
   template <typename T>
   T operator()(T x) const {
-    if (tanh_form) {
-      T inner = T(0.7978845608028654) * (x + T(0.044715) * x * x * x);  // sqrt(2/pi)
-      return T(0.5) * x * (T(1) + std::tanh(inner));
-    }
     T u = x * T(0.7071067811865476);
     if constexpr (std::is_same_v<T, float>) return T(0.5) * x * (T(1) + erf_f32(u));
     return T(0.5) * x * (T(1) + std::erf(u));
   }
 };
+struct GeluTanhOp {
+  template <typename T>
+  T operator()(T x) const {
+    T inner = T(0.7978845608028654) * (x + T(0.044715) * x * x * x);  // sqrt(2/pi)
+    // 0.5 (1 + tanh(u)) is sigmoid(2u): for float, the vectorised sigmoid.
+    if constexpr (std::is_same_v<T, float>) return x * sigmoid_f32(2.0f * inner);
+    return T(0.5) * x * (T(1) + std::tanh(inner));
+  }
+};
+
+class GeluKernel final : public Kernel {
+ public:
+  explicit GeluKernel(const KernelInfo& i) {
+    std::string a = i.node.attr_string("approximate", "none");
+    if (a != "none" && a != "tanh") {
+      fail(ErrorKind::InvalidModel, i.node.describe(), ": approximate must be none or tanh, not '",
+           a, "'");
+    }
+    tanh_form_ = a == "tanh";
+  }
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<GeluKernel>(i);
+  }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
+    visit_types<Types::Float>(x.dtype(), ctx, [&](auto tag) {
+      using T = decltype(tag);
+      if (tanh_form_)
+        map_unary<T, T>(x, y, ctx.pool(), GeluTanhOp{});
+      else
+        map_unary<T, T>(x, y, ctx.pool(), GeluErfOp{});
+    });
+  }
+
+ private:
+  bool tanh_form_ = false;
+};
+
 // Swish (opset 24): x sigmoid(alpha x).
 struct SwishOp {
   float alpha;
@@ -268,12 +296,12 @@ constexpr KernelDef kDefs[] = {
     act<SoftplusOp, Types::Float>("Softplus", 1),
     act<MishOp, Types::Float>("Mish", 18),
     act<HardSwishOp, Types::Float>("HardSwish", 14),
-    act<GeluOp, Types::Float>("Gelu", 20),
+    {"", "Gelu", 20, kLatest, &GeluKernel::make},
     act<SwishOp, Types::Float>("Swish", 24),
     // x * Sigmoid(x) as one op, made by runtime/fusion.cc for models older than Swish.
     {kRuntimeDomain, "Swish", 1, kLatest, &UnaryKernel<SwishOp, Types::Float>::make},
     // Gelu for models older than opset 20, made by runtime/fusion.h from its Erf form.
-    {kRuntimeDomain, "Gelu", 1, kLatest, &UnaryKernel<GeluOp, Types::Float>::make},
+    {kRuntimeDomain, "Gelu", 1, kLatest, &GeluKernel::make},
     act<LeakyReluOp, Types::Float>("LeakyRelu", 1),
     act<EluOp, Types::Float>("Elu", 1),
     act<CeluOp, Types::Float>("Celu", 12),

@@ -55,8 +55,11 @@ void map_unary(const Tensor& x, Tensor& y, ThreadPool& pool, const Op& op) {
   const In* xp = x.data<In>();
   Out* yp = y.data<Out>();
   pool.parallel_for(x.numel(), kElementwiseGrain, [&](int64_t b, int64_t e) {
+    // A copy of the op: its parameters (LeakyRelu's alpha) are then locals the stores
+    // cannot alias, so the loop vectorises (through `op` it ran scalar, 40x slower).
+    const Op f = op;
     for (int64_t i = b; i < e; ++i) {
-      yp[i] = static_cast<Out>(op(static_cast<compute_t<In>>(xp[i])));
+      yp[i] = static_cast<Out>(f(static_cast<compute_t<In>>(xp[i])));
     }
   });
 }
