@@ -1,7 +1,8 @@
 // Times one training step in onyx: onyx_train_bench MODEL INPUT.npy LABELS.npy THREADS ITERS
 // OPTIMIZER. The step (cross-entropy loss, backward, update) is built from the model as
 // `onyx make-training` would; parameters and optimizer state stay bound in the session.
-// Prints {"median_ms": ..., "first_loss": ..., "last_loss": ...}.
+// Prints {"median_ms": ..., "first_loss": ..., "last_loss": ..., "peak_mb": ...} (peak_mb as
+// peak_memory.h measures it, building the step included).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "onyx/onnx/model_io.h"
 #include "onyx/onnx/value_files.h"
 #include "onyx/runtime/session.h"
+#include "peak_memory.h"
 
 int main(int argc, char** argv) {
   if (argc != 7) {
@@ -20,6 +22,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    onyx_bench::PeakMemory memory;
     onyx::ir::Model model = onyx::onnx_io::load_model(argv[1]);
     onyx::autodiff::TrainingOptions o;
     o.optimizer = argv[6];
@@ -44,8 +47,9 @@ int main(int argc, char** argv) {
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(ms.begin(), ms.end());
-    std::printf("{\"median_ms\": %.4f, \"first_loss\": %.6f, \"last_loss\": %.6f}\n",
-                ms[ms.size() / 2], first, last);
+    std::printf(
+        "{\"median_ms\": %.4f, \"first_loss\": %.6f, \"last_loss\": %.6f, \"peak_mb\": %.1f}\n",
+        ms[ms.size() / 2], first, last, memory.peak_mb());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "onyx_train_bench: %s\n", e.what());
     return 2;

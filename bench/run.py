@@ -8,6 +8,8 @@ too, when named) into build/models if missing, at each batch size, and builds no
 run scripts/setup first. Each peer runs in its own process, one after another, so they do
 not compete for the two cores. PyTorch runs with OPENBLAS_NUM_THREADS and torch threads set
 and a raised MALLOC_MMAP_THRESHOLD_ (its allocator thrashes on conv nets otherwise).
+Peak memory is what each process's resident set grew by from just before the model was
+loaded to the end of its timed runs (bench/peak_memory.*).
 """
 import argparse
 import json
@@ -26,7 +28,7 @@ def run(cmd, env=None):
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         return None, out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"
-    return json.loads(out.stdout.strip().splitlines()[-1])["median_ms"], None
+    return json.loads(out.stdout.strip().splitlines()[-1]), None
 
 
 def main():
@@ -56,22 +58,24 @@ def main():
         for threads in [int(t) for t in args.threads.split(",")]:
             env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
                        MALLOC_MMAP_THRESHOLD_=str(1 << 30))
-            t_onyx, e1 = run([onyx, base + ".onnx", base + "_input.npy", str(threads), str(args.iters)])
-            t_ort, e2 = run(["node", os.path.join(ROOT, "bench", "ort_bench.js"), base + ".onnx", base + "_input.npy",
+            r_onyx, e1 = run([onyx, base + ".onnx", base + "_input.npy", str(threads), str(args.iters)])
+            r_ort, e2 = run(["node", os.path.join(ROOT, "bench", "ort_bench.js"), base + ".onnx", base + "_input.npy",
                              str(threads), str(args.iters)])
-            t_torch, e3 = run(["/usr/bin/python3", os.path.join(ROOT, "bench", "torch_bench.py"), name,
+            r_torch, e3 = run(["/usr/bin/python3", os.path.join(ROOT, "bench", "torch_bench.py"), name,
                                base + "_input.npy", str(threads), str(args.iters)], env=env)
-            rows.append((shown, threads, t_onyx, t_ort, t_torch, e1 or e2 or e3))
-            print(f"{shown} x{threads}: onyx {t_onyx} ort {t_ort} torch {t_torch}", file=sys.stderr)
+            rows.append((shown, threads, r_onyx, r_ort, r_torch, e1 or e2 or e3))
+            print(f"{shown} x{threads}: onyx {r_onyx} ort {r_ort} torch {r_torch}", file=sys.stderr)
 
-    def fmt(v):
-        return f"{v:.2f}" if v is not None else "n/a"
+    def fmt(r, key, digits=2):
+        return f"{r[key]:.{digits}f}" if r else "n/a"
 
     def ratio(a, b):
-        return f"{a / b:.2f}" if a is not None and b else "n/a"
+        return f"{a['median_ms'] / b['median_ms']:.2f}" if a and b else "n/a"
 
-    header = ["model", "threads", "onyx ms", "onnxruntime ms", "PyTorch ms", "onyx/ort", "onyx/torch"]
-    lines = [[n, str(t), fmt(a), fmt(b), fmt(c), ratio(a, b), ratio(a, c)] for n, t, a, b, c, _ in rows]
+    header = ["model", "threads", "onyx ms", "onnxruntime ms", "PyTorch ms", "onyx/ort", "onyx/torch",
+              "onyx MB", "onnxruntime MB", "PyTorch MB"]
+    lines = [[n, str(t), fmt(a, "median_ms"), fmt(b, "median_ms"), fmt(c, "median_ms"), ratio(a, b), ratio(a, c),
+              fmt(a, "peak_mb", 0), fmt(b, "peak_mb", 0), fmt(c, "peak_mb", 0)] for n, t, a, b, c, _ in rows]
     print_table(header, lines, args.markdown)
     for n, t, *_, err in rows:
         if err:

@@ -28,9 +28,12 @@ def onyx_run(threads, epochs):
     out = subprocess.run([os.path.join(ROOT, "build", "apps", "onyx", "onyx"), "train", "--epochs", str(epochs),
                           "--threads", str(threads), "--quiet"], capture_output=True, text=True, check=True).stdout
     rows = []
-    for m in re.finditer(r"epoch (\d+)/\d+: loss [\d.]+, test accuracy ([\d.]+) .*?, ([\d.]+) samples/s, ([\d.]+) s",
-                         out):
+    # "epoch 1/5: loss 0.47, val loss 0.35, val accuracy 0.8714 (8714/10000), 2723 samples/s, 22.0 s"
+    line = r"epoch (\d+)/\d+: loss [\d.]+, (?:val loss [\d.]+, )?val accuracy ([\d.]+) .*?, ([\d.]+) samples/s, ([\d.]+) s"
+    for m in re.finditer(line, out):
         rows.append((int(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4))))
+    if not rows:  # a changed report format must fail here, not read as "never reached"
+        sys.exit(f"time_to_accuracy.py: no epoch lines in onyx train's output:\n{out}")
     return rows
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Times one model in PyTorch 1.13 (eval, no_grad): torch_bench.py NAME INPUT.npy THREADS ITERS.
-Builds the same module as scripts/make_models.py (same seed); prints {"median_ms": ...}."""
+Builds the same module as scripts/make_models.py (same seed); prints
+{"median_ms": ..., "peak_mb": ...} (peak_mb: see peak_memory.py)."""
 import json
 import os
 import sys
@@ -9,6 +10,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from peak_memory import mark  # noqa: E402
 from make_models import model_entry  # noqa: E402
 
 
@@ -16,6 +18,7 @@ def main():
     name, input_path, threads, iters = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
     torch.manual_seed(0)
+    memory = mark()
     model = model_entry(name)[0]().eval()
     x = torch.from_numpy(np.load(input_path))
     times = []
@@ -27,7 +30,7 @@ def main():
             model(x)
             times.append((time.perf_counter() - t0) * 1e3)
     times.sort()
-    print(json.dumps({"median_ms": times[len(times) // 2]}))
+    print(json.dumps({"median_ms": times[len(times) // 2], "peak_mb": memory()}))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ PyTorch runs its usual loop (zero_grad, forward, loss, backward, step) with the 
 bench/run.py uses. Both print their first and last losses, which must agree: the same
 computation, not just the same speed. onnxruntime is not here: it cannot take a training
 step by itself, and onnxruntime-node cannot carry state held in initializers (see
-docs/CLI.md).
+docs/CLI.md). Peak memory is what each process's resident set grew by from just before the
+model was loaded to the end of its timed steps (bench/peak_memory.*).
 """
 import argparse
 import json
@@ -62,9 +63,13 @@ def main():
         return f"{r['first_loss']:.4f} / {r['last_loss']:.4g}" if r else "n/a"
 
     header = ["model", "optimizer", "threads", "onyx ms/step", "PyTorch ms/step", "onyx/torch",
-              "onyx loss first/last", "PyTorch loss first/last"]
+              "onyx loss first/last", "PyTorch loss first/last", "onyx MB", "PyTorch MB"]
+
+    def mb(r):
+        return f"{r['peak_mb']:.0f}" if r else "n/a"
+
     lines = [[n, o, str(t), ms(a), ms(b), f"{a['median_ms'] / b['median_ms']:.2f}" if a and b else "n/a",
-              losses(a), losses(b)] for n, o, t, a, b, _ in rows]
+              losses(a), losses(b), mb(a), mb(b)] for n, o, t, a, b, _ in rows]
     print_table(header, lines, args.markdown)
     for n, o, t, *_, err in rows:
         if err:

@@ -1,11 +1,16 @@
 // onyx: declare, train, run and ship ONNX models. Errors print one line and exit 2.
+#include <csignal>
 #include <iostream>
 #include <map>
 
 #include "commands.h"
 #include "onyx/core/error.h"
+#include "onyx/core/limits.h"
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f), writes fail with EFBIG and onyx says which file,
+  // keeping what was there, instead of dying of SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"onyx: a deep-learning library and tool whose one model format is ONNX"};
   app.require_subcommand(1);
   std::map<CLI::App*, onyx::cli::Command> commands;
@@ -28,6 +33,17 @@ int main(int argc, char** argv) {
   add(onyx::cli::add_draw);
   add(onyx::cli::add_plot);
   add(onyx::cli::add_train_step);
+  // The limits of core/limits.h, taken by every subcommand alike.
+  std::string max_memory;
+  int64_t max_loop_iterations = 0;
+  for (CLI::App* sub : app.get_subcommands({})) {
+    sub->add_option("--max-memory", max_memory,
+                    "most memory tensors may hold at once: bytes, or 512M, 4G (default: 3/4 of "
+                    "what this machine gives the process)");
+    sub->add_option("--max-loop-iterations", max_loop_iterations,
+                    "stop any Loop node after N iterations with an error (default: no bound)")
+        ->check(CLI::PositiveNumber);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -39,6 +55,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    if (!max_memory.empty())
+      onyx::set_memory_limit(onyx::parse_byte_size(max_memory, "--max-memory"));
+    if (max_loop_iterations > 0) onyx::set_max_loop_iterations(max_loop_iterations);
     for (auto& [sub, run] : commands) {
       if (sub->parsed()) return run();
     }

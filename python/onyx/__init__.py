@@ -16,12 +16,13 @@ from .session import GraphOptimizationLevel, InferenceSession, NodeArg, SessionO
 from . import autodiff, np, train
 from ._onyx import nn
 from ._onyx import grad, jit, to_onnx, value_and_grad
+from ._onyx import limits, set_limits
 
 __version__ = _onyx.__version__
 
 __all__ = [
     "Error", "InvalidArgument", "InvalidModel", "IoError", "ResourceLimit", "Unsupported",
     "GraphOptimizationLevel", "InferenceSession", "NodeArg", "SessionOptions", "Model", "as_model", "autodiff", "nn", "np", "train",
-    "grad", "value_and_grad", "jit", "to_onnx",
+    "grad", "value_and_grad", "jit", "to_onnx", "limits", "set_limits",
     "__version__",
 ]

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include "convert.h"
+#include "onyx/core/limits.h"
 #include "onyx/runtime/session.h"
 
 namespace onyx::python {
@@ -12,6 +13,33 @@ namespace onyx::python {
 py::list describe_all(const std::vector<ir::ValueInfo>& values);
 
 void bind_runtime(py::module_& m) {
+  // The process-wide limits of core/limits.h, as the CLI's --max-memory and
+  // --max-loop-iterations set them.
+  m.def(
+      "set_limits",
+      [](const py::object& max_memory, const py::object& max_loop_iterations) {
+        if (py::isinstance<py::str>(max_memory)) {
+          set_memory_limit(parse_byte_size(max_memory.cast<std::string>(), "max_memory"));
+        } else if (!max_memory.is_none()) {
+          int64_t bytes = max_memory.cast<int64_t>();
+          if (bytes <= 0) fail(ErrorKind::InvalidArgument, "max_memory must be positive");
+          set_memory_limit(static_cast<size_t>(bytes));
+        }
+        if (!max_loop_iterations.is_none()) {
+          int64_t n = max_loop_iterations.cast<int64_t>();
+          if (n < 0) fail(ErrorKind::InvalidArgument, "max_loop_iterations must not be negative");
+          set_max_loop_iterations(n);
+        }
+      },
+      py::kw_only(), py::arg("max_memory") = py::none(),
+      py::arg("max_loop_iterations") = py::none());
+  m.def("limits", []() {
+    py::dict d;
+    d["max_memory"] = memory_limit();
+    d["memory_in_use"] = memory_in_use();
+    d["max_loop_iterations"] = max_loop_iterations();
+    return d;
+  });
   py::class_<runtime::Session>(m, "Session", "A model planned once for execution.")
       .def(py::init([](const ir::Model& model, int threads, bool optimize) {
              runtime::SessionOptions o;

@@ -170,3 +170,27 @@ def test_graph_optimization_level_off_runs_nodes_as_written(models):
     fast = onyx.InferenceSession(path).run(None, {"input": x})[0]
     np.testing.assert_allclose(fast, plain, rtol=1e-5, atol=1e-6)
     assert onyx.SessionOptions().graph_optimization_level == onyx.GraphOptimizationLevel.ORT_ENABLE_ALL
+
+
+def test_limits_bound_memory_and_loops():
+    saved = onyx.limits()
+    assert saved["max_memory"] > 0 and saved["max_loop_iterations"] == 0
+    loop = onyx.InferenceSession(node_case("test_loop11"))  # five trips
+    feeds = {"trip_count": np.array(5, np.int64), "cond": np.array(True), "y": np.array([-2], np.float32)}
+    try:
+        onyx.set_limits(max_loop_iterations=2)
+        with pytest.raises(onyx.ResourceLimit, match=r"\(Loop\): stopped after 2 iterations"):
+            loop.run(None, feeds)
+        onyx.set_limits(max_loop_iterations=0)
+        assert len(loop.run(None, feeds)) == 2
+
+        onyx.set_limits(max_memory="4G")
+        assert onyx.limits()["max_memory"] == 4 << 30
+        small = onyx.InferenceSession(node_case("test_abs"))
+        onyx.set_limits(max_memory=onyx.limits()["memory_in_use"] + 16)  # the output needs 240
+        with pytest.raises(onyx.ResourceLimit, match=r"node .*\(Abs\).*memory limit"):
+            small.run(None, {"x": np.ones((3, 4, 5), np.float32)})
+        with pytest.raises(onyx.InvalidArgument, match="max_memory: 'lots'"):
+            onyx.set_limits(max_memory="lots")
+    finally:
+        onyx.set_limits(max_memory=saved["max_memory"], max_loop_iterations=saved["max_loop_iterations"])

@@ -137,6 +137,42 @@ TEST(TrainingLoss, MseL1AndNllFollowTheirDefinitions) {
   EXPECT_NEAR(loss("nll", classes), nll, 1e-6 * std::abs(nll));
 }
 
+// A model whose op runs by its function body (MeanVarianceNormalization: no kernel, no
+// rule) gets a new graph when the body is expanded; the loss must be built on that graph.
+// (It was appended to the graph the expansion replaced, read after it was freed.)
+TEST(TrainingLoss, BuiltOnTheGraphFunctionExpansionMakes) {
+  ir::Model m;
+  m.set_opset("", 13);
+  ir::GraphBuilder b(*m.graph);
+  std::string x = b.input("x", ir::TypeInfo::tensor(DType::Float32, {2, 3, 2, 2}));
+  Tensor w = Tensor::empty(DType::Float32, {1, 3, 1, 1});
+  for (int i = 0; i < 3; ++i) w.data<float>()[i] = 0.5f + static_cast<float>(i);
+  m.graph->initializers.push_back({"w", w, ""});
+  std::string y = b.op("MeanVarianceNormalization", {b.op("Mul", {x, "w"})});
+  b.write("Identity", {y}, "y");
+  b.output("y", ir::TypeInfo::tensor(DType::Float32, {2, 3, 2, 2}));
+  auto floats = [](uint32_t seed) {
+    Tensor d = testing::random_tensor({2, 3, 2, 2}, -1, 1, seed);
+    Tensor f = Tensor::empty(DType::Float32, d.shape());
+    for (int64_t i = 0; i < d.numel(); ++i) f.data<float>()[i] = d.data<double>()[i];
+    return f;
+  };
+  Tensor xs = floats(1), target = floats(2);
+  Tensor pred = runtime::Session(m).run({{"x", xs}})[0].tensor();
+  double mse = 0;
+  for (int64_t i = 0; i < pred.numel(); ++i) {
+    double d = pred.data<float>()[i] - target.data<float>()[i];
+    mse += d * d / static_cast<double>(pred.numel());
+  }
+  autodiff::TrainingOptions o;
+  o.loss = "mse";
+  ir::Model grad = autodiff::build_loss_gradient(m, o);
+  std::vector<Value> out = runtime::Session(grad).run({{"x", xs}, {"labels", target}});
+  EXPECT_NEAR(out[0].tensor().element_as_double(0), mse, 1e-6 * mse);
+  ASSERT_EQ(grad.graph->outputs.size(), 2u);
+  EXPECT_EQ(grad.graph->outputs[1].name, "w_grad");
+}
+
 TEST(TrainingStep, EvalModeKeepsRunningStatistics) {
   TrainingRefs refs("cnn_bn");
   autodiff::TrainingOptions o;

@@ -83,6 +83,29 @@ TEST_F(Idx, ElementTypesPlainAndGzip) {
   EXPECT_EQ(t.data<float>()[0], -1.5f);
 }
 
+// Sizes come from the header, checked before anything is allocated or inflated: a small
+// gzip file cannot make the reader allocate what its header promises.
+TEST_F(Idx, HeadersPromisingTooMuchAreRefusedFirst) {
+  std::string huge = header(0x0D, {60000, 60000, 60000}) + std::string(1 << 20, 0);
+  for (bool gz : {false, true}) {
+    try {
+      data::read_idx(write(gz ? "huge.gz" : "huge", huge, gz));
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::ResourceLimit);
+      EXPECT_NE(std::string(e.what()).find("huge"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("promises more than"), std::string::npos) << e.what();
+    }
+  }
+  // A limit of its own, and the same reader over bytes in memory.
+  std::string small = header(0x08, {2, 3}) + std::string{1, 2, 3, 4, 5, 6};
+  EXPECT_THROW(data::parse_idx(small, "small", 5), Error);
+  Tensor t = data::parse_idx(small, "small", 6);
+  EXPECT_EQ(t.shape(), (Shape{2, 3}));
+  EXPECT_EQ(t.to_int64s(), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(data::read_idx(write("small", small)).to_int64s(), t.to_int64s());
+}
+
 TEST_F(Idx, CorruptFilesSayWhatIsWrong) {
   auto message = [](const std::string& path) {
     try {
@@ -174,7 +197,7 @@ TEST_F(Idx, SeededBatchesCoverEveryExampleAndResume) {
   std::string saved = a.state();
   a.begin_epoch();
   data::Batches c(d, {4, 0});
-  c.set_state(saved);
+  c.set_state(saved, "saved");
   c.begin_epoch();
   EXPECT_EQ(c.batch(0)[1].value.to_vector<int64_t>(), a.batch(0)[1].value.to_vector<int64_t>());
 }

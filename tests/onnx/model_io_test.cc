@@ -1,12 +1,15 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "../ops/test_util.h"
 #include "onnx/onnx_pb.h"
 #include "onyx/core/file_util.h"
+#include "onyx/data/idx.h"
 #include "onyx/onnx/model_io.h"
 #include "onyx/onnx/value_files.h"
 #include "onyx/runtime/session.h"
@@ -160,6 +163,59 @@ std::string model_with_external(const std::string& location, int64_t offset, int
   return p.SerializeAsString();
 }
 
+// `depth` If nodes, each with the next one in its then-branch; the innermost returns x.
+ir::Model nested_ifs(int depth) {
+  auto branch = [](const std::string& op, const std::string& in, const std::string& out) {
+    auto g = std::make_shared<ir::Graph>();
+    g->name = "branch_" + out;
+    ir::Node n;
+    n.op_type = op;
+    n.inputs = {in};
+    n.outputs = {out};
+    g->nodes.push_back(n);
+    g->outputs.push_back({out, {}, ""});
+    return g;
+  };
+  std::shared_ptr<ir::Graph> then_branch = branch("Identity", "x", "y0");
+  for (int d = 1; d <= depth; ++d) {
+    auto g = branch("If", "c", "y" + std::to_string(d));
+    ir::Attribute t, e;
+    t.name = "then_branch", t.type = ir::AttrType::Graph, t.g = then_branch;
+    e.name = "else_branch", e.type = ir::AttrType::Graph,
+    e.g = branch("Neg", "x", "n" + std::to_string(d));
+    g->nodes[0].attributes = {t, e};
+    then_branch = g;
+  }
+  ir::Model m;
+  m.set_opset("", 17);
+  m.graph = then_branch;
+  m.graph->inputs = {{"c", ir::TypeInfo::tensor(DType::Bool, std::vector<int64_t>{}), ""},
+                     {"x", ir::TypeInfo::tensor(DType::Float32, std::vector<int64_t>{2}), ""}};
+  return m;
+}
+
+// Subgraphs nest as deep as protobuf parses (its limit of 100 messages is about 33 If
+// levels); deeper files are refused with a message that says so, not as garbage.
+TEST(ModelIo, SubgraphsNestAsDeepAsProtobufAllows) {
+  ir::Model m =
+      onnx_io::load_model_from_bytes(onnx_io::serialize_model(nested_ifs(20)), "", "nested.onnx");
+  runtime::Session s(std::move(m));
+  Tensor x = Tensor::from_vector<float>({2}, {1.5f, -2.0f});
+  auto out = s.run({{"c", Tensor::scalar(true)}, {"x", x}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].tensor().data<float>()[1], -2.0f);
+  out = s.run({{"c", Tensor::scalar(false)}, {"x", x}});
+  EXPECT_EQ(out[0].tensor().data<float>()[1], 2.0f);
+  try {
+    onnx_io::load_model_from_bytes(onnx_io::serialize_model(nested_ifs(40)), "", "deep.onnx");
+    FAIL() << "loaded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidModel);
+    EXPECT_NE(std::string(e.what()).find("nested deeper than protobuf's limit"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(ModelIo, ExternalDataLoadsInsideTheModelDirectory) {
   TempDir dir;
   float data[3] = {0, 1.5f, -2.0f};
@@ -168,6 +224,29 @@ TEST(ModelIo, ExternalDataLoadsInsideTheModelDirectory) {
   write_file_atomic(dir.file("m.onnx"), model_with_external("weights.bin", 4, 8));
   ir::Model m = onnx_io::load_model(dir.file("m.onnx"));
   EXPECT_EQ(m.graph->initializers[0].value.to_vector<float>(), (std::vector<float>{1.5f, -2.0f}));
+}
+
+// FIFOs where files are expected (the model, its external data, a .npy, an IDX set) are
+// refused with an error naming them: opening one for reading would wait for a writer.
+TEST(ModelIo, FifosAreRefusedNotWaitedOn) {
+  TempDir dir;
+  for (const char* name : {"m.onnx", "weights.bin", "x.npy", "images.idx"})
+    ASSERT_EQ(::mkfifo(dir.file(name).c_str(), 0600), 0) << name;
+  auto expect_refused = [&](const char* name, const std::function<void()>& read) {
+    try {
+      read();
+      FAIL() << name;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Io) << e.what();
+      EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+    }
+  };
+  expect_refused("m.onnx", [&] { onnx_io::load_model(dir.file("m.onnx")); });
+  expect_refused("x.npy", [&] { onnx_io::load_npy(dir.file("x.npy")); });
+  expect_refused("images.idx", [&] { data::read_idx(dir.file("images.idx")); });
+  write_file_atomic(dir.file("ext.onnx"), model_with_external("weights.bin", 0, 8));
+  expect_refused("weights.bin", [&] { onnx_io::load_model(dir.file("ext.onnx")); });
 }
 
 TEST(ModelIo, ExternalDataEscapesAreRefused) {
@@ -226,6 +305,32 @@ TEST(ValueFiles, NpyBoolBytesMustBeZeroOrOne) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("bool element 1 is byte 7"), std::string::npos)
         << e.what();
+  }
+}
+
+// Shapes are parsed as tuples of sizes and counted against the data before anything is
+// allocated: every bad one gets an error naming the file, none reaches the allocator.
+TEST(ValueFiles, NpyShapesAreCheckedBeforeAllocating) {
+  auto npy = [](const std::string& shape, size_t data_bytes) {
+    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+    std::string out = "\x93NUMPY\x01";
+    out += '\0';
+    out += static_cast<char>(header.size() & 0xff);
+    out += static_cast<char>(header.size() >> 8);
+    return out + header + std::string(data_bytes, '\0');
+  };
+  EXPECT_EQ(onnx_io::parse_npy(npy("(2, 3)", 24), "ok.npy").shape(), (Shape{2, 3}));
+  EXPECT_EQ(onnx_io::parse_npy(npy("(3,)", 12), "ok.npy").shape(), (Shape{3}));
+  EXPECT_EQ(onnx_io::parse_npy(npy("()", 4), "ok.npy").shape(), (Shape{}));
+  EXPECT_EQ(onnx_io::parse_npy(npy("(2L, 0)", 0), "ok.npy").shape(), (Shape{2, 0}));
+  for (const char* bad : {"", "3", "(", "(-1, 2)", "(2,,3)", "(1e3)", "(99999999999999999999)",
+                          "(4294967296, 4294967296, 4294967296)", "(1000000000, 1000000000)"}) {
+    try {
+      onnx_io::parse_npy(npy(bad, 8), "bad.npy");
+      ADD_FAILURE() << "shape " << bad << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("bad.npy"), std::string::npos) << e.what();
+    }
   }
 }
 

@@ -94,5 +94,24 @@ TEST(OpsetSteps, RefusesOpsOlderOpsetsDoNotHave) {
   EXPECT_THROW(onnx_io::convert_opset(single_node_model("Relu", 1, 1, {}, 17), 24), Error);
 }
 
+// libonnx's converter dereferences values it looks up: a graph output or an input nothing
+// defines (in a subgraph too) is refused before it gets there.
+TEST(OpsetSteps, UndefinedValuesAreRefusedBeforeLibonnxSeesThem) {
+  ir::Model m = single_node_model("Relu", 1, 1, {}, 11);
+  m.graph->outputs.push_back({"nowhere", ir::TypeInfo::tensor(DType::Float32), ""});
+  try {
+    onnx_io::convert_opset(m, 13);
+    FAIL() << "converted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidModel);
+    EXPECT_NE(std::string(e.what()).find("output 'nowhere'"), std::string::npos) << e.what();
+  }
+  ir::Model in = single_node_model("Relu", 1, 1, {}, 11);
+  in.graph->nodes[0].inputs[0] = "unknown";
+  EXPECT_THROW(onnx_io::convert_opset(in, 13), Error);
+  ir::Model fine = single_node_model("Relu", 1, 1, {}, 11);
+  EXPECT_EQ(onnx_io::convert_opset(fine, 13).opset(""), 13);
+}
+
 }  // namespace
 }  // namespace onyx

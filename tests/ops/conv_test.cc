@@ -1,6 +1,7 @@
 // Convolution-family kernels: cases the backend suite does not reach.
 #include <gtest/gtest.h>
 
+#include "onyx/ops/conv_dnnl.h"
 #include "test_util.h"
 
 namespace onyx {
@@ -104,6 +105,76 @@ TEST(Conv, BatchSplitAcrossThreadsMatchesOneThread) {
         ASSERT_NEAR(one.element_as_double(i), two.element_as_double(i), 1e-5) << op << " " << i;
       }
     }
+  }
+}
+
+// Runs `op` on float32 inputs (oneDNN's kernels where it has them) and on the same values
+// in float64 (onyx's own loops always), and compares.
+void expect_float_matches_double(const char* op, const Shape& xs, const Shape& ws, int64_t M,
+                                 std::vector<ir::Attribute> attrs, const std::string& what) {
+  Tensor x = testing::random_tensor(xs, 11, -1, 1, DType::Float64);
+  Tensor w = testing::random_tensor(ws, 12, -1, 1, DType::Float64);
+  Tensor b = testing::random_tensor({M}, 13, -1, 1, DType::Float64);
+  auto narrow = [](const Tensor& t) {
+    Tensor f = Tensor::empty(DType::Float32, t.shape());
+    for (int64_t i = 0; i < t.numel(); ++i) f.data<float>()[i] = float(t.data<double>()[i]);
+    return f;
+  };
+  for (int threads : {1, 2}) {
+    Tensor d =
+        testing::run_model(testing::single_node_model(op, 3, 1, attrs), {x, w, b}, threads)[0]
+            .tensor();
+    Tensor f = testing::run_model(testing::single_node_model(op, 3, 1, attrs),
+                                  {narrow(x), narrow(w), narrow(b)}, threads)[0]
+                   .tensor();
+    ASSERT_EQ(f.shape(), d.shape()) << what;
+    for (int64_t i = 0; i < f.numel(); ++i)
+      ASSERT_NEAR(f.element_as_double(i), d.element_as_double(i), 1e-4)
+          << what << " threads " << threads << " element " << i;
+  }
+}
+
+// ConvTranspose in float32 runs on oneDNN's backward-data primitive when it fits: strides,
+// pads, output_padding, dilations, groups, 1-D and 3-D, against the float64 loops.
+TEST(ConvTranspose, OneDnnPathMatchesOwnLoops) {
+  using testing::attr_int;
+  using testing::attr_ints;
+  expect_float_matches_double("ConvTranspose", {4, 32, 7, 7}, {32, 16, 3, 3}, 16,
+                              {attr_ints("strides", {2, 2}), attr_ints("pads", {1, 1, 1, 1}),
+                               attr_ints("output_padding", {1, 1})},
+                              "stride 2, output_padding");
+  expect_float_matches_double(
+      "ConvTranspose", {3, 32, 9, 8}, {32, 8, 3, 3}, 16,
+      {attr_int("group", 2), attr_ints("dilations", {2, 1}), attr_ints("pads", {0, 1, 2, 0})},
+      "groups, dilations, uneven pads");
+  expect_float_matches_double("ConvTranspose", {2, 16, 20}, {16, 32, 5}, 32,
+                              {attr_ints("strides", {3})}, "1-D");
+  expect_float_matches_double("ConvTranspose", {2, 16, 4, 5, 6}, {16, 16, 3, 3, 3}, 16,
+                              {attr_ints("pads", {1, 1, 1, 1, 1, 1})}, "3-D");
+  expect_float_matches_double("ConvTranspose", {2, 16, 5, 5}, {16, 16, 3, 3}, 16,
+                              {attr_ints("output_shape", {13, 12}), attr_ints("strides", {2, 2})},
+                              "output_shape larger than the windows reach");
+}
+
+// The channel-blocked layout: element (n, c, s) at [n, c / 16, s, c % 16], padding channels
+// zero; full blocks go through 8x8 transposes, partial ones and spatial tails do not.
+TEST(BlockedLayout, ToAndFromMatchTheDefinition) {
+  for (auto [C, S] : {std::pair<int64_t, int64_t>{35, 37}, {16, 8}, {32, 784}, {5, 3}}) {
+    const int64_t N = 2, CB = (C + 15) / 16;
+    Tensor x = testing::random_tensor({N, C, S}, 9);
+    std::vector<float> xb(static_cast<size_t>(N * CB * S * 16), -1.0f), back(x.numel());
+    ThreadPool pool(2);
+    ops::to_blocked(x.data<float>(), N, C, S, xb.data(), pool);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < CB * 16; ++c)
+        for (int64_t s = 0; s < S; ++s) {
+          float want = c < C ? x.data<float>()[(n * C + c) * S + s] : 0.0f;
+          ASSERT_EQ(xb[static_cast<size_t>(((n * CB + c / 16) * S + s) * 16 + c % 16)], want)
+              << "C " << C << " S " << S << " at " << n << "," << c << "," << s;
+        }
+    ops::from_blocked(xb.data(), N, C, S, back.data(), pool);
+    for (int64_t i = 0; i < x.numel(); ++i)
+      ASSERT_EQ(back[static_cast<size_t>(i)], x.data<float>()[i]) << "C " << C << " S " << S;
   }
 }
 

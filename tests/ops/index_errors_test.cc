@@ -8,18 +8,9 @@ namespace onyx {
 namespace {
 
 using testing::attr_int;
+using testing::error_of;
 using testing::run_model;
 using testing::single_node_model;
-
-std::string error_of(ir::Model m, const std::vector<Tensor>& inputs, ErrorKind* kind = nullptr) {
-  try {
-    run_model(std::move(m), inputs);
-  } catch (const Error& e) {
-    if (kind) *kind = e.kind();
-    return e.what();
-  }
-  return "";
-}
 
 const Tensor kData = Tensor::from_vector<float>({2, 3}, {1, 2, 3, 4, 5, 6});
 
@@ -91,6 +82,25 @@ TEST(IndexErrors, HugeShapesAreResourceLimits) {
   msg = error_of(single_node_model("Tile", 2, 1),
                  {kData, Tensor::from_vector<int64_t>({2}, {int64_t{1} << 62, 2})}, &kind);
   EXPECT_EQ(kind, ErrorKind::ResourceLimit) << msg;
+}
+
+// Pad's per-dimension index tables came before the output: pads of 2^40 asked the machine for
+// 16 TB (std::bad_alloc, "out of memory" naming nothing), and 2^62 overflowed the sum.
+TEST(IndexErrors, HugePadsAreResourceLimitsBeforeAnyTable) {
+  ErrorKind kind = ErrorKind::Internal;
+  const int64_t big = int64_t{1} << 40;
+  std::string msg = error_of(single_node_model("Pad", 2, 1),
+                             {kData, Tensor::from_vector<int64_t>({4}, {0, 0, big, big})}, &kind);
+  EXPECT_EQ(kind, ErrorKind::ResourceLimit) << msg;
+  EXPECT_NE(msg.find("node 'n0' (Pad)"), std::string::npos) << msg;
+  // An empty output needs no table, however long its other dimensions are.
+  auto y = run_model(single_node_model("Pad", 2, 1),
+                     {kData, Tensor::from_vector<int64_t>({4}, {0, 0, -2, big})});
+  EXPECT_EQ(y[0].tensor().shape(), (Shape{0, 3 + big}));
+  msg = error_of(
+      single_node_model("Pad", 2, 1),
+      {kData, Tensor::from_vector<int64_t>({4}, {0, int64_t{1} << 62, 0, int64_t{1} << 62})});
+  EXPECT_NE(msg.find("overflow"), std::string::npos) << msg;
 }
 
 TEST(IndexErrors, OneHotOutOfRangeIsOff) {

@@ -92,4 +92,16 @@ inline std::vector<Value> run_model(ir::Model model, const std::vector<Tensor>& 
   return s.run(feeds);
 }
 
+// The message of the error a run of `m` ends in ("" when it succeeds), and its kind.
+inline std::string error_of(ir::Model m, const std::vector<Tensor>& inputs,
+                            ErrorKind* kind = nullptr) {
+  try {
+    run_model(std::move(m), inputs);
+  } catch (const Error& e) {
+    if (kind) *kind = e.kind();
+    return e.what();
+  }
+  return "";
+}
+
 }  // namespace onyx::testing

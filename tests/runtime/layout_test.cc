@@ -280,7 +280,8 @@ TEST(BlockedLayout, PoolsAndConcatMatchThePlainOps) {
     };
     for (const auto& o : outs) g.output(o);
     int runtime_ops = 0;
-    for (const auto& n : runtime::block_conv_layouts(m.graph)->nodes) {
+    auto blocked = runtime::block_conv_layouts(m.graph);  // (a temporary would die first)
+    for (const auto& n : blocked->nodes) {
       runtime_ops += n.domain == ops::kRuntimeDomain && n.op_type != "FromBlocked";
     }
     EXPECT_EQ(runtime_ops, 9) << spatial << "-D: both Convs, all six pools and the BatchNorm";

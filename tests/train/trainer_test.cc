@@ -17,46 +17,20 @@
 #include "onyx/onnx/model_io.h"
 #include "onyx/onnx/value_files.h"
 #include "onyx/runtime/session.h"
+#include "synthetic_mnist.h"
 
 namespace onyx {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string idx_header(uint8_t rank, std::vector<uint32_t> dims) {
-  std::string h{0, 0, 0x08, static_cast<char>(rank)};
-  for (uint32_t d : dims) {
-    for (int s = 24; s >= 0; s -= 8) h += static_cast<char>((d >> s) & 0xff);
-  }
-  return h;
-}
-
-// 8x8 images of 4 classes: class k lights a 3x3 block in corner k, over noise.
-void write_split(const fs::path& dir, const std::string& prefix, uint32_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> noise(0, 90), label(0, 3);
-  std::string images = idx_header(3, {n, 8, 8}), labels = idx_header(1, {n});
-  for (uint32_t i = 0; i < n; ++i) {
-    int k = label(rng);
-    labels += static_cast<char>(k);
-    for (int r = 0; r < 8; ++r) {
-      for (int c = 0; c < 8; ++c) {
-        bool lit = (k / 2 ? r >= 5 : r < 3) && (k % 2 ? c >= 5 : c < 3);
-        images += static_cast<char>(lit ? 200 + noise(rng) / 2 : noise(rng));
-      }
-    }
-  }
-  write_file_atomic((dir / (prefix + "-images-idx3-ubyte")).string(), images);
-  write_file_atomic((dir / (prefix + "-labels-idx1-ubyte")).string(), labels);
-}
-
 class Training : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("onyx_train_" + std::to_string(::getpid()));
     fs::create_directories(dir_ / "data");
-    write_split(dir_ / "data", "train", 256, 1);
-    write_split(dir_ / "data", "t10k", 64, 2);
+    testing::write_split(dir_ / "data", "train", 256, 1);
+    testing::write_split(dir_ / "data", "t10k", 64, 2);
     train_ = data::load_mnist((dir_ / "data").string(), "train");
     test_ = data::load_mnist((dir_ / "data").string(), "test");
   }
@@ -115,6 +89,51 @@ TEST_F(Training, ResumesBitForBit) {
   EXPECT_TRUE(fs::exists(dir_ / "unbroken" / "epoch-2.onnx"));
   // And the run it resumed from really was at a different place.
   EXPECT_FALSE(read_file((dir_ / "broken" / "epoch-1.onnx").string()) == a);
+}
+
+// A checkpoint's metadata is read whole and range-checked: a bad entry is refused with an
+// error naming the file and the entry, never a library's exception text.
+TEST_F(Training, CheckpointMetadataIsChecked) {
+  ir::Model model = nn::mlp(1, 8, 4).to_onnx({1, 8, 8}, 3);
+  train::Options once = options("meta");
+  once.epochs = 1;
+  train::Trainer(model, train_, test_, once).run();
+  ir::Model ckpt = onnx_io::load_model((dir_ / "meta" / "last.onnx").string());
+  train::ResumePoint at = train::resume_point(ckpt);
+  EXPECT_EQ(at.epochs_done, 1);
+  EXPECT_EQ(at.batch_size, once.batch_size);
+  EXPECT_GT(at.steps_done, 0);
+  EXPECT_FALSE(std::isnan(at.best));
+
+  struct Bad {
+    std::string key, value;
+  };
+  for (const Bad& bad : std::vector<Bad>{{"onyx.epoch", "-1"},
+                                         {"onyx.epoch", "3000000000"},
+                                         {"onyx.epoch", "1x"},
+                                         {"onyx.batch_size", "0"},
+                                         {"onyx.batch_size", "99999999999999999999"},
+                                         {"onyx.step", ""},
+                                         {"onyx.bad_epochs", "2 "},
+                                         {"onyx.best", "0.5junk"},
+                                         {"onyx.batches", "not a generator"}}) {
+    ir::Model m = ckpt;
+    for (auto& [k, v] : m.metadata_props) {
+      if (k == bad.key) v = bad.value;
+    }
+    std::string path = (dir_ / "broken.onnx").string();
+    onnx_io::save_model(m, path);
+    try {
+      train::Trainer::resume(path, train_, test_, options("meta"));
+      ADD_FAILURE() << bad.key << "='" << bad.value << "' was accepted";
+    } catch (const Error& e) {
+      std::string what = e.what();
+      EXPECT_NE(what.find("broken.onnx"), std::string::npos) << what;
+      if (bad.key != "onyx.batches") {
+        EXPECT_NE(what.find(bad.key), std::string::npos) << what;
+      }
+    }
+  }
 }
 
 using Result = testing::CliResult;

@@ -121,7 +121,8 @@ TrainingStep training_step_of(const ir::Model& model) {
   g.nodes.insert(g.nodes.end(), alg.nodes.begin(), alg.nodes.end());
   g.value_info.insert(g.value_info.end(), alg.value_info.begin(), alg.value_info.end());
   std::vector<ir::ValueInfo> outputs = alg.outputs;
-  for (const auto& [key, value] : t.update_binding) {
+  for (const auto& binding : t.update_binding) {
+    const std::string &key = binding.first, &value = binding.second;
     if (!g.expose_initializer(key)) {
       fail(ErrorKind::InvalidModel, model.name_for_errors(), ": update_binding names '", key,
            "', which is not an initializer");
@@ -147,7 +148,8 @@ std::vector<std::pair<std::string, Tensor>> initial_state(const ir::Model& model
     init.training_info.clear();
     runtime::Session session(init);
     std::vector<Value> values = session.run({});
-    for (const auto& [key, value] : t.initialization_binding) {
+    for (const auto& binding : t.initialization_binding) {
+      const std::string &key = binding.first, &value = binding.second;
       const auto& outs = t.initialization->outputs;
       auto it = std::find_if(outs.begin(), outs.end(),
                              [&](const ir::ValueInfo& v) { return v.name == value; });
@@ -165,7 +167,9 @@ void store_state(ir::Model& model, const std::vector<std::pair<std::string, Tens
   // Other copies of the model share its graphs: write into copies of them.
   model.graph = std::make_shared<ir::Graph>(*model.graph);
   for (auto& t : model.training_info) t.algorithm = std::make_shared<ir::Graph>(*t.algorithm);
-  for (const auto& [name, value] : values) {
+  for (const auto& named : values) {
+    const std::string& name = named.first;
+    const Tensor& value = named.second;
     auto set = [&](ir::Graph& g) {
       for (auto& init : g.initializers) {
         if (init.name == name) {

@@ -192,10 +192,14 @@ WithLoss with_loss(const ir::Model& source, const TrainingOptions& o) {
   r.model.graph = std::make_shared<ir::Graph>(*source.graph);
   if (o.opset && source.opset("") < o.opset) r.model = onnx_io::convert_opset(source, o.opset);
   ir::Model& m = r.model;
+  {
+    ir::GraphBuilder mode(*m.graph);
+    r.running = set_mode(m, mode, o.train_mode);
+  }
+  // This may put a new graph in m.graph: references into the old one end here.
+  rewrite_for_gradients(m);
   ir::Graph& g = *m.graph;
   ir::GraphBuilder b(g);
-  r.running = set_mode(m, b, o.train_mode);
-  rewrite_for_gradients(m);
   r.types = onnx_io::infer_value_types(m);
   std::tie(r.pred, r.pred_type) = prediction(m, r.types, o.output);
   g.outputs.clear();

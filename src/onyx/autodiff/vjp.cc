@@ -281,9 +281,11 @@ bool lower_gradient_ops(ir::Model& model) {
            spec.wrt.size(), " values in 'xs'");
     }
     spec.names = n.outputs;
+    // Typed while the node is still there: without it the graph outputs it made are
+    // undefined, and such a graph is not handed to libonnx.
+    Types types = onnx_io::infer_value_types(model);
     g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
     --i;
-    Types types = onnx_io::infer_value_types(model);
     ir::GraphBuilder b(g);
     // The Gradient op differentiates y itself: the seed is ones shaped like y.
     auto t = types.find(y);

@@ -8,32 +8,23 @@
 
 namespace onyx {
 
-namespace {
-std::atomic<size_t> g_memory_limit{size_t{16} << 30};
-}
-
-size_t memory_limit() {
-  return g_memory_limit.load();
-}
-void set_memory_limit(size_t bytes) {
-  g_memory_limit.store(bytes);
-}
-
 Buffer::Buffer(size_t bytes) : bytes_(bytes) {
-  if (bytes > memory_limit()) {
-    fail(ErrorKind::ResourceLimit, "allocation of ", bytes, " bytes exceeds the memory limit of ",
-         memory_limit(), " bytes");
-  }
+  reserve_memory(bytes);
   size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
   data_ = std::aligned_alloc(64, rounded);
-  if (!data_) fail(ErrorKind::ResourceLimit, "out of memory allocating ", bytes, " bytes");
+  if (!data_) {
+    release_memory(bytes);
+    fail(ErrorKind::ResourceLimit, "out of memory allocating ", bytes, " bytes");
+  }
 }
 
 Buffer::Buffer(void* data, size_t bytes, std::shared_ptr<void> keep_alive)
     : data_(data), bytes_(bytes), owned_(false), keep_alive_(std::move(keep_alive)) {}
 
 Buffer::~Buffer() {
-  if (owned_) std::free(data_);
+  if (!owned_) return;
+  std::free(data_);
+  release_memory(bytes_);
 }
 
 struct BufferPool::State {
@@ -61,7 +52,21 @@ std::shared_ptr<Buffer> BufferPool::acquire(size_t bytes) {
     }
   }
   if (!buf) {
-    buf = new Buffer(bytes);
+    try {
+      buf = new Buffer(bytes);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::ResourceLimit) throw;
+      // Past the budget: what this pool keeps for reuse goes first, then one more try.
+      std::multimap<size_t, Buffer*> cached;
+      {
+        std::lock_guard<std::mutex> lock(state_->mu);
+        cached.swap(state_->free);
+        state_->cached = 0;
+      }
+      if (cached.empty()) throw;
+      for (auto& [size, b] : cached) delete b;
+      buf = new Buffer(bytes);
+    }
     std::lock_guard<std::mutex> lock(state_->mu);
     ++state_->allocations;
   }

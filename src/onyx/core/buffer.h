@@ -10,13 +10,16 @@
 #include <unordered_map>
 #include <vector>
 
+#include "onyx/core/limits.h"
+
 namespace onyx {
 
 class BufferPool;
 
 class Buffer {
  public:
-  // Allocates `bytes` bytes aligned to 64. Throws ResourceLimit past the memory limit.
+  // Allocates `bytes` bytes aligned to 64, counted against the memory budget
+  // (core/limits.h). Throws ResourceLimit past it.
   explicit Buffer(size_t bytes);
   // Wraps memory owned elsewhere (e.g. a mapped file); `keep_alive` holds its owner.
   Buffer(void* data, size_t bytes, std::shared_ptr<void> keep_alive);
@@ -33,11 +36,6 @@ class Buffer {
   bool owned_ = true;
   std::shared_ptr<void> keep_alive_;
 };
-
-// Largest single allocation allowed, in bytes (default 16 GiB); models asking for more
-// get a ResourceLimit error instead of an out-of-memory kill.
-size_t memory_limit();
-void set_memory_limit(size_t bytes);
 
 // A free list of buffers by size. Buffers handed out return here when released.
 class BufferPool {

@@ -29,6 +29,34 @@ int64_t shape_numel(const Shape& s) {
   return n;
 }
 
+std::optional<Shape> reshaped_shape(const Shape& in, const std::vector<int64_t>& target,
+                                    bool allowzero) {
+  Shape out = target;
+  int64_t known = 1, infer = -1, total = 1;
+  for (int64_t d : in) {
+    if (d < 0 || __builtin_mul_overflow(total, d, &total)) return std::nullopt;
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == 0 && !allowzero) {
+      if (i >= in.size()) return std::nullopt;
+      out[i] = in[i];
+    }
+    if (out[i] == -1) {
+      if (infer >= 0) return std::nullopt;
+      infer = static_cast<int64_t>(i);
+    } else if (out[i] < 0 || __builtin_mul_overflow(known, out[i], &known)) {
+      return std::nullopt;
+    }
+  }
+  if (infer >= 0) {
+    if (known == 0 || total % known != 0) return std::nullopt;
+    out[static_cast<size_t>(infer)] = total / known;
+  } else if (known != total) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 std::vector<int64_t> shape_strides(const Shape& s) {
   std::vector<int64_t> st(s.size());
   int64_t acc = 1;

@@ -81,7 +81,7 @@ std::vector<int64_t> Tensor::to_int64s() const {
   std::vector<int64_t> out(static_cast<size_t>(numel_));
   switch (dtype_) {
     case DType::Int64:
-      std::memcpy(out.data(), raw_data(), nbytes());
+      if (numel_) std::memcpy(out.data(), raw_data(), nbytes());
       break;
     case DType::Int32: {
       const int32_t* p = data<int32_t>();

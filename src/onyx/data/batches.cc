@@ -52,10 +52,17 @@ std::string Batches::state() const {
   return s.str();
 }
 
-void Batches::set_state(const std::string& text) {
+void Batches::set_state(const std::string& text, const std::string& where) {
   std::istringstream s(text);
-  s >> rng_;
-  if (s.fail()) fail(ErrorKind::InvalidArgument, "bad generator state");
+  std::mt19937_64 rng;
+  std::string rest;
+  s >> rng;
+  bool read = !s.fail();
+  s >> rest;  // nothing may follow
+  if (!read || !rest.empty()) {
+    fail(ErrorKind::InvalidArgument, where, ": the batch order's generator state is malformed");
+  }
+  rng_ = rng;
 }
 
 }  // namespace onyx::data

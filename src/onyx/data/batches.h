@@ -31,7 +31,8 @@ class Batches {
 
   // The generator's state as text, and back.
   std::string state() const;
-  void set_state(const std::string& s);
+  // `where` starts the error (the checkpoint) when `s` is not text state() wrote.
+  void set_state(const std::string& s, const std::string& where);
 
  private:
   const Dataset& data_;

@@ -3,39 +3,130 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <vector>
 
 #include "onyx/core/error.h"
+#include "onyx/core/file_util.h"
 #include "onyx/data/bytes.h"
 
 namespace onyx::data {
 
 namespace {
 
-// The whole file, inflated when it is gzip (zlib's gzread reads plain files as they are).
-std::string read_maybe_gz(const std::string& path, size_t max_bytes) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) fail(ErrorKind::Io, path, ": cannot open");
-  std::string out;
-  char buf[1 << 16];
-  for (;;) {
-    int n = gzread(f, buf, sizeof buf);
-    if (n < 0) {
-      int code = 0;
-      std::string why = gzerror(f, &code);
-      gzclose(f);
-      fail(ErrorKind::Io, path, ": cannot read: ", why);
+// Where IDX bytes come from: a file (inflated when it is gzip; zlib's gzread reads plain
+// files as they are) or memory. read() fills up to n bytes and returns how many it did.
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual size_t read(void* out, size_t n) = 0;
+};
+
+class GzFile : public Source {
+ public:
+  explicit GzFile(const std::string& path) : path_(path) {
+    require_regular_file(path);
+    f_ = gzopen(path.c_str(), "rb");
+    if (!f_) fail(ErrorKind::Io, path, ": cannot open");
+  }
+  ~GzFile() override { gzclose(f_); }
+  size_t read(void* out, size_t n) override {
+    size_t done = 0;
+    auto* at = static_cast<char*>(out);
+    while (done < n) {
+      unsigned chunk = static_cast<unsigned>(std::min<size_t>(n - done, 1u << 30));
+      int got = gzread(f_, at + done, chunk);
+      if (got < 0) {
+        int code = 0;
+        fail(ErrorKind::Io, path_, ": cannot read: ", gzerror(f_, &code));
+      }
+      if (got == 0) break;
+      done += static_cast<size_t>(got);
     }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > max_bytes) {
-      gzclose(f);
-      fail(ErrorKind::ResourceLimit, path, ": larger than ", max_bytes, " bytes");
+    return done;
+  }
+
+ private:
+  std::string path_;
+  gzFile f_;
+};
+
+class Memory : public Source {
+ public:
+  explicit Memory(std::string_view bytes) : bytes_(bytes) {}
+  size_t read(void* out, size_t n) override {
+    n = std::min(n, bytes_.size() - at_);
+    std::memcpy(out, bytes_.data() + at_, n);
+    at_ += n;
+    return n;
+  }
+
+ private:
+  std::string_view bytes_;
+  size_t at_ = 0;
+};
+
+// The header is read and its sizes checked before the body is allocated, so a small
+// (compressed) file cannot promise gigabytes; the body is read straight into the tensor.
+Tensor read_idx_from(Source& in, const std::string& name, size_t max_bytes) {
+  uint8_t magic[4];
+  if (in.read(magic, 4) < 4 || magic[0] != 0 || magic[1] != 0) {
+    fail(ErrorKind::InvalidArgument, name, ": not an IDX file (bad magic number)");
+  }
+  DType type;
+  size_t elem;
+  switch (magic[2]) {
+    case 0x08:
+      type = DType::UInt8, elem = 1;
+      break;
+    case 0x09:
+      type = DType::Int8, elem = 1;
+      break;
+    case 0x0B:
+      type = DType::Int16, elem = 2;
+      break;
+    case 0x0C:
+      type = DType::Int32, elem = 4;
+      break;
+    case 0x0D:
+      type = DType::Float32, elem = 4;
+      break;
+    case 0x0E:
+      type = DType::Float64, elem = 8;
+      break;
+    default:
+      fail(ErrorKind::InvalidArgument, name, ": unknown IDX element type 0x", std::hex,
+           int(magic[2]));
+  }
+  size_t rank = magic[3];
+  std::string dims(4 * rank, '\0');
+  if (in.read(dims.data(), dims.size()) < dims.size()) {
+    fail(ErrorKind::InvalidArgument, name, ": truncated header");
+  }
+  Shape shape;
+  size_t count = 1;
+  for (size_t i = 0; i < rank; ++i) {
+    shape.push_back(be32(dims, 4 * i));
+    count *= static_cast<size_t>(shape.back());
+    if (count > max_bytes / elem) {
+      fail(ErrorKind::ResourceLimit, name, ": the header promises more than ", max_bytes,
+           " bytes of data (dimensions ", shape_str(shape), rank > shape.size() ? "..." : "", ")");
     }
   }
-  gzclose(f);
-  return out;
+  size_t need = count * elem;
+  Tensor t = Tensor::empty(type, shape);
+  auto* out = static_cast<uint8_t*>(t.raw_data());
+  size_t got = in.read(out, need);
+  if (got < need) {
+    fail(ErrorKind::InvalidArgument, name, ": truncated: the header promises ", need,
+         " bytes of data, the file holds ", got);
+  }
+  // Big-endian elements: reverse the bytes of each.
+  if (elem > 1) {
+    for (size_t i = 0; i < count; ++i) std::reverse(out + i * elem, out + (i + 1) * elem);
+  }
+  return t;
 }
 
 // The one file of `dir` whose name is `<anything>{split}-{kind}-idx<r>-ubyte[.gz]`
@@ -69,57 +160,13 @@ std::string find_file(const std::string& dir, const std::vector<std::string>& sp
 }  // namespace
 
 Tensor read_idx(const std::string& path, size_t max_bytes) {
-  std::string bytes = read_maybe_gz(path, max_bytes);
-  if (bytes.size() < 4 || bytes[0] != 0 || bytes[1] != 0) {
-    fail(ErrorKind::InvalidArgument, path, ": not an IDX file (bad magic number)");
-  }
-  DType type;
-  size_t elem;
-  switch (uint8_t(bytes[2])) {
-    case 0x08:
-      type = DType::UInt8, elem = 1;
-      break;
-    case 0x09:
-      type = DType::Int8, elem = 1;
-      break;
-    case 0x0B:
-      type = DType::Int16, elem = 2;
-      break;
-    case 0x0C:
-      type = DType::Int32, elem = 4;
-      break;
-    case 0x0D:
-      type = DType::Float32, elem = 4;
-      break;
-    case 0x0E:
-      type = DType::Float64, elem = 8;
-      break;
-    default:
-      fail(ErrorKind::InvalidArgument, path, ": unknown IDX element type 0x", std::hex,
-           int(uint8_t(bytes[2])));
-  }
-  size_t rank = uint8_t(bytes[3]);
-  if (bytes.size() < 4 + 4 * rank) fail(ErrorKind::InvalidArgument, path, ": truncated header");
-  Shape shape;
-  size_t count = 1;
-  for (size_t i = 0; i < rank; ++i) {
-    shape.push_back(be32(bytes, 4 + 4 * i));
-    count *= static_cast<size_t>(shape.back());
-    if (count > max_bytes) fail(ErrorKind::ResourceLimit, path, ": dimensions too large");
-  }
-  size_t start = 4 + 4 * rank, need = count * elem;
-  if (bytes.size() - start < need) {
-    fail(ErrorKind::InvalidArgument, path, ": truncated: the header promises ", need,
-         " bytes of data, the file holds ", bytes.size() - start);
-  }
-  Tensor t = Tensor::empty(type, shape);
-  auto* out = static_cast<uint8_t*>(t.raw_data());
-  // Big-endian elements: reverse the bytes of each.
-  for (size_t i = 0; i < count; ++i) {
-    for (size_t b = 0; b < elem; ++b)
-      out[i * elem + b] = uint8_t(bytes[start + i * elem + elem - 1 - b]);
-  }
-  return t;
+  GzFile in(path);
+  return read_idx_from(in, path, max_bytes);
+}
+
+Tensor parse_idx(std::string_view bytes, const std::string& name, size_t max_bytes) {
+  Memory in(bytes);
+  return read_idx_from(in, name, max_bytes);
 }
 
 Dataset load_mnist(const std::string& dir, const std::string& split) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "onyx/core/tensor.h"
 #include "onyx/data/dataset.h"
@@ -13,6 +14,9 @@ namespace onyx::data {
 // float32, float64). Throws naming the file on a bad magic, a truncated body or a size
 // past `max_bytes`.
 Tensor read_idx(const std::string& path, size_t max_bytes = size_t{2} << 30);
+// The same from bytes in memory; errors start with `name`.
+Tensor parse_idx(std::string_view bytes, const std::string& name,
+                 size_t max_bytes = size_t{2} << 30);
 
 // uint8 pixels scaled to [0, 1], as every image reader and loader here gives them.
 void pixels_to_unit(const uint8_t* pixels, int64_t count, float* out);

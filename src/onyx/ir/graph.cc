@@ -157,6 +157,31 @@ size_t Graph::remove_unused() {
   return removed;
 }
 
+void Graph::check_references(const std::vector<std::string>& outer_scope) const {
+  topological_order(outer_scope);
+  std::vector<std::string> visible = outer_scope;
+  for (const auto& in : inputs) visible.push_back(in.name);
+  for (const auto& init : initializers) visible.push_back(init.name);
+  for (const auto& n : nodes) {
+    for (const auto& o : n.outputs) {
+      if (!o.empty()) visible.push_back(o);
+    }
+  }
+  std::unordered_set<std::string> defined(visible.begin(), visible.end());
+  for (const auto& out : outputs) {
+    if (!defined.count(out.name)) {
+      fail(ErrorKind::InvalidModel, "graph '", name, "': output '", out.name,
+           "' is not produced by any node, input or initializer");
+    }
+  }
+  for (const auto& n : nodes) {
+    for (const auto& attr : n.attributes) {
+      if (attr.g) attr.g->check_references(visible);
+      for (const auto& g : attr.graphs) g->check_references(visible);
+    }
+  }
+}
+
 std::vector<size_t> Graph::topological_order(const std::vector<std::string>& outer_scope) const {
   std::unordered_map<std::string, size_t> producer;
   for (size_t i = 0; i < nodes.size(); ++i) {

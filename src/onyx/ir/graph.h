@@ -48,6 +48,10 @@ struct Graph {
   // (including values its subgraphs read from this scope). Throws InvalidModel on a cycle
   // or on a value that nothing produces.
   std::vector<size_t> topological_order(const std::vector<std::string>& outer_scope = {}) const;
+  // Throws InvalidModel unless every value read or output is defined (by a node, an input,
+  // an initializer or `outer_scope`), here and in every subgraph against what its node
+  // sees, with no cycles. libonnx's converter dereferences what it looks up.
+  void check_references(const std::vector<std::string>& outer_scope = {}) const;
   // Names this graph (and its subgraphs) read but do not define: outer-scope references.
   std::vector<std::string> free_variables() const;
   // Drops nodes none of whose outputs the graph outputs need, then initializers nothing

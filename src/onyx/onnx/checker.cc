@@ -5,6 +5,7 @@
 #include "onnx/shape_inference/implementation.h"
 #include "onyx/core/error.h"
 #include "onyx/core/file_util.h"
+#include "onyx/onnx/libonnx_input.h"
 #include "onyx/onnx/model_io.h"
 #include "onyx/onnx/type_rules.h"
 #include "onyx/onnx/version_convert.h"
@@ -59,17 +60,23 @@ std::string newer_element_type(const ir::Model& m) {
 CheckerResult run_onnx_checker(const std::string& path) {
   CheckerResult r;
   onnx::ModelProto proto;
-  std::string bytes = read_file(path, size_t{2} << 30);
-  if (!proto.ParseFromString(bytes)) {
+  if (!proto.ParseFromString(read_file(path, size_t{2} << 30))) {
     r.checker_error = "model cannot be parsed";
     r.shape_inference_error = "model cannot be parsed";
     return r;
   }
+  onnx::ModelProto inferable;  // the model as strict inference (no data propagation) gets it
   if (proto.ir_version() <= kLibonnxIr && default_opset(proto) <= kLibonnxOpset) {
     try {
       onnx::checker::check_model(path);
     } catch (const std::exception& e) {
       r.checker_error = e.what();
+    }
+    try {
+      libonnx_proto(load_model(path), &inferable);
+    } catch (const Error& e) {
+      r.shape_inference_error = cat("not run: ", e.what());
+      return r;
     }
   } else {
     try {
@@ -77,22 +84,22 @@ CheckerResult run_onnx_checker(const std::string& path) {
       std::string newer = newer_element_type(m);
       if (!newer.empty()) fail(ErrorKind::Unsupported, "element type ", newer, " needs IR 9");
       m.ir_version = kLibonnxIr;
-      onnx::ModelProto converted;
-      model_to_proto(m, &converted);
-      r.checked_as = "as opset 17 and IR 8, the newest libonnx 1.12 knows";
-      try {
-        onnx::checker::check_model(converted);
-      } catch (const std::exception& e) {
-        r.checker_error = e.what();
-      }
-      proto = std::move(converted);
+      libonnx_proto(m, &inferable);
     } catch (const Error& e) {
       r.not_checked = cat("libonnx 1.12 checks IR 8 and opset 17 at most, and the model (IR ",
                           proto.ir_version(), ", opset ", default_opset(proto),
                           ") does not convert down: ", e.what());
+      r.shape_inference_error = cat("not run: ", e.what());
+      return r;
+    }
+    r.checked_as = "as opset 17 and IR 8, the newest libonnx 1.12 knows";
+    try {
+      onnx::checker::check_model(inferable);
+    } catch (const std::exception& e) {
+      r.checker_error = e.what();
     }
   }
-  r.shape_inference_error = strict_inference(proto, &r.inferred_values);
+  r.shape_inference_error = strict_inference(inferable, &r.inferred_values);
   return r;
 }
 
@@ -119,7 +126,7 @@ std::unordered_map<std::string, ir::TypeInfo> infer_value_types(const ir::Model&
     types[init.name] = ir::TypeInfo::tensor(init.value.dtype(), init.value.shape());
   }
   onnx::ModelProto proto;
-  model_to_proto(model, &proto);
+  std::unordered_set<std::string> placeholders = libonnx_inference_proto(model, &proto);
   // Inference stops at ops newer than this library: typing those (type_rules.h) and
   // inferring again lets it go on past them.
   for (int round = 0; round < 16; ++round) {
@@ -130,7 +137,12 @@ std::unordered_map<std::string, ir::TypeInfo> infer_value_types(const ir::Model&
       // Non-strict inference still types what it can; anything it throws leaves the
       // declared types only.
     }
-    for (const auto& vi : proto.graph().value_info()) types[vi.name()] = type_from_proto(vi.type());
+    for (const auto& vi : proto.graph().value_info()) {
+      ir::TypeInfo t = type_from_proto(vi.type());
+      // A placeholder inference left as it was says nothing.
+      bool bare = t.kind == ir::TypeInfo::Kind::Tensor && t.elem == DType::Undefined && !t.shape;
+      if (!(bare && placeholders.count(vi.name()))) types[vi.name()] = t;
+    }
     // Inference refines the graph outputs' declared types in place (an output declared
     // without a shape gets the inferred one).
     for (const auto& vi : proto.graph().output()) {

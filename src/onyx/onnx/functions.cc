@@ -5,6 +5,7 @@
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
+#include "onyx/onnx/libonnx_input.h"
 #include "onyx/onnx/model_io.h"
 
 namespace onyx::onnx_io {
@@ -51,7 +52,9 @@ class Expander {
   Expander(const ir::Model& model, const HasKernel& has_kernel)
       : model_(model), has_kernel_(has_kernel) {}
 
-  // Expands one graph; returns null when nothing changed.
+  // Expands one graph; returns null when nothing changed. `depth` counts function bodies
+  // inside function bodies (a body that used its own op would expand forever); subgraphs
+  // do not count: protobuf's parser already bounds how deep they nest.
   std::shared_ptr<ir::Graph> expand(const ir::Graph& g, int depth) {
     if (depth > 16) fail(ErrorKind::InvalidModel, "function expansion nests too deeply");
     bool changed = false;
@@ -61,13 +64,13 @@ class Expander {
       ir::Node node = n;
       for (auto& a : node.attributes) {
         if (a.g) {
-          if (auto sub = expand(*a.g, depth + 1)) {
+          if (auto sub = expand(*a.g, depth)) {
             a.g = sub;
             changed = true;
           }
         }
         for (auto& sg : a.graphs) {
-          if (auto sub = expand(*sg, depth + 1)) {
+          if (auto sub = expand(*sg, depth)) {
             sg = sub;
             changed = true;
           }
@@ -193,7 +196,7 @@ class Expander {
     if (!inferred_) {
       inferred_ = true;
       onnx::ModelProto mp;
-      model_to_proto(model_, &mp);
+      libonnx_proto(model_, &mp);
       try {
         onnx::shape_inference::InferShapes(mp);
       } catch (const std::exception&) {

@@ -1,9 +1,12 @@
 #include "onyx/onnx/model_io.h"
 
+#include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <climits>
+#include <cstring>
 #include <filesystem>
 
 #include "onnx/onnx_pb.h"
@@ -422,15 +425,18 @@ void model_to_proto(const ir::Model& m, onnx::ModelProto* proto) {
   }
 }
 
-ir::Model load_model_from_bytes(const std::string& bytes, const std::string& base_dir,
-                                const std::string& name_for_errors) {
+namespace {
+
+ir::Model parse_model(google::protobuf::io::ZeroCopyInputStream& raw, const std::string& base_dir,
+                      const std::string& name_for_errors) {
   onnx::ModelProto proto;
-  google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
   google::protobuf::io::CodedInputStream coded(&raw);
   coded.SetTotalBytesLimit(INT_MAX);
   if (!proto.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
     fail(ErrorKind::InvalidModel, name_for_errors,
-         ": not a valid ONNX model (the protobuf could not be parsed; truncated or not a model)");
+         ": not a valid ONNX model (the protobuf could not be parsed: truncated, not a model, "
+         "or messages nested deeper than protobuf's limit of 100, about 33 levels of "
+         "subgraphs)");
   }
   if (!proto.has_graph() && proto.opset_import_size() == 0) {
     fail(ErrorKind::InvalidModel, name_for_errors, ": not an ONNX model (no graph)");
@@ -446,9 +452,30 @@ ir::Model load_model_from_bytes(const std::string& bytes, const std::string& bas
   return model_from_proto(proto, base_dir, name_for_errors);
 }
 
+}  // namespace
+
+ir::Model load_model_from_bytes(const std::string& bytes, const std::string& base_dir,
+                                const std::string& name_for_errors) {
+  google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
+  return parse_model(raw, base_dir, name_for_errors);
+}
+
+// Parsed from the file as it is read, not from a copy of its bytes: a model's weights are
+// then held twice at most while loading (the protobuf and onyx's tensors), not three times.
 ir::Model load_model(const std::string& path) {
-  std::string bytes = read_file(path, size_t{2} << 30);
-  return load_model_from_bytes(bytes, directory_of(path), path);
+  checked_file_size(path, size_t{2} << 30);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(ErrorKind::Io, "cannot open '", path, "': ", std::strerror(errno));
+  google::protobuf::io::FileInputStream raw(fd);
+  raw.SetCloseOnDelete(true);
+  try {
+    return parse_model(raw, directory_of(path), path);
+  } catch (const Error&) {
+    // A failed read looks like a truncated model to the parser: say what it was.
+    if (raw.GetErrno() != 0)
+      fail(ErrorKind::Io, "cannot read '", path, "': ", std::strerror(raw.GetErrno()));
+    throw;
+  }
 }
 
 std::string serialize_model(const ir::Model& model) {

@@ -1,7 +1,9 @@
 // NumPy .npy format, version 1.0-3.0: magic, header length, a Python dict literal with
 // descr, fortran_order and shape, then the raw little-endian elements.
 #include <algorithm>
+#include <charconv>
 #include <cstring>
+#include <limits>
 
 #include "onyx/core/file_util.h"
 #include "onyx/onnx/value_files.h"
@@ -85,28 +87,42 @@ Tensor parse_npy(const std::string& bytes, const std::string& ctx) {
   if (dtype == DType::Undefined) {
     fail(ErrorKind::Unsupported, ctx, ": .npy element type '", descr, "' is not supported");
   }
+  if (shape_text.size() < 2 || shape_text.front() != '(' || shape_text.back() != ')') {
+    fail(ErrorKind::InvalidArgument, ctx, ": bad .npy shape '", shape_text, "' (not a tuple)");
+  }
+  // The shape's byte count is checked against the data before anything is allocated.
   Shape shape;
+  size_t need = dtype_size(dtype);
   std::string inner = shape_text.substr(1, shape_text.size() - 2);
   size_t i = 0;
   while (i < inner.size()) {
     size_t j = inner.find(',', i);
     std::string item = inner.substr(i, j == std::string::npos ? std::string::npos : j - i);
     item.erase(std::remove(item.begin(), item.end(), ' '), item.end());
-    if (!item.empty()) {
-      char* end = nullptr;
-      long long d = std::strtoll(item.c_str(), &end, 10);
-      if (*end != '\0' && *end != 'L')
+    if (!item.empty() && item.back() == 'L') item.pop_back();  // Python 2's long literals
+    if (!item.empty() || j != std::string::npos) {
+      int64_t d = -1;
+      auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), d);
+      if (ec != std::errc() || end != item.data() + item.size() || d < 0) {
         fail(ErrorKind::InvalidArgument, ctx, ": bad .npy shape ", shape_text);
+      }
       shape.push_back(d);
+      if (d && need > std::numeric_limits<size_t>::max() / static_cast<size_t>(d)) {
+        fail(ErrorKind::InvalidArgument, ctx, ": .npy shape ", shape_text,
+             " overflows a byte count");
+      }
+      need *= static_cast<size_t>(d);
     }
     if (j == std::string::npos) break;
     i = j + 1;
+    // "(3,)": a trailing comma ends the tuple.
+    if (inner.find_first_not_of(' ', i) == std::string::npos) break;
+  }
+  if (bytes.size() - pos != need) {
+    fail(ErrorKind::InvalidArgument, ctx, ": .npy data has ", bytes.size() - pos, " bytes, shape ",
+         shape_str(shape), " needs ", need);
   }
   Tensor t = Tensor::empty(dtype, shape);
-  if (bytes.size() - pos != t.nbytes()) {
-    fail(ErrorKind::InvalidArgument, ctx, ": .npy data has ", bytes.size() - pos, " bytes, shape ",
-         shape_str(shape), " needs ", t.nbytes());
-  }
   if (t.nbytes()) std::memcpy(t.raw_data(), bytes.data() + pos, t.nbytes());
   if (dtype == DType::Bool) {  // a bool byte other than 0 or 1 is undefined behaviour to read
     const uint8_t* b = static_cast<const uint8_t*>(t.raw_data());

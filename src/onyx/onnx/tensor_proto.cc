@@ -6,6 +6,7 @@
 #include <fstream>
 #include <vector>
 
+#include "onyx/core/file_util.h"
 #include "onyx/core/narrow.h"
 
 namespace onyx::onnx_io {
@@ -71,6 +72,7 @@ std::string read_external(const onnx::TensorProto& proto, const TensorReadOption
       length = parse(kv.value());
   }
   std::string path = resolve_external_path(options.base_dir, location, options.context);
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail(ErrorKind::Io, options.context, ": cannot open external data '", path, "'");
   int64_t file_size = static_cast<int64_t>(in.tellg());

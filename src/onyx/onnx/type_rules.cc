@@ -293,7 +293,9 @@ constexpr Rule kRules[] = {
 };
 
 const Rule* find_rule(const ir::Node& n) {
-  std::string_view domain = n.domain == "ai.onnx" ? "" : n.domain;
+  // (Not a ?: of "" and n.domain: that makes a temporary std::string the view outlives.)
+  std::string_view domain = n.domain;
+  if (domain == "ai.onnx") domain = "";
   for (const Rule& r : kRules) {
     if (r.domain == domain && r.op_type == n.op_type) return &r;
   }

@@ -5,6 +5,7 @@
 #include "onnx/onnx_pb.h"
 #include "onnx/version_converter/convert.h"
 #include "onyx/core/error.h"
+#include "onyx/onnx/libonnx_input.h"
 #include "onyx/onnx/model_io.h"
 #include "onyx/onnx/opset_steps.h"
 
@@ -15,7 +16,7 @@ namespace {
 // libonnx's converter, for opsets up to kFirstOwnStep.
 ir::Model libonnx_convert(const ir::Model& model, int64_t target) {
   onnx::ModelProto proto;
-  model_to_proto(model, &proto);
+  libonnx_proto(model, &proto);
   onnx::ModelProto converted;
   try {
     converted = onnx::version_conversion::ConvertVersion(proto, static_cast<int>(target));

@@ -216,14 +216,17 @@ void pow_kernel(KernelContext& ctx) {
               return CA(0);
             }
           }
-          CA result = 1, base = x;
+          // In the unsigned type of the same width: overflow wraps as NumPy's does, where
+          // signed overflow would be undefined behaviour.
+          using U = std::make_unsigned_t<CA>;
+          U result = 1, base = static_cast<U>(x);
           auto e = y;
           while (e) {
-            if (e & 1) result = static_cast<CA>(result * base);
-            base = static_cast<CA>(base * base);
+            if (e & 1) result = static_cast<U>(result * base);
+            base = static_cast<U>(base * base);
             e >>= 1;
           }
-          return result;
+          return static_cast<CA>(result);
         } else {
           return static_cast<CA>(std::pow(static_cast<double>(x), static_cast<double>(y)));
         }

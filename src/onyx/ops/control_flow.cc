@@ -2,6 +2,7 @@
 // KernelInfo::compile_subgraph; each iteration runs the planned body.
 #include <cstring>
 
+#include "onyx/core/limits.h"
 #include "onyx/ops/registry.h"
 
 namespace onyx::ops {
@@ -134,9 +135,19 @@ class LoopKernel final : public Kernel {
     for (size_t i = 0; i < n_carried; ++i) carried.push_back(ctx.input_value(i + 2));
     size_t n_body_out = body_graph_.outputs.size();
     if (n_body_out < 1 + n_carried) ctx.fail("body has too few outputs");
+    if (ctx.num_outputs() > n_body_out - 1) {
+      ctx.fail("has ", ctx.num_outputs(), " outputs, but its body makes ", n_body_out - 1,
+               " after the condition");
+    }
     size_t n_scan = n_body_out - 1 - n_carried;
     std::vector<std::vector<Tensor>> scans(n_scan);
+    const int64_t bound = max_loop_iterations();
     for (int64_t it = 0; it < max_trips && cond; ++it) {
+      if (bound > 0 && it >= bound) {
+        onyx::fail(ErrorKind::ResourceLimit, ctx.node().describe(), ": stopped after ", it,
+                   " iterations, the limit set (--max-loop-iterations, "
+                   "SessionOptions::max_loop_iterations)");
+      }
       std::vector<Value> in;
       in.emplace_back(Tensor::scalar<int64_t>(it));
       in.emplace_back(Tensor::scalar<bool>(cond));
@@ -192,6 +203,11 @@ class ScanKernel final : public Kernel {
     size_t n_scan = static_cast<size_t>(num_scan_);
     if (n_in < n_scan) ctx.fail("has fewer inputs than num_scan_inputs");
     size_t n_state = n_in - n_scan;
+    // Every declared output comes from the body: fewer body outputs left some unset.
+    if (body_graph_.outputs.size() < n_state || ctx.num_outputs() > body_graph_.outputs.size()) {
+      ctx.fail("has ", n_state, " state values and ", ctx.num_outputs(),
+               " outputs, but its body makes ", body_graph_.outputs.size(), " outputs");
+    }
     if (!legacy_) {
       std::vector<Tensor> ins;
       for (size_t i = 0; i < n_in; ++i) ins.push_back(ctx.input(first + i));

@@ -130,14 +130,6 @@ void depthwise_2d(const ConvShape& s, const float* x, const float* w, float* y, 
   });
 }
 
-template <typename T>
-void add_bias(const T* bias, int64_t M, int64_t O, T* y) {
-  for (int64_t m = 0; m < M; ++m) {
-    T b = bias[m];
-    for (int64_t o = 0; o < O; ++o) y[m * O + o] += b;
-  }
-}
-
 // Conv, and the runtime's blocked Conv (ops::kRuntimeDomain): the same attributes, Y in
 // the blocked layout of ops/conv_dnnl.h, X plain or blocked. runtime/layout.cc makes these
 // for float32 Convs whose weights are initializers.

@@ -1,5 +1,7 @@
 #include "onyx/ops/conv_dnnl.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -36,12 +38,6 @@ int64_t round_up(int64_t v, int64_t m) {
   return (v + m - 1) / m * m;
 }
 
-Tag plain_tag(size_t rank) {
-  static constexpr Tag tags[] = {Tag::undef, Tag::a,     Tag::ab,    Tag::abc,
-                                 Tag::abcd,  Tag::abcde, Tag::abcdef};
-  return rank < std::size(tags) ? tags[rank] : Tag::undef;
-}
-
 Tag blocked_tag(size_t rank) {  // channel (dim 1) blocked by 16
   switch (rank) {
     case 3:
@@ -52,6 +48,26 @@ Tag blocked_tag(size_t rank) {  // channel (dim 1) blocked by 16
       return Tag::aBcde16b;
     default:
       return Tag::undef;
+  }
+}
+
+// An 8x8 float transpose: out[j * ld + i] = in[i * ls + j] (AVX2, which the build assumes).
+inline void transpose8(const float* in, int64_t ls, float* out, int64_t ld) {
+  __m256 r[8], t[8], u[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(in + i * ls);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(out + i * ld, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+    _mm256_storeu_ps(out + (i + 4) * ld, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
   }
 }
 
@@ -81,7 +97,14 @@ void to_blocked(const float* x, int64_t N, int64_t C, int64_t S, float* xb, Thre
       const float* src = x + (n * C + c0) * S;
       float* dst = xb + i * S * kBlock;
       if (nc < kBlock) std::fill_n(dst, S * kBlock, 0.0f);
-      for (int64_t s0 = 0; s0 < S; s0 += kBlock) {
+      int64_t s0 = 0;
+      if (nc == kBlock) {  // a full block: 8x8 transposes, the rest below
+        for (; s0 + 8 <= S; s0 += 8) {
+          transpose8(src + s0, S, dst + s0 * kBlock, kBlock);
+          transpose8(src + 8 * S + s0, S, dst + s0 * kBlock + 8, kBlock);
+        }
+      }
+      for (; s0 < S; s0 += kBlock) {
         int64_t ns = std::min(kBlock, S - s0);
         for (int64_t c = 0; c < nc; ++c) {
           for (int64_t s = 0; s < ns; ++s) dst[(s0 + s) * kBlock + c] = src[c * S + s0 + s];
@@ -98,7 +121,14 @@ void from_blocked(const float* yb, int64_t N, int64_t C, int64_t S, float* y, Th
       int64_t n = i / CB, cb = i % CB, c0 = cb * kBlock, nc = std::min(kBlock, C - c0);
       const float* src = yb + i * S * kBlock;
       float* dst = y + (n * C + c0) * S;
-      for (int64_t s0 = 0; s0 < S; s0 += kBlock) {
+      int64_t s0 = 0;
+      if (nc == kBlock) {
+        for (; s0 + 8 <= S; s0 += 8) {
+          transpose8(src + s0 * kBlock, kBlock, dst + s0, S);
+          transpose8(src + s0 * kBlock + 8, kBlock, dst + 8 * S + s0, S);
+        }
+      }
+      for (; s0 < S; s0 += kBlock) {
         int64_t ns = std::min(kBlock, S - s0);
         for (int64_t c = 0; c < nc; ++c) {
           for (int64_t s = 0; s < ns; ++s) dst[c * S + s0 + s] = src[(s0 + s) * kBlock + c];
@@ -164,12 +194,6 @@ std::vector<Slice> split_work(const ConvProblem& p, int threads) {
     }
   }
   return out;
-}
-
-memory::dims dims_of(int64_t a, int64_t b, const std::vector<int64_t>& spatial) {
-  memory::dims d{a, b};
-  d.insert(d.end(), spatial.begin(), spatial.end());
-  return d;
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
-// ConvTranspose: per image and group, col = W_g^T x X_g (GEMM), then col2im scatters the
+// ConvTranspose: float32 on oneDNN's convolution backward-data primitive where it has a
+// fast kernel (a transposed convolution is the input gradient of the convolution from Y
+// to X); otherwise per image and group, col = W_g^T x X_g (GEMM), then col2im scatters the
 // columns into the output. Output size from the attributes, or from output_shape with
 // the padding derived as the spec describes.
+#include "onyx/ops/conv_dnnl_backward.h"
 #include "onyx/ops/conv_util.h"
 #include "onyx/ops/gemm.h"
 #include "onyx/ops/registry.h"
@@ -46,7 +49,8 @@ class ConvTransposeKernel final : public Kernel {
       : attrs_(WindowAttrs::read(info)),
         group_(info.node.attr_int("group", 1)),
         output_padding_(info.node.attr_ints("output_padding")),
-        output_shape_(info.node.attr_ints("output_shape")) {
+        output_shape_(info.node.attr_ints("output_shape")),
+        dnnl_(DnnlConvBackward::Wrt::Data) {
     for (const auto* v : {&output_padding_, &output_shape_}) {
       for (int64_t x : *v) {
         if (x < 0 || x > (int64_t{1} << 31))
@@ -96,14 +100,15 @@ class ConvTransposeKernel final : public Kernel {
         pe[d] = attrs_.pads[n + d];
       }
     }
+    // output_shape gives the spatial sizes, or the whole shape with them last.
+    if (!output_shape_.empty() && output_shape_.size() != n && output_shape_.size() != n + 2) {
+      ctx.fail("output_shape has ", output_shape_.size(), " values for ", n, " spatial dimensions");
+    }
     for (size_t d = 0; d < n; ++d) {
       int64_t full = stride[d] * (in[d] - 1) + opad[d] + (k[d] - 1) * dil[d] + 1;
       bool same = attrs_.auto_pad == "SAME_UPPER" || attrs_.auto_pad == "SAME_LOWER";
       if (!output_shape_.empty() || same) {
-        int64_t target =
-            same ? in[d] * stride[d]
-                 : list(std::vector<int64_t>(output_shape_.end() - n, output_shape_.end()), 0,
-                        "output_shape")[d];
+        int64_t target = same ? in[d] * stride[d] : output_shape_[output_shape_.size() - n + d];
         int64_t total = full - target;
         if (total < 0) total = 0;  // the output is padded with zeros at the end
         if (attrs_.auto_pad == "SAME_UPPER") {
@@ -131,6 +136,21 @@ class ConvTransposeKernel final : public Kernel {
     }
     const Tensor* bias = ctx.has_input(2) ? &ctx.input(2) : nullptr;
     if (bias && bias->numel() != M) ctx.fail(ctx.input_name(2), " must hold ", M, " values");
+    if (x.dtype() == DType::Float32) {
+      // The convolution this one is the input gradient of: from Y [N, M, out] to X.
+      ConvProblem p{N, M, C, group, {}};
+      p.g = {static_cast<int64_t>(n), out, k, in, stride, dil, pb, pe};
+      bool fits = true;  // oneDNN wants X's sizes to follow from Y's (not so with output_shape)
+      for (size_t d = 0; d < n; ++d) {
+        int64_t span = out[d] + pb[d] + pe[d] - ((k[d] - 1) * dil[d] + 1);
+        fits = fits && span >= 0 && span / stride[d] + 1 == in[d];
+      }
+      float* Y = y.data<float>();
+      if (fits && dnnl_.run(ctx, p, x.data<float>(), w.data<float>(), Y)) {
+        for (int64_t b = 0; bias && b < N; ++b) add_bias(bias->data<float>(), M, O, Y + b * M * O);
+        return;
+      }
+    }
     visit_float(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
@@ -186,12 +206,7 @@ class ConvTransposeKernel final : public Kernel {
               }
             }
           }
-          if (bias) {
-            for (int64_t m = 0; m < M; ++m) {
-              T bv = bias->data<T>()[m];
-              for (int64_t o = 0; o < O; ++o) Y[(b * M + m) * O + o] += bv;
-            }
-          }
+          if (bias) add_bias(bias->data<T>(), M, O, Y + b * M * O);
         };
         double image_flops = 2.0 * static_cast<double>(Mg * K * I * Cg * group);
         for_each_image<T>(ctx, N, image_flops, Mg * K * I, image);
@@ -203,6 +218,7 @@ class ConvTransposeKernel final : public Kernel {
   WindowAttrs attrs_;
   int64_t group_;
   std::vector<int64_t> output_padding_, output_shape_;
+  DnnlConvBackward dnnl_;
 };
 
 // Col2Im (opset 18): sums columns [N, C * prod(block), L] back into images [N, C, ...],

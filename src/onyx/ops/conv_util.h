@@ -57,6 +57,15 @@ void for_each_image(KernelContext& ctx, int64_t N, double image_flops, int64_t s
   });
 }
 
+// y [M, O] (one image) += bias [M], per output channel.
+template <typename T>
+void add_bias(const T* bias, int64_t M, int64_t O, T* y) {
+  for (int64_t m = 0; m < M; ++m) {
+    T b = bias[m];
+    for (int64_t o = 0; o < O; ++o) y[m * O + o] += b;
+  }
+}
+
 // im2col for one image and one channel group: col[(c * K + k), o] with K kernel positions
 // and o output positions; positions in the padding read as zero. Rows are `ld` apart
 // (default: the number of output positions), so several images can sit side by side.

@@ -28,6 +28,7 @@ void register_argreduce_kernels(Registry& r);
 void register_matmul_kernels(Registry& r);
 void register_conv_kernels(Registry& r);
 void register_conv_transpose_kernels(Registry& r);
+void register_conv_weight_grad_kernels(Registry& r);
 void register_pool_kernels(Registry& r);
 void register_blocked_kernels(Registry& r);
 void register_normalization_kernels(Registry& r);
@@ -80,6 +81,7 @@ inline constexpr RegisterFn kFamilies[] = {
     register_matmul_kernels,
     register_conv_kernels,
     register_conv_transpose_kernels,
+    register_conv_weight_grad_kernels,
     register_pool_kernels,
     register_blocked_kernels,
     register_normalization_kernels,

@@ -1,6 +1,8 @@
 // Indexing: Gather, GatherElements, GatherND, Scatter/ScatterElements, ScatterND, OneHot,
 // NonZero. Every index is checked against its axis (negative ones count from the end);
 // a bad index is an error naming the input and the value, never an out-of-bounds read.
+#include <algorithm>
+
 #include "onyx/ops/reduce_util.h"
 #include "onyx/ops/registry.h"
 #include "onyx/ops/strided.h"
@@ -14,6 +16,32 @@ int64_t checked_index(const KernelContext& ctx, size_t input, int64_t v, int64_t
     ctx.fail(ctx.input_name(input), " holds index ", v, ", out of range for an axis of size ", dim);
   }
   return v < 0 ? v + dim : v;
+}
+
+// A checked index in [-dim, dim) as a position (negative ones count from the end),
+// without a branch.
+inline int64_t wrap_index(int64_t v, int64_t dim) {
+  return v + (dim & (v >> 63));
+}
+
+// The int64 values of an index tensor: its own data, or a converted copy in `storage`.
+const int64_t* int64_indices(const Tensor& ind, std::vector<int64_t>& storage) {
+  if (ind.dtype() == DType::Int64) return ind.data<int64_t>();
+  storage = ind.to_int64s();
+  return storage.data();
+}
+
+// Every one of `count` indices in [-dim, dim): one min/max pass the compiler vectorises;
+// only when it finds a bad one does the per-index check run, to name it.
+void check_indices(const KernelContext& ctx, size_t input, const int64_t* idx, int64_t count,
+                   int64_t dim) {
+  int64_t lo = 0, hi = 0;
+  for (int64_t k = 0; k < count; ++k) {
+    lo = std::min(lo, idx[k]);
+    hi = std::max(hi, idx[k]);
+  }
+  if (count == 0 || (lo >= -dim && hi < dim)) return;
+  for (int64_t k = 0; k < count; ++k) checked_index(ctx, input, idx[k], dim);
 }
 
 class GatherKernel final : public Kernel {
@@ -179,8 +207,7 @@ class ScatterElementsKernel final : public Kernel {
     int64_t axis = normalize_axis(axis_, x.rank());
     // int64 indices are read in place; others converted once.
     std::vector<int64_t> converted;
-    if (ind.dtype() != DType::Int64) converted = ind.to_int64s();
-    const int64_t* idx = converted.empty() ? ind.data<int64_t>() : converted.data();
+    const int64_t* idx = int64_indices(ind, converted);
     Shape shape = x.shape();
     Tensor& y = ctx.output_from_input(0, 0);  // x may be gone now: use `shape`, `y`
     auto xs = shape_strides(shape);
@@ -190,9 +217,9 @@ class ScatterElementsKernel final : public Kernel {
       const T* up = upd.data<T>();
       if (shape.size() == 1) {  // flat scatters: what gradients of gathers and pools emit
         int64_t n = shape[0], count = ind.numel();
-        for (int64_t k = 0; k < count; ++k) checked_index(ctx, 1, idx[k], n);
+        check_indices(ctx, 1, idx, count, n);
         auto scatter = [&](auto op) {
-          for (int64_t k = 0; k < count; ++k) op(out[idx[k] < 0 ? idx[k] + n : idx[k]], up[k]);
+          for (int64_t k = 0; k < count; ++k) op(out[wrap_index(idx[k], n)], up[k]);
         };
         if constexpr (std::is_floating_point_v<T>) {  // the common cases, without a switch
           if (reduction_ == Reduction::Add) return scatter([](T& d, T v) { d += v; });
@@ -221,6 +248,60 @@ class ScatterElementsKernel final : public Kernel {
  private:
   int64_t axis_;
   Reduction reduction_;
+};
+
+// The runtime's ScatterReluGrad (runtime/training_fusion.cc): Y shaped like X, zero except
+// at the flat INDICES, where it takes UPDATES (summed over repeats with reduction "add")
+// wherever X > 0. The ReLU gradient of a scatter into zeros, in one pass over Y.
+class ScatterReluGradKernel final : public Kernel {
+ public:
+  explicit ScatterReluGradKernel(const KernelInfo& info)
+      : add_(info.node.attr_string("reduction", "none") == "add") {}
+  static std::unique_ptr<Kernel> make(const KernelInfo& i) {
+    return std::make_unique<ScatterReluGradKernel>(i);
+  }
+  void compute(KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    const Tensor& ind = ctx.input(1);
+    const Tensor& upd = ctx.input(2);
+    if (ind.rank() != 1 || upd.shape() != ind.shape())
+      ctx.fail("indices and updates must be 1-D and of one length, got ", shape_str(ind.shape()),
+               " and ", shape_str(upd.shape()));
+    if (upd.dtype() != x.dtype() || (x.dtype() != DType::Float32 && x.dtype() != DType::Float64))
+      ctx.fail("X and updates must both be float32 or float64");
+    std::vector<int64_t> converted;
+    const int64_t* idx = int64_indices(ind, converted);
+    int64_t n = x.numel(), count = ind.numel();
+    check_indices(ctx, 1, idx, count, n);
+    Tensor& y = ctx.allocate(0, x.dtype(), x.shape());
+    visit_float(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+        const T* xs = x.data<T>();
+        const T* up = upd.data<T>();
+        T* out = y.data<T>();
+        bool add = add_;
+        // Each thread owns a range of Y: it zeroes it and takes the updates landing there,
+        // in index order, so repeated indices combine as they would in one thread.
+        int64_t parts = ctx.pool().size();
+        ctx.pool().parallel_for(parts, 1, [&](int64_t b, int64_t e) {
+          for (int64_t t = b; t < e; ++t) {
+            int64_t lo = n * t / parts, hi = n * (t + 1) / parts;
+            std::fill(out + lo, out + hi, T(0));
+            for (int64_t k = 0; k < count; ++k) {
+              int64_t p = wrap_index(idx[k], n);
+              if (p < lo || p >= hi) continue;
+              T v = xs[p] > T(0) ? up[k] : T(0);
+              out[p] = add ? out[p] + v : v;
+            }
+          }
+        });
+      }
+    });
+  }
+
+ private:
+  bool add_;
 };
 
 class ScatterNDKernel final : public Kernel {
@@ -338,6 +419,7 @@ constexpr KernelDef kDefs[] = {
     {"", "GatherND", 11, kLatest, &GatherNDKernel::make},
     {"", "Scatter", 9, 10, &ScatterElementsKernel::make},
     {"", "ScatterElements", 11, kLatest, &ScatterElementsKernel::make},
+    {kRuntimeDomain, "ScatterReluGrad", 1, kLatest, &ScatterReluGradKernel::make},
     {"", "ScatterND", 11, kLatest, &ScatterNDKernel::make},
     {"", "OneHot", 9, kLatest, &OneHotKernel::make},
     {"", "NonZero", 9, kLatest, &FnKernel<nonzero>::make},

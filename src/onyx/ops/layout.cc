@@ -113,7 +113,6 @@ class SplitKernel final : public Kernel {
   explicit SplitKernel(const KernelInfo& info)
       : axis_(info.node.attr_int("axis", 0)),
         split_attr_(info.node.attr_ints("split")),
-        split_input_(info.opset >= 13 || info.opset < 2),
         num_outputs_(info.node.attr_int("num_outputs", 0)) {}
   static std::unique_ptr<Kernel> make(const KernelInfo& i) {
     return std::make_unique<SplitKernel>(i);
@@ -125,6 +124,7 @@ class SplitKernel final : public Kernel {
     std::vector<int64_t> sizes = split_attr_;
     if (ctx.has_input(1)) sizes = ctx.input(1).to_int64s();
     int64_t n = static_cast<int64_t>(ctx.num_outputs());
+    if (n == 0) ctx.fail("Split has no outputs");
     if (sizes.empty()) {
       if (num_outputs_ > 0) {
         // Opset 18: chunks of ceil(len / n), the last one smaller.
@@ -142,7 +142,7 @@ class SplitKernel final : public Kernel {
     int64_t total = 0;
     for (int64_t s : sizes) {
       if (s < 0) ctx.fail("split sizes must not be negative");
-      total += s;
+      if (__builtin_add_overflow(total, s, &total)) ctx.fail("split sizes overflow int64");
     }
     if (total != len) ctx.fail("split sizes sum to ", total, ", axis ", axis, " has ", len);
     int64_t at = 0;
@@ -155,7 +155,6 @@ class SplitKernel final : public Kernel {
  private:
   int64_t axis_;
   std::vector<int64_t> split_attr_;
-  bool split_input_;
   int64_t num_outputs_;
 };
 
@@ -279,18 +278,28 @@ class DepthSpaceKernel final : public Kernel {
     if (x.rank() != 4)
       ctx.fail(ctx.input_name(0), " must be 4-D [N,C,H,W], got ", shape_str(x.shape()));
     int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), b = block_;
+    // A blocksize of 2^32 squares to 0 in int64 (a division by zero, found by probing).
+    auto times = [&](int64_t p, int64_t q) {
+      int64_t r = 0;
+      if (__builtin_mul_overflow(p, q, &r)) {
+        ctx.fail("blocksize ", b, " makes dimensions past int64 for input shape ",
+                 shape_str(x.shape()));
+      }
+      return r;
+    };
+    int64_t bb = times(b, b);
     if (to_space_) {
-      if (c % (b * b)) ctx.fail("channels ", c, " are not divisible by blocksize^2 = ", b * b);
-      int64_t oc = c / (b * b);
+      if (c % bb) ctx.fail("channels ", c, " are not divisible by blocksize^2 = ", bb);
+      int64_t oc = c / bb, oh = times(h, b), ow = times(w, b);
       if (crd_) {
-        permute_into(ctx, x, {n, oc, b, b, h, w}, {0, 1, 4, 2, 5, 3}, {n, oc, h * b, w * b});
+        permute_into(ctx, x, {n, oc, b, b, h, w}, {0, 1, 4, 2, 5, 3}, {n, oc, oh, ow});
       } else {
-        permute_into(ctx, x, {n, b, b, oc, h, w}, {0, 3, 4, 1, 5, 2}, {n, oc, h * b, w * b});
+        permute_into(ctx, x, {n, b, b, oc, h, w}, {0, 3, 4, 1, 5, 2}, {n, oc, oh, ow});
       }
     } else {
       if (h % b || w % b) ctx.fail("height and width must be divisible by blocksize ", b);
       permute_into(ctx, x, {n, c, h / b, b, w / b, b}, {0, 3, 5, 1, 2, 4},
-                   {n, c * b * b, h / b, w / b});
+                   {n, times(c, bb), h / b, w / b});
     }
   }
 

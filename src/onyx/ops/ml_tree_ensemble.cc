@@ -144,7 +144,8 @@ class TreeEnsembleKernel final : public Kernel {
     const Tensor& x = ctx.input(0);
     if (x.dtype() != DType::Float32 && x.dtype() != DType::Float64 && x.dtype() != DType::Float16)
       ctx.fail(ctx.input_name(0), " must be float, double or float16, not ", dtype_name(x.dtype()));
-    auto [rows, cols] = ml::tree_input(ctx, forest_);
+    const auto shape = ml::tree_input(ctx, forest_);
+    const int64_t rows = shape.first, cols = shape.second;
     const int64_t nt = forest_.n_targets;
     Tensor& y = ctx.allocate(0, x.dtype(), {rows, nt});
     visit_float(x.dtype(), [&](auto tag) {

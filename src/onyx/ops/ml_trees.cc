@@ -160,7 +160,8 @@ class TreeEnsembleRegressorKernel final : public Kernel {
   }
 
   void compute(KernelContext& ctx) override {
-    auto [rows, cols] = ml::tree_input(ctx, forest_);
+    const auto shape = ml::tree_input(ctx, forest_);
+    const int64_t rows = shape.first, cols = shape.second;
     const int64_t nt = forest_.n_targets;
     Tensor& y = ctx.allocate(0, DType::Float32, {rows, nt});
     const Tensor& x = ctx.input(0);
@@ -241,7 +242,8 @@ class TreeEnsembleClassifierKernel final : public Kernel {
   }
 
   void compute(KernelContext& ctx) override {
-    auto [rows, cols] = ml::tree_input(ctx, forest_);
+    const auto shape = ml::tree_input(ctx, forest_);
+    const int64_t rows = shape.first, cols = shape.second;
     Tensor* y = ctx.needs_output(0) ? &ctx.allocate(0, labels_.dtype(), {rows}) : nullptr;
     Tensor* z = ctx.needs_output(1) ? &ctx.allocate(1, DType::Float32, {rows, cols_}) : nullptr;
     visit_tree_input(ctx, [&](auto tag) {

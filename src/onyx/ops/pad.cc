@@ -46,7 +46,10 @@ class PadKernel final : public Kernel {
     }
     Shape out(static_cast<size_t>(r));
     for (int64_t d = 0; d < r; ++d) {
-      out[d] = x.dim(d) + before[d] + after[d];
+      if (__builtin_add_overflow(x.dim(d), before[d], &out[d]) ||
+          __builtin_add_overflow(out[d], after[d], &out[d])) {
+        ctx.fail("pads of dimension ", d, " overflow int64");
+      }
       if (out[d] < 0) ctx.fail("pads crop dimension ", d, " below zero");
       if (mode_ != "constant" && x.dim(d) == 0 && out[d] > 0)
         ctx.fail("cannot ", mode_, "-pad an empty dimension");
@@ -54,6 +57,14 @@ class PadKernel final : public Kernel {
         // Reflecting a single element repeats it, as numpy does.
       }
     }
+    if (!legacy_ && ctx.has_input(2) && x.dtype() != DType::String &&
+        (ctx.input(2).numel() != 1 || ctx.input(2).dtype() != x.dtype())) {
+      ctx.fail(ctx.input_name(2), " must be a scalar of the input's type");
+    }
+    // Allocated first: the memory limit speaks before the tables below are built (one
+    // entry per output coordinate, each no longer than the output once it is not empty).
+    Tensor& y = ctx.allocate(0, x.dtype(), out);
+    if (y.numel() == 0) return;
     // For each output coordinate along each dim: the source index, or -1 for the pad value.
     std::vector<std::vector<int64_t>> src(static_cast<size_t>(r));
     for (int64_t d = 0; d < r; ++d) {
@@ -79,7 +90,6 @@ class PadKernel final : public Kernel {
         src[d][o] = i;
       }
     }
-    Tensor& y = ctx.allocate(0, x.dtype(), out);
     std::vector<int64_t> xs = shape_strides(x.shape());
     visit_any(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
@@ -88,10 +98,7 @@ class PadKernel final : public Kernel {
         if (legacy_) {
           fill = static_cast<T>(static_cast<compute_t<T>>(value_));
         } else if (ctx.has_input(2)) {
-          const Tensor& v = ctx.input(2);
-          if (v.numel() != 1 || v.dtype() != x.dtype())
-            ctx.fail(ctx.input_name(2), " must be a scalar of the input's type");
-          fill = v.data<T>()[0];
+          fill = ctx.input(2).data<T>()[0];  // checked above
         }
       }
       const T* in = x.data<T>();

@@ -128,10 +128,63 @@ class PoolKernel final : public Kernel {
     });
   }
 
+  // MaxPool 2x2 at stride 2 without padding over float (the CNN classic): each output
+  // row from two input rows, in straight loops the compiler vectorises, with the first
+  // maximum in row-major order as Indices (storage_order 0).
+  static bool run_max_2x2(KernelContext& ctx, const Tensor& x, const WindowGeometry& g, Tensor& y,
+                          Tensor* idx, int64_t storage_order) {
+    if (x.dtype() != DType::Float32 || g.spatial != 2 || storage_order != 0) return false;
+    for (size_t d = 0; d < 2; ++d) {
+      if (g.kernel[d] != 2 || g.stride[d] != 2 || g.dilation[d] != 1 || g.pad_begin[d] != 0 ||
+          g.in[d] < 2 * g.out[d])
+        return false;
+    }
+    const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
+    const float* in = x.data<float>();
+    float* out = y.data<float>();
+    int64_t* indices = idx ? idx->data<int64_t>() : nullptr;
+    ctx.pool().parallel_for(x.dim(0) * x.dim(1) * OH, 16, [&](int64_t b, int64_t e) {
+      // Locals, so that the int64 stores cannot make the compiler reload them per output.
+      const int64_t h = H, w_in = W, oh_n = OH, ow_n = OW;
+      const float* src = in;
+      float* dst = out;
+      int64_t* ind = indices;
+      for (int64_t r = b; r < e; ++r) {
+        int64_t pl = r / oh_n, oh = r % oh_n;
+        const float* r0 = src + (pl * h + 2 * oh) * w_in;
+        const float* r1 = r0 + w_in;
+        float* o = dst + r * ow_n;
+        if (!ind) {
+          // As the general loop: from the lowest float, so that NaNs never win.
+          for (int64_t w = 0; w < ow_n; ++w) {
+            float m = std::numeric_limits<float>::lowest();
+            for (float v : {r0[2 * w], r0[2 * w + 1], r1[2 * w], r1[2 * w + 1]}) m = v > m ? v : m;
+            o[w] = m;
+          }
+          continue;
+        }
+        int64_t* ix = ind + r * ow_n;
+        const int64_t base = pl * h * w_in + 2 * oh * w_in;
+        for (int64_t w = 0; w < ow_n; ++w) {
+          // Strictly greater moves on (ties keep the earlier tap), as selects, not branches:
+          // which tap wins is unpredictable on real data.
+          float a = r0[2 * w], bb = r0[2 * w + 1], c = r1[2 * w], d = r1[2 * w + 1];
+          int64_t top = bb > a, bottom = d > c;
+          float t = top ? bb : a, u = bottom ? d : c;
+          int64_t lower = u > t;
+          o[w] = lower ? u : t;
+          ix[w] = base + 2 * w + (lower ? w_in + bottom : top);
+        }
+      }
+    });
+    return true;
+  }
+
   template <typename T>
   void run(KernelContext& ctx, const Tensor& x, const WindowGeometry& g, Tensor& y,
            Tensor* idx) const {
     using C = compute_t<T>;
+    if (kind_ == Pool::Max && run_max_2x2(ctx, x, g, y, idx, storage_order_)) return;
     if (g.spatial == 2 && g.dilation[0] == 1 && g.dilation[1] == 1 && kind_ != Pool::Lp) {
       run_2d<T>(ctx, x, g, y, idx);
       return;

@@ -11,7 +11,7 @@
 namespace onyx::ops {
 
 ReduceLayout reduce_layout(KernelContext& ctx, const Tensor& x, std::vector<int64_t> axes,
-                           bool keepdims, bool noop_when_empty) {
+                           bool keepdims, bool noop_when_empty, bool rearrange) {
   ReduceLayout l;
   int64_t r = x.rank();
   std::vector<bool> red(static_cast<size_t>(r), false);
@@ -40,7 +40,8 @@ ReduceLayout reduce_layout(KernelContext& ctx, const Tensor& x, std::vector<int6
   for (int64_t d = 0; d < r; ++d) {
     if (red[d]) perm.push_back(d);
   }
-  if (trailing) {
+  l.reduced = red;
+  if (trailing || !rearrange) {
     l.data = x;
   } else {
     Shape ps;
@@ -58,6 +59,165 @@ ReduceLayout reduce_layout(KernelContext& ctx, const Tensor& x, std::vector<int6
 namespace {
 
 enum class Red { Sum, Mean, Max, Min, Prod, L1, L2, LogSum, LogSumExp, SumSquare };
+
+// The reductions that add up one term per element.
+bool sums_terms(Red op) {
+  return op == Red::Sum || op == Red::Mean || op == Red::L1 || op == Red::L2 || op == Red::LogSum ||
+         op == Red::SumSquare;
+}
+
+// x's dimensions with size-1 ones dropped and neighbours of the same kind (reduced or
+// kept) merged, outermost first; each group knows its size and its stride in x.
+struct DimGroup {
+  int64_t size = 1, stride = 1;
+  bool reduced = false;
+};
+
+std::vector<DimGroup> dim_groups(const Shape& shape, const std::vector<bool>& reduced) {
+  std::vector<DimGroup> g;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    if (!g.empty() && g.back().reduced == reduced[d]) {
+      g.back().size *= shape[d];
+    } else {
+      g.push_back({shape[d], 1, reduced[d]});
+    }
+  }
+  for (size_t i = g.size(); i-- > 0;)
+    g[i].stride = i + 1 < g.size() ? g[i + 1].stride * g[i + 1].size : 1;
+  return g;
+}
+
+// The positions of some groups in row-major order, and each one's offset in x: seek to a
+// position once, then step, instead of a table of every offset.
+class GroupWalk {
+ public:
+  explicit GroupWalk(std::vector<DimGroup> groups) : g_(std::move(groups)), idx_(g_.size(), 0) {}
+  int64_t count() const {
+    int64_t n = 1;
+    for (const DimGroup& d : g_) n *= d.size;
+    return n;
+  }
+  void seek(int64_t i) {  // i < count() (a walk over no positions is never read)
+    offset_ = 0;
+    for (size_t d = g_.size(); d-- > 0;) {
+      if (g_[d].size == 0) return;
+      idx_[d] = i % g_[d].size;
+      i /= g_[d].size;
+      offset_ += idx_[d] * g_[d].stride;
+    }
+  }
+  void next() {
+    for (size_t d = g_.size(); d-- > 0;) {
+      offset_ += g_[d].stride;
+      if (++idx_[d] < g_[d].size) return;
+      offset_ -= g_[d].size * g_[d].stride;
+      idx_[d] = 0;
+    }
+  }
+  int64_t offset() const { return offset_; }
+
+ private:
+  std::vector<DimGroup> g_;
+  std::vector<int64_t> idx_;
+  int64_t offset_ = 0;
+};
+
+// Sums of terms (the term is x, |x| or x*x) in double, read in x's own memory order
+// instead of moving the reduced axes last first: the layout of a bias gradient (sum over
+// all axes but one) or a batch sum (over axis 0) costs one pass over x this way. With
+// the innermost group reduced, each output adds up contiguous runs, in eight lanes; with
+// it kept, each output row adds whole rows of x, in x's order.
+template <typename T>
+class TermSums {
+ public:
+  TermSums(const Tensor& x, const std::vector<bool>& reduced, Red op) : x_(x.data<T>()), op_(op) {
+    std::vector<DimGroup> g = dim_groups(x.shape(), reduced);
+    if (!g.empty()) {
+      inner_ = g.back();
+      g.pop_back();
+    }
+    std::vector<DimGroup> kept, red;
+    for (const DimGroup& d : g) (d.reduced ? red : kept).push_back(d);
+    kept_ = GroupWalk(std::move(kept));
+    red_ = GroupWalk(std::move(red));
+  }
+
+  // Outputs in [b, e) of the rows-of-x order (outputs are x's kept positions in order).
+  void run(int64_t b, int64_t e, double* acc) const {
+    // The term is chosen outside the loops: a branch on op_ inside them stops GCC from
+    // vectorising them.
+    switch (op_) {
+      case Red::L1:
+        return run<Red::L1>(b, e, acc);
+      case Red::L2:
+      case Red::SumSquare:
+        return run<Red::SumSquare>(b, e, acc);
+      default:
+        return run<Red::Sum>(b, e, acc);
+    }
+  }
+
+  int64_t outputs() const { return kept_.count() * (inner_.reduced ? 1 : inner_.size); }
+  int64_t terms_per_output() const { return red_.count() * (inner_.reduced ? inner_.size : 1); }
+
+ private:
+  template <Red Term>
+  static double term(T v) {
+    double d = static_cast<double>(v);
+    if constexpr (Term == Red::L1) return d < 0 ? -d : d;
+    if constexpr (Term == Red::SumSquare) return d * d;
+    return d;
+  }
+
+  template <Red Term>
+  void run(int64_t b, int64_t e, double* acc) const {
+    GroupWalk kept = kept_, red = red_;  // this call's own positions
+    int64_t reductions = red.count();
+    if (inner_.reduced) {
+      kept.seek(b);
+      for (int64_t o = b; o < e; ++o, kept.next()) {
+        double s = 0;
+        red.seek(0);
+        for (int64_t r = 0; r < reductions; ++r, red.next())
+          s += run_sum<Term>(x_ + kept.offset() + red.offset(), inner_.size);
+        acc[o] = s;
+      }
+      return;
+    }
+    // Innermost kept: output o is kept position o / K, lane o % K.
+    int64_t k = inner_.size;
+    kept.seek(b / k);
+    for (int64_t o = b; o < e; kept.next()) {
+      int64_t lane = o % k, len = std::min(e - o, k - lane);
+      double* out = acc + o;
+      std::fill(out, out + len, 0.0);
+      red.seek(0);
+      for (int64_t r = 0; r < reductions; ++r, red.next()) {
+        const T* in = x_ + kept.offset() + red.offset() + lane;
+        for (int64_t i = 0; i < len; ++i) out[i] += term<Term>(in[i]);
+      }
+      o += len;
+    }
+  }
+
+  template <Red Term>
+  static double run_sum(const T* in, int64_t n) {
+    double lane[8] = {};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      for (int j = 0; j < 8; ++j) lane[j] += term<Term>(in[i + j]);
+    double s =
+        ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+    for (; i < n; ++i) s += term<Term>(in[i]);
+    return s;
+  }
+
+  const T* x_;
+  Red op_;
+  DimGroup inner_{1, 1, true};
+  GroupWalk kept_{{}}, red_{{}};
+};
 
 class ReduceKernel final : public Kernel {
  public:
@@ -77,8 +237,17 @@ class ReduceKernel final : public Kernel {
       ctx.set_output(0, x);
       return;
     }
-    ReduceLayout l = reduce_layout(ctx, x, axes, keepdims_, false);
+    bool in_place = sums_terms(op_) && (x.dtype() == DType::Float32 || x.dtype() == DType::Float64);
+    ReduceLayout l = reduce_layout(ctx, x, axes, keepdims_, false, !in_place);
     Tensor& y = ctx.allocate(0, x.dtype(), l.out_shape);
+    if (in_place) {
+      if (x.dtype() == DType::Float32) {
+        run_term_sums<float>(ctx, x, l, y);
+      } else {
+        run_term_sums<double>(ctx, x, l, y);
+      }
+      return;
+    }
     if (x.dtype() == DType::Bool && (op_ == Red::Max || op_ == Red::Min)) {
       reduce_bool(ctx, l, y);  // opset 20: max is any, min is all
       return;
@@ -107,6 +276,24 @@ class ReduceKernel final : public Kernel {
                                 out[o] = acc;
                               }
                             });
+  }
+
+  template <typename T>
+  void run_term_sums(KernelContext& ctx, const Tensor& x, const ReduceLayout& l, Tensor& y) const {
+    TermSums<T> sums(x, l.reduced, op_);
+    int64_t n = sums.outputs(), terms = sums.terms_per_output();
+    Tensor acc = ctx.scratch(DType::Float64, {n});
+    double* a = acc.data<double>();
+    ctx.pool().parallel_for(n, std::max<int64_t>(1, 16384 / std::max<int64_t>(terms, 1)),
+                            [&](int64_t b, int64_t e) { sums.run(b, e, a); });
+    T* out = y.data<T>();
+    for (int64_t o = 0; o < n; ++o) {
+      double s = a[o];
+      if (op_ == Red::Mean) s = terms ? s / static_cast<double>(terms) : NAN;
+      if (op_ == Red::L2) s = std::sqrt(s);
+      if (op_ == Red::LogSum) s = std::log(s);
+      out[o] = static_cast<T>(s);
+    }
   }
 
   template <typename T>

@@ -12,11 +12,13 @@ struct ReduceLayout {
   int64_t outer = 1;     // number of outputs
   int64_t rows_len = 1;  // elements folded into each output
   Shape out_shape;
+  std::vector<bool> reduced;  // per axis of the input
 };
 
 // Axes are normalised and checked; empty axes reduce everything unless noop_when_empty.
+// Without `rearrange`, data is the input as it is (for kernels that read it in place).
 ReduceLayout reduce_layout(KernelContext& ctx, const Tensor& x, std::vector<int64_t> axes,
-                           bool keepdims, bool noop_when_empty);
+                           bool keepdims, bool noop_when_empty, bool rearrange = true);
 
 // [outer, n, inner] view of x around `axis`.
 struct AxisSplit {

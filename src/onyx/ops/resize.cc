@@ -88,7 +88,9 @@ class ResizeKernel final : public Kernel {
       for (int64_t d = 0; d < r; ++d) {
         if (!(sc[d] > 0)) ctx.fail("scales must be positive, got ", sc[d]);
         scales[d] = sc[d];
-        out[d] = static_cast<int64_t>(std::floor(static_cast<double>(x.dim(d)) * sc[d]));
+        double size = std::floor(static_cast<double>(x.dim(d)) * sc[d]);
+        if (!(size < 9.2e18)) ctx.fail("scale ", sc[d], " makes dimension ", d, " past int64");
+        out[d] = static_cast<int64_t>(size);
       }
     } else {
       if (static_cast<int64_t>(sizes.size()) != r)
@@ -102,9 +104,12 @@ class ResizeKernel final : public Kernel {
     if (coord_ == "tf_crop_and_resize" && static_cast<int64_t>(roi.size()) != 2 * r) {
       ctx.fail("roi must hold ", 2 * r, " values for tf_crop_and_resize");
     }
+    // The output first: the memory limit speaks before the per-dimension tap tables (one
+    // entry per output coordinate) are built, and an empty output needs none.
+    Tensor& y = ctx.allocate(0, x.dtype(), out);
+    if (y.numel() == 0) return;
     std::vector<DimTaps> dims(static_cast<size_t>(r));
     for (int64_t d = 0; d < r; ++d) dims[d] = taps_for(x.dim(d), out[d], scales[d], roi, d, r);
-    Tensor& y = ctx.allocate(0, x.dtype(), out);
     visit_numeric(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       if constexpr (!std::is_same_v<T, bool>) interpolate<T>(x, y, dims);

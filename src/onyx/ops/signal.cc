@@ -1,6 +1,7 @@
-// Signal processing: DFT and STFT (opset 17). Transforms are computed in double, directly
-// (O(n^2) per transform); the backend suite's sizes are small and this keeps every length
-// exact. A fast path (FFT) belongs here when a real model needs it.
+// Signal processing: DFT and STFT (opset 17). Transforms are computed in double: directly
+// for short lengths (as exact as the sum can be), by FFT past kDirectMax, radix 2 for powers
+// of two and Bluestein's chirp transform otherwise. The direct sum alone is O(n^2): a
+// dft_length of 2^20 took longer than anyone waits.
 #include <algorithm>
 #include <cmath>
 #include <complex>
@@ -13,17 +14,75 @@ namespace {
 
 using cd = std::complex<double>;
 
-// out[k] = sum_j in[j] * exp(sign * 2 pi i j k / n), k < bins.
-void dft(const std::vector<cd>& in, int64_t n, int64_t bins, bool inverse, std::vector<cd>& out) {
-  out.assign(static_cast<size_t>(bins), cd(0, 0));
-  double sign = inverse ? 1.0 : -1.0;
-  for (int64_t k = 0; k < bins; ++k) {
-    cd acc(0, 0);
-    for (int64_t j = 0; j < n; ++j) {
-      double angle = sign * 2.0 * M_PI * static_cast<double>((j * k) % n) / static_cast<double>(n);
-      acc += in[j] * cd(std::cos(angle), std::sin(angle));
+constexpr int64_t kDirectMax = 64;
+
+// exp(sign * 2 pi i * num / den), with num reduced first so that large products stay exact.
+cd unit_root(double sign, int64_t num, int64_t den) {
+  double angle = sign * 2.0 * M_PI * static_cast<double>(num % den) / static_cast<double>(den);
+  return cd(std::cos(angle), std::sin(angle));
+}
+
+// In place, a.size() a power of two: iterative radix-2, twiddles from one table.
+void fft_pow2(std::vector<cd>& a, double sign) {
+  size_t n = a.size();
+  for (size_t i = 1, j = 0; i < n; ++i) {
+    size_t bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j |= bit;
+    if (i < j) std::swap(a[i], a[j]);
+  }
+  std::vector<cd> w(n / 2);
+  for (size_t k = 0; k < n / 2; ++k) {
+    w[k] = unit_root(sign, static_cast<int64_t>(k), static_cast<int64_t>(n));
+  }
+  for (size_t len = 2; len <= n; len <<= 1) {
+    size_t step = n / len;
+    for (size_t i = 0; i < n; i += len) {
+      for (size_t k = 0; k < len / 2; ++k) {
+        cd u = a[i + k], v = a[i + k + len / 2] * w[k * step];
+        a[i + k] = u + v;
+        a[i + k + len / 2] = u - v;
+      }
     }
-    out[k] = inverse ? acc / static_cast<double>(n) : acc;
+  }
+}
+
+// out[k] = sum_j in[j] * exp(sign * 2 pi i j k / n), k < bins; divided by n when inverse.
+void dft(const std::vector<cd>& in, int64_t n, int64_t bins, bool inverse, std::vector<cd>& out) {
+  double sign = inverse ? 1.0 : -1.0;
+  out.assign(static_cast<size_t>(bins), cd(0, 0));
+  if (n <= kDirectMax) {
+    for (int64_t k = 0; k < bins; ++k) {
+      cd acc(0, 0);
+      for (int64_t j = 0; j < n; ++j) acc += in[j] * unit_root(sign, j * k, n);
+      out[k] = acc;
+    }
+  } else if ((n & (n - 1)) == 0) {
+    std::vector<cd> a(in.begin(), in.begin() + n);
+    fft_pow2(a, sign);
+    std::copy_n(a.begin(), bins, out.begin());
+  } else {
+    // Bluestein: jk = (j^2 + k^2 - (k - j)^2) / 2 turns the sum into a convolution with the
+    // chirp c[m] = exp(sign * pi i m^2 / n), done by power-of-two FFTs.
+    size_t m = 1;
+    while (m < static_cast<size_t>(2 * n - 1)) m <<= 1;
+    std::vector<cd> chirp(static_cast<size_t>(n)), a(m, cd(0, 0)), b(m, cd(0, 0));
+    for (int64_t j = 0; j < n; ++j) {
+      // j^2 mod 2n, computed without overflow: the chirp's period is 2n.
+      int64_t sq = static_cast<int64_t>((static_cast<unsigned __int128>(j) * j) % (2 * n));
+      chirp[j] = unit_root(sign, sq, 2 * n);
+    }
+    for (int64_t j = 0; j < n; ++j) a[j] = in[j] * chirp[j];
+    b[0] = std::conj(chirp[0]);
+    for (int64_t j = 1; j < n; ++j) b[j] = b[m - j] = std::conj(chirp[j]);
+    fft_pow2(a, -1.0);
+    fft_pow2(b, -1.0);
+    for (size_t i = 0; i < m; ++i) a[i] *= b[i];
+    fft_pow2(a, 1.0);
+    for (int64_t k = 0; k < bins; ++k) out[k] = a[k] * chirp[k] / static_cast<double>(m);
+  }
+  if (inverse) {
+    for (auto& v : out) v /= static_cast<double>(n);
   }
 }
 

@@ -135,9 +135,11 @@ class TfIdfVectorizerKernel final : public Kernel {
     for (int64_t r = 0; r < rows; ++r) {
       const std::string* row = tokens.data() + r * cols;
       float* o = out + r * out_size_;
-      for (int64_t len = min_n_; len <= max_n_; ++len) {
+      // Lengths past the row and skips past its end find nothing: the attributes, which
+      // may say 2^40, bound nothing by themselves.
+      for (int64_t len = min_n_; len <= std::min(max_n_, cols); ++len) {
         // Unigrams have no gaps to skip over, so count them once.
-        int64_t max_skip = len == 1 ? 0 : max_skip_;
+        int64_t max_skip = len == 1 ? 0 : std::min(max_skip_, cols);
         for (int64_t skip = 0; skip <= max_skip; ++skip) {
           int64_t stride = skip + 1;
           for (int64_t start = 0; start + (len - 1) * stride < cols; ++start) {

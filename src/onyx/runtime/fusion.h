@@ -38,4 +38,18 @@ std::shared_ptr<const ir::Graph> fuse_layer_norm(std::shared_ptr<const ir::Graph
 // constant C [N], alpha and beta 1, followed by such an activation.
 std::shared_ptr<const ir::Graph> fuse_matmul_bias(std::shared_ptr<const ir::Graph> graph);
 
+// The weight gradient of a convolution as autodiff writes it in standard ops (X and dY
+// transposed so that batch and channels trade places, a Conv, a Slice to the kernel's size
+// and a Transpose back; autodiff/rules_conv.cc) becomes the runtime's ConvWeightGrad,
+// which reads X and dY as they are. Each intermediate value must have no other reader.
+std::shared_ptr<const ir::Graph> fuse_conv_weight_grad(std::shared_ptr<const ir::Graph> graph);
+
+// The ReLU gradient of a flat scatter into zeros, as autodiff writes the gradient of
+// MaxPool followed by the Relu before it: Where(Greater(y, 0), Reshape(ScatterElements(
+// zeros like y, I, U), shape of y), 0) becomes the runtime's ScatterReluGrad(y, I, U),
+// which zeroes its output and scatters only where y > 0, in one pass instead of four over
+// y's size (the fill, the scatter, the mask and the select).
+std::shared_ptr<const ir::Graph> fuse_scatter_relu_grad(std::shared_ptr<const ir::Graph> graph,
+                                                        PassContext& ctx);
+
 }  // namespace onyx::runtime

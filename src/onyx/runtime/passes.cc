@@ -32,6 +32,11 @@ const GraphPass kPasses[] = {
      [](std::shared_ptr<const ir::Graph> g, PassContext&) {
        return fuse_matmul_bias(std::move(g));
      }},
+    {"fuse-conv-weight-grad", PassLevel::Runtime, true,
+     [](std::shared_ptr<const ir::Graph> g, PassContext&) {
+       return fuse_conv_weight_grad(std::move(g));
+     }},
+    {"fuse-scatter-relu-grad", PassLevel::Runtime, true, fuse_scatter_relu_grad},
     {"fuse-activations", PassLevel::Runtime, true,
      [](std::shared_ptr<const ir::Graph> g, PassContext& ctx) {
        return fuse_activations(std::move(g), ctx.model());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <new>
 #include <unordered_set>
 
 #include "onyx/ops/registry.h"
@@ -48,7 +49,7 @@ int Plan::slot(const std::string& name) const {
 }
 
 Plan::Plan(const ir::Graph& graph, const PlanContext& ctx, const Plan* outer)
-    : graph_(graph), ctx_(ctx), outer_(outer) {
+    : graph_(graph), ctx_(ctx) {
   std::vector<std::string> outer_names;
   std::unordered_set<std::string> own;
   for (const auto& in : graph.inputs) own.insert(in.name);
@@ -189,6 +190,9 @@ void Plan::execute(Frame& frame) const {
         rethrow_with_context(e, step.node->describe());
       }
       throw;
+    } catch (const std::bad_alloc&) {
+      // A kernel's own scratch (index tables, copies) that the machine could not give.
+      fail(ErrorKind::ResourceLimit, step.node->describe(), ": out of memory");
     }
     if (ctx_.profile) {
       auto d = std::chrono::steady_clock::now() - t0;

@@ -71,7 +71,6 @@ class Plan {
 
   const ir::Graph& graph_;
   PlanContext ctx_;
-  const Plan* outer_;
   std::vector<std::string> slot_names_;
   std::unordered_map<std::string, int> slot_of_;
   std::vector<std::pair<int, Value>> constants_;

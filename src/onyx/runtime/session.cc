@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "onyx/core/limits.h"
 #include "onyx/onnx/functions.h"
 #include "onyx/onnx/model_io.h"
 #include "onyx/ops/registry.h"
@@ -72,6 +73,7 @@ void check_feed(const ir::ValueInfo& info, const Value& v, const std::string& mo
 Session::Session(ir::Model model, SessionOptions options)
     : model_(std::make_unique<ir::Model>(std::move(model))), state_(std::make_unique<State>()) {
   if (options.memory_limit) set_memory_limit(options.memory_limit);
+  if (options.max_loop_iterations > 0) set_max_loop_iterations(options.max_loop_iterations);
   int threads = options.threads > 0 ? options.threads : default_thread_count();
   state_->pool = std::make_unique<ThreadPool>(threads);
   PlanContext ctx{model_.get(), state_->pool.get(), &state_->buffers,
@@ -184,7 +186,8 @@ void Session::bind(const std::vector<std::pair<std::string, std::string>>& input
   const std::string& name = model_->path.empty() ? std::string("model") : model_->path;
   const ir::Graph& g = *model_->graph;
   std::vector<State::Bound> bound;
-  for (const auto& [in, out] : input_output) {
+  for (const auto& pair : input_output) {
+    const std::string &in = pair.first, &out = pair.second;
     auto i = state_->input_index.find(in);
     if (i == state_->input_index.end()) {
       fail(ErrorKind::InvalidArgument, name, ": cannot bind '", in, "': not an input");

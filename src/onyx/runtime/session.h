@@ -17,8 +17,12 @@ struct Frame;
 
 struct SessionOptions {
   int threads = 0;          // 0: one per hardware thread
-  size_t memory_limit = 0;  // largest single tensor in bytes; 0 keeps the default
-  bool profile = false;     // time every op type (see Session::profile)
+  // The memory budget in bytes (core/limits.h: all tensors at once); 0 keeps the current one.
+  size_t memory_limit = 0;
+  // Most iterations a Loop node may run (core/limits.h); 0 keeps the current bound (none
+  // unless set). A Loop whose condition never turns false then ends in ResourceLimit.
+  int64_t max_loop_iterations = 0;
+  bool profile = false;  // time every op type (see Session::profile)
   // Rewrite the graph for speed before planning (the passes of runtime/passes.h); the
   // results are the same either way, to rounding. Off: every node runs as written.
   bool optimize = true;

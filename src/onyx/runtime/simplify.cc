@@ -48,30 +48,9 @@ std::shared_ptr<ir::Graph> without(const ir::Graph& g, std::vector<ir::Node> nod
 }
 
 // The output shape of Reshape(x of shape `in`, `target`), or nullopt when it is invalid.
-std::optional<Shape> reshaped(const Shape& in, const Tensor& target, bool allowzero) {
+std::optional<Shape> reshaped_target(const Shape& in, const Tensor& target, bool allowzero) {
   if (target.rank() != 1 || target.dtype() != DType::Int64) return std::nullopt;
-  Shape out(target.data<int64_t>(), target.data<int64_t>() + target.numel());
-  int64_t known = 1, infer = -1;
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (out[i] == 0 && !allowzero) {
-      if (i >= in.size()) return std::nullopt;
-      out[i] = in[i];
-    }
-    if (out[i] == -1) {
-      if (infer >= 0) return std::nullopt;
-      infer = static_cast<int64_t>(i);
-    } else if (out[i] < 0) {
-      return std::nullopt;
-    } else {
-      known *= out[i];
-    }
-  }
-  if (infer >= 0) {
-    if (known == 0) return std::nullopt;
-    out[static_cast<size_t>(infer)] = shape_numel(in) / known;
-  }
-  if (shape_numel(out) != shape_numel(in)) return std::nullopt;
-  return out;
+  return reshaped_shape(in, target.to_int64s(), allowzero);
 }
 
 bool identity_perm(const std::vector<int64_t>& p) {
@@ -165,7 +144,7 @@ std::shared_ptr<const ir::Graph> eliminate_no_ops(std::shared_ptr<const ir::Grap
         }
       }
       std::optional<Shape> in = ctx.static_shape(g, n.inputs[0]);
-      std::optional<Shape> out = in ? reshaped(*in, *target, allowzero) : std::nullopt;
+      std::optional<Shape> out = in ? reshaped_target(*in, *target, allowzero) : std::nullopt;
       no_op = out && *out == *in;
     } else if (n.op_type == "Cast" && opset >= 6) {
       auto t = ctx.types(g).find(n.inputs[0]);

@@ -106,30 +106,10 @@ std::optional<StaticType> transpose(const RuleArgs& a) {
 std::optional<StaticType> reshape(const RuleArgs& a) {
   std::optional<std::vector<int64_t>> target = ints_of(a.constant(1));
   if (!a.in[0] || !target) return std::nullopt;
-  const Shape& in = a.in[0]->shape;
-  bool allowzero = a.node.attr_int("allowzero", 0) != 0;
-  Shape out = *target;
-  int64_t known = 1, infer = -1;
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (out[i] == 0 && !allowzero) {
-      if (i >= in.size()) return std::nullopt;
-      out[i] = in[i];
-    }
-    if (out[i] == -1) {
-      if (infer >= 0) return std::nullopt;
-      infer = static_cast<int64_t>(i);
-    } else if (out[i] < 0) {
-      return std::nullopt;
-    } else {
-      known *= out[i];
-    }
-  }
-  if (infer >= 0) {
-    if (known == 0) return std::nullopt;
-    out[static_cast<size_t>(infer)] = shape_numel(in) / known;
-  }
-  if (shape_numel(out) != shape_numel(in)) return std::nullopt;
-  return StaticType{a.in[0]->dtype, out};
+  std::optional<Shape> out =
+      reshaped_shape(a.in[0]->shape, *target, a.node.attr_int("allowzero", 0) != 0);
+  if (!out) return std::nullopt;
+  return StaticType{a.in[0]->dtype, *out};
 }
 
 std::optional<StaticType> flatten(const RuleArgs& a) {

@@ -1,9 +1,11 @@
 #include "onyx/train/trainer.h"
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "onyx/autodiff/embedded_training.h"
@@ -28,6 +30,18 @@ const std::string* find_metadata(const ir::Model& m, const std::string& key) {
 std::string metadata(const ir::Model& m, const std::string& key) {
   if (const std::string* v = find_metadata(m, key)) return *v;
   fail(ErrorKind::InvalidArgument, m.path, ": not an onyx checkpoint (no metadata '", key, "')");
+}
+
+// An integer of the checkpoint's metadata in [lo, hi], parsed whole (no trailing text).
+int64_t metadata_int(const ir::Model& m, const std::string& key, int64_t lo, int64_t hi) {
+  std::string text = metadata(m, key);
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
+    fail(ErrorKind::InvalidArgument, m.path, ": checkpoint metadata '", key, "' is '", text,
+         "', not an integer in [", lo, ", ", hi, "]");
+  }
+  return v;
 }
 
 void set_metadata(ir::Model& m, const std::string& key, const std::string& value) {
@@ -146,17 +160,39 @@ Trainer::Trainer(const ir::Model& model, const data::Dataset& train, const data:
           autodiff::embed_training_step(model, step_options(options, train)), train, val,
           options)) {}
 
+ResumePoint resume_point(const ir::Model& ckpt) {
+  constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+  ResumePoint at;
+  at.batch_size = metadata_int(ckpt, "onyx.batch_size", 1, std::numeric_limits<int32_t>::max());
+  at.epochs_done = static_cast<int>(metadata_int(ckpt, "onyx.epoch", 0, kIntMax));
+  at.steps_done = metadata_int(ckpt, "onyx.step", 0, std::numeric_limits<int64_t>::max());
+  at.batches = metadata(ckpt, "onyx.batches");
+  if (const std::string* b = find_metadata(ckpt, "onyx.best")) {
+    // Written with 17 digits; "nan" while no epoch has been evaluated.
+    auto [end, ec] = std::from_chars(b->data(), b->data() + b->size(), at.best);
+    if (ec != std::errc() || end != b->data() + b->size()) {
+      fail(ErrorKind::InvalidArgument, ckpt.path, ": checkpoint metadata 'onyx.best' is '", *b,
+           "', not a number");
+    }
+  }
+  if (find_metadata(ckpt, "onyx.bad_epochs")) {
+    at.bad_epochs = static_cast<int>(metadata_int(ckpt, "onyx.bad_epochs", 0, kIntMax));
+  }
+  return at;
+}
+
 Trainer Trainer::resume(const std::string& checkpoint, const data::Dataset& train,
                         const data::Dataset& val, Options options) {
   ir::Model ckpt = onnx_io::load_model(checkpoint);
   // The checkpoint fixes what an exact continuation needs.
-  options.batch_size = std::stoll(metadata(ckpt, "onyx.batch_size"));
+  ResumePoint at = resume_point(ckpt);
+  options.batch_size = at.batch_size;
   auto s = std::make_unique<State>(ckpt, train, val, options);
-  s->epochs_done = std::stoi(metadata(ckpt, "onyx.epoch"));
-  s->steps_done = std::stoll(metadata(ckpt, "onyx.step"));
-  s->batches->set_state(metadata(ckpt, "onyx.batches"));
-  if (const std::string* b = find_metadata(ckpt, "onyx.best")) s->best = std::stod(*b);
-  if (const std::string* b = find_metadata(ckpt, "onyx.bad_epochs")) s->bad_epochs = std::stoi(*b);
+  s->epochs_done = at.epochs_done;
+  s->steps_done = at.steps_done;
+  s->batches->set_state(at.batches, ckpt.path);
+  s->best = at.best;
+  s->bad_epochs = at.bad_epochs;
   return Trainer(std::move(s));
 }
 

@@ -7,6 +7,7 @@
 // the batch generator's state and the monitored metric's best value.
 #pragma once
 
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <string>
@@ -54,6 +55,18 @@ struct EpochResult {
   bool best = false;  // the monitored metric improved (best.onnx written)
   const MetricValue* metric(const std::string& name) const;
 };
+
+// Where a checkpoint's run stopped, from its metadata: errors name the checkpoint and the
+// entry when one is missing, not a number, or out of range.
+struct ResumePoint {
+  int64_t batch_size = 0;
+  int epochs_done = 0;
+  int64_t steps_done = 0;
+  std::string batches;  // the batch order's generator state (data::Batches::state)
+  double best = std::nan("");  // the monitored metric's best value; NaN before any
+  int bad_epochs = 0;
+};
+ResumePoint resume_point(const ir::Model& checkpoint);
 
 class Trainer {
  public:
