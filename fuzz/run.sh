@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # One fuzz target, for a bounded time: fuzz/run.sh BINARY TARGET WORKDIR [SECONDS].
+# With ONYX_FUZZ_RUNS=N (as ctest runs it) the bound is N executions instead, SECONDS only a
+# cap, and the run starts from an empty work directory: the same inputs on every machine,
+# however fast.
 # First every committed regression input (fuzz/regressions/TARGET) runs once and must pass;
 # then libFuzzer mutates from the seeds: fuzz/corpus/TARGET plus, for the targets that read
 # models, models of the ONNX backend suites installed (libonnx-testdata) and of the newest
-# suite beside the checkout (tensor files: the suites' .pb inputs). New coverage goes to WORKDIR/TARGET (kept between runs).
+# suite beside the checkout (tensor files: the suites' .pb inputs). New coverage goes to
+# WORKDIR/TARGET (kept between timed runs).
 # A crash leaves WORKDIR/crash-* and fails the run; copy it into fuzz/regressions/TARGET
 # with the fix.
 # The mutation seed is fixed (ONYX_FUZZ_SEED, default 1): a bounded run in CI is then a
@@ -15,8 +19,9 @@
 set -euo pipefail
 shopt -s nullglob
 bin=$(realpath "$1") target=$2 work=$3 seconds=${4:-${ONYX_FUZZ_SECONDS:-15}}
-cap=${ONYX_FUZZ_SEEDS:-150} seed=${ONYX_FUZZ_SEED:-1}
+cap=${ONYX_FUZZ_SEEDS:-150} seed=${ONYX_FUZZ_SEED:-1} runs=${ONYX_FUZZ_RUNS:--1}
 here=$(cd "$(dirname "$0")" && pwd)
+if ((runs >= 0)); then rm -rf "${work:?}/$target"; fi
 mkdir -p "$work/$target"
 rm -rf "$work/seeds-$target" && mkdir -p "$work/seeds-$target"
 
@@ -48,7 +53,8 @@ if [ -d "$here/regressions/$target" ] && [ -n "$(ls -A "$here/regressions/$targe
   echo "fuzz_$target: the committed regression inputs"
   "$bin" -rss_limit_mb=4096 -timeout=60 "$here/regressions/$target"/*
 fi
-echo "fuzz_$target: $seconds s from ${#seeds[@]} seed directories"
+if ((runs >= 0)); then bound="$runs runs (at most $seconds s)"; else bound="$seconds s"; fi
+echo "fuzz_$target: $bound from ${#seeds[@]} seed directories, mutation seed $seed"
 cd "$work"
-exec "$bin" -seed="$seed" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -max_len=1048576 \
+exec "$bin" -seed="$seed" -runs="$runs" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -max_len=1048576 \
   -print_final_stats=1 "$work/$target" "${seeds[@]}"
