@@ -109,5 +109,55 @@ TEST(AttributeErrors, ResizeSizesMeetTheMemoryLimitFirst) {
   EXPECT_NE(msg.find("past int64"), std::string::npos) << msg;
 }
 
+// Attention's cache and lengths taken on trust: a past_key of the wrong shape read past its
+// end (found by fuzz_model), a short nonpad_kv_seqlen threw std::out_of_range, zero
+// key/value heads divided by zero, present_value alone was never written, and int8 keys were
+// read as floats.
+TEST(AttributeErrors, AttentionCachesAndLengthsFitTheInputs) {
+  auto t = [](Shape shape) {
+    std::vector<float> v(static_cast<size_t>(shape_numel(shape)));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = 0.25f * static_cast<float>(i % 7);
+    return Tensor::from_vector<float>(shape, v);
+  };
+  // [B=1, H=2, S=1, D=2] queries over one key/value head of 2 new keys and 3 cached.
+  Tensor q = t({1, 2, 1, 2}), k = t({1, 1, 2, 2}), v = t({1, 1, 2, 2});
+  Tensor past_k = t({1, 1, 3, 2}), past_v = t({1, 1, 3, 2});
+  // Inputs Q, K, V, (no mask), past_key, past_value; outputs Y, (no present_key), present_value.
+  auto model = [] {
+    ir::Model m = single_node_model("Attention", 6, 3, {}, 23);
+    omit_input(m, 3);
+    m.graph->nodes[0].outputs[1] = "";
+    std::erase_if(m.graph->outputs, [](const ir::ValueInfo& o) { return o.name == "out1"; });
+    return m;
+  };
+  auto out = run_model(model(), {q, k, v, Tensor(), past_k, past_v});
+  ASSERT_EQ(out.size(), 2u);
+  std::vector<float> present = out[1].tensor().to_vector<float>();
+  std::vector<float> expected = past_v.to_vector<float>(), fresh = v.to_vector<float>();
+  expected.insert(expected.end(), fresh.begin(), fresh.end());
+  EXPECT_EQ(present, expected) << "present_value is the cache followed by the new values";
+
+  std::string msg = error_of(model(), {q, k, v, Tensor(), t({1, 1, 3, 1}), past_v});
+  EXPECT_NE(
+      msg.find("past_key [1,1,3,1] and past_value [1,1,3,2] must be [1,1,past,2] and [1,1,past,2]"),
+      std::string::npos)
+      << msg;
+  msg = error_of(model(), {q, k, v, Tensor(), t({2, 1, 3, 2}), t({2, 1, 3, 2})});
+  EXPECT_NE(msg.find("must be [1,1,past,2]"), std::string::npos) << msg;
+
+  ir::Model lengths = single_node_model("Attention", 7, 1, {}, 23);
+  for (size_t i : {5, 4, 3}) omit_input(lengths, i);
+  msg = error_of(lengths,
+                 {q, k, v, Tensor(), Tensor(), Tensor(), Tensor::from_vector<int64_t>({0}, {})});
+  EXPECT_NE(msg.find("nonpad_kv_seqlen [0] must be [1]"), std::string::npos) << msg;
+
+  msg =
+      error_of(single_node_model("Attention", 3, 1, {}, 23), {q, t({1, 0, 2, 2}), t({1, 0, 2, 2})});
+  EXPECT_NE(msg.find("2 query heads cannot share 0 key/value heads"), std::string::npos) << msg;
+  Tensor k8 = Tensor::from_vector<int8_t>({1, 1, 2, 2}, {1, 2, 3, 4});
+  msg = error_of(single_node_model("Attention", 3, 1, {}, 23), {q, k8, v});
+  EXPECT_NE(msg.find("input 1 is int8 but Q is float"), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace onyx

@@ -45,17 +45,40 @@ class AttentionKernel final : public Kernel {
 
   void compute(KernelContext& ctx) override {
     const Tensor &q = ctx.input(0), &k = ctx.input(1), &v = ctx.input(2);
+    // The kernel reads every float input as Q's type (T1 and T2 alike).
+    for (size_t i : {1, 2, 4, 5}) {
+      if (ctx.has_input(i) && ctx.input(i).dtype() != q.dtype()) {
+        ctx.fail("input ", i, " is ", dtype_name(ctx.input(i).dtype()), " but Q is ",
+                 dtype_name(q.dtype()), "; the key, value and cache inputs must share Q's type");
+      }
+    }
     HeadView Q = view(ctx, q, q_heads_, "Q"), K = view(ctx, k, kv_heads_, "K"),
              V = view(ctx, v, kv_heads_, "V");
     if (K.B != Q.B || V.B != Q.B || K.S != V.S || K.H != V.H || K.D != Q.D) {
       ctx.fail("Q ", shape_str(q.shape()), ", K ", shape_str(k.shape()), " and V ",
                shape_str(v.shape()), " do not fit together");
     }
-    if (Q.H % K.H != 0) ctx.fail(Q.H, " query heads cannot share ", K.H, " key/value heads");
+    if (K.H == 0 ? Q.H != 0 : Q.H % K.H != 0) {
+      ctx.fail(Q.H, " query heads cannot share ", K.H, " key/value heads");
+    }
     bool past = ctx.has_input(4) && ctx.has_input(5);
-    int64_t P = past ? ctx.input(4).dim(2) : 0, T = P + K.S, Dv = V.D;
+    int64_t P = 0, Dv = V.D;
+    if (past) {
+      const Tensor &pk = ctx.input(4), &pv = ctx.input(5);
+      P = pk.rank() == 4 ? pk.dim(2) : -1;
+      if (pk.shape() != Shape{Q.B, K.H, P, K.D} || pv.shape() != Shape{Q.B, K.H, P, Dv}) {
+        ctx.fail("past_key ", shape_str(pk.shape()), " and past_value ", shape_str(pv.shape()),
+                 " must be [", Q.B, ",", K.H, ",past,", K.D, "] and [", Q.B, ",", K.H, ",past,", Dv,
+                 "]");
+      }
+    }
+    int64_t T = P + K.S;
     const Tensor* mask = ctx.has_input(3) ? &ctx.input(3) : nullptr;
     const Tensor* nonpad = ctx.has_input(6) ? &ctx.input(6) : nullptr;
+    if (nonpad && nonpad->shape() != Shape{Q.B}) {
+      ctx.fail("nonpad_kv_seqlen ", shape_str(nonpad->shape()), " must be [", Q.B, "]");
+    }
+    std::vector<int64_t> valid_keys = nonpad ? nonpad->to_int64s() : std::vector<int64_t>{};
     Shape y_shape = Q.packed ? Shape{Q.B, Q.S, Q.H * Dv} : Shape{Q.B, Q.H, Q.S, Dv};
     Tensor& y = ctx.allocate(0, q.dtype(), y_shape);
     Tensor* present_k =
@@ -95,11 +118,11 @@ class AttentionKernel final : public Kernel {
       auto value = [&](int64_t b, int64_t h, int64_t j, int64_t d) -> double {
         return j < P ? C(pv[((b * K.H + h) * P + j) * Dv + d]) : C(vp[V.at(b, h, j - P, d)]);
       };
-      if (present_k) {
+      if (present_k || present_v) {
         for (int64_t b = 0; b < Q.B; ++b)
           for (int64_t h = 0; h < K.H; ++h)
             for (int64_t j = 0; j < T; ++j) {
-              for (int64_t d = 0; d < K.D; ++d)
+              for (int64_t d = 0; d < K.D && present_k; ++d)
                 present_k->data<T1>()[((b * K.H + h) * T + j) * K.D + d] = T1(C(key(b, h, j, d)));
               for (int64_t d = 0; d < Dv && present_v; ++d)
                 present_v->data<T1>()[((b * K.H + h) * T + j) * Dv + d] = T1(C(value(b, h, j, d)));
@@ -109,7 +132,7 @@ class AttentionKernel final : public Kernel {
       std::vector<double> s(static_cast<size_t>(T));
       std::vector<bool> allowed(static_cast<size_t>(T));
       for (int64_t b = 0; b < Q.B; ++b) {
-        int64_t valid = nonpad ? nonpad->to_int64s().at(static_cast<size_t>(b)) : T;
+        int64_t valid = nonpad ? valid_keys[static_cast<size_t>(b)] : T;
         // Valid keys before this query block: the cache, or the external cache's fill.
         int64_t offset = past ? P : nonpad ? valid - Q.S : 0;
         for (int64_t h = 0; h < Q.H; ++h) {
