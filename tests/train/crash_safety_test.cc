@@ -176,7 +176,8 @@ TEST_F(CrashSafety, AWriteKilledMidwayLeavesTheOldFile) {
       status = wait_for(pid);
     }
     std::string now = read_file(path);
-    EXPECT_TRUE(now == "the old bytes" || now == big) << "a torn file of " << now.size() << " bytes";
+    EXPECT_TRUE(now == "the old bytes" || now == big)
+        << "a torn file of " << now.size() << " bytes";
     if (partial && WIFSIGNALED(status)) {
       EXPECT_EQ(now, "the old bytes");
       ++mid_write;
