@@ -8,6 +8,7 @@
 #include "../ops/test_util.h"
 #include "onyx/onnx/checker.h"
 #include "onyx/onnx/model_io.h"
+#include "onyx/onnx/version_convert.h"
 
 namespace onyx {
 namespace {
@@ -124,6 +125,27 @@ TEST(LibonnxInput, ScalarsAreRefusedWhereLibonnxReadsADimension) {
   ir::Model lstm = single_node_model("LSTM", 3, 1, {testing::attr_int("hidden_size", 4)}, 6);
   lstm.graph->initializers.push_back({"in0", Tensor::scalar(1.0f), "", false});
   expect_invalid(lstm, "node 'n0' (LSTM): input 0 ('in0') is a scalar");
+}
+
+// An IR 3 graph output that is an initializer but not a graph input: libonnx's version
+// converter read through a null value (found by fuzz_training).
+TEST(LibonnxInput, IrThreeInitializersAreGraphInputs) {
+  ir::Model m = single_node_model("Relu", 1, 1, {}, 6);
+  m.ir_version = 3;
+  m.graph->initializers.push_back({"w", Tensor::from_vector<float>({3}, {1, 2, 3}), "", false});
+  m.graph->outputs.push_back({"w", ir::TypeInfo::tensor(DType::Float32), ""});
+  try {
+    onnx_io::convert_opset(m, 7);
+    FAIL() << "converted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidModel);
+    EXPECT_NE(std::string(e.what()).find(
+                  "initializer 'w' is not a graph input, as IR version 3 requires"),
+              std::string::npos)
+        << e.what();
+  }
+  m.graph->inputs.push_back({"w", ir::TypeInfo::tensor(DType::Float32), ""});
+  EXPECT_EQ(onnx_io::convert_opset(m, 7).opset(""), 7);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // functions. They refuse, with onyx's InvalidModel error naming the node and the value,
 // what libonnx cannot take:
 // - values nothing defines (Graph::check_references);
+// - IR 3 initializers that are not graph inputs;
 // - nodes without an attribute their schema requires (Scan without `body`);
 // - rank-0 inputs, declared or constant, to the op versions whose inference reads
 //   dimension 0 unchecked (Gemm-6, LSTM-1, GRU-3, RNN-1, STFT-17).
