@@ -2,6 +2,7 @@
 // session is planned, so a session's sequence of outputs is reproducible; without one it
 // is seeded from std::random_device. The spec does not fix the algorithm, so outputs are
 // only comparable in distribution, shape and type with other runtimes.
+#include <bit>
 #include <cmath>
 #include <random>
 
@@ -13,7 +14,12 @@ namespace {
 
 std::mt19937_64 make_engine(const ir::Node& node) {
   if (const ir::Attribute* s = node.find_attr("seed")) {
-    return std::mt19937_64(static_cast<uint64_t>(static_cast<int64_t>(s->f)));
+    // Any float is a seed: whole numbers as they read, the rest (1e30, inf, NaN, which
+    // int64 cannot hold) by their bits.
+    if (std::abs(s->f) < 0x1p62f) {
+      return std::mt19937_64(static_cast<uint64_t>(static_cast<int64_t>(s->f)));
+    }
+    return std::mt19937_64(std::bit_cast<uint32_t>(s->f));
   }
   std::random_device rd;
   return std::mt19937_64((static_cast<uint64_t>(rd()) << 32) ^ rd());
