@@ -2,6 +2,7 @@
 // buffer; clone() copies the elements. String tensors keep std::string elements.
 #pragma once
 
+#include <cassert>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -47,15 +48,23 @@ class Tensor {
   int64_t numel() const { return numel_; }
   size_t nbytes() const { return static_cast<size_t>(numel_) * dtype_size(dtype_); }
 
+  // Elements as T. T may be any type of the element's size (kernels read float16 bits as
+  // uint16_t); a T of another size is a kernel that forgot to check its input's type, and
+  // builds without NDEBUG (the sanitizer build) stop there rather than read out of bounds.
   template <typename T>
   T* data() {
+    assert_element_size(sizeof(T));
     return static_cast<T*>(raw_data());
   }
   template <typename T>
   const T* data() const {
+    assert_element_size(sizeof(T));
     return static_cast<const T*>(raw_data());
   }
   void* raw_data() const;
+  void assert_element_size([[maybe_unused]] size_t size) const {
+    assert(!defined() || dtype_ == DType::String || size == dtype_size(dtype_));
+  }
 
   // Same elements, new shape (element counts must match).
   Tensor reshape(Shape shape) const;
