@@ -6,7 +6,8 @@
 // what libonnx cannot take:
 // - values nothing defines (Graph::check_references);
 // - IR 3 initializers that are not graph inputs;
-// - nodes without an attribute their schema requires (Scan without `body`);
+// - nodes without an attribute their schema requires (Scan without `body`), or with fewer
+//   or more inputs than it takes;
 // - rank-0 inputs, declared or constant, to the op versions whose inference reads
 //   dimension 0 unchecked (Gemm-6, LSTM-1, GRU-3, RNN-1, STFT-17).
 // A rank-0 value that another node computes still reaches those five: only inference knows it.
