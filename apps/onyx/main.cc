@@ -62,6 +62,10 @@ int main(int argc, char** argv) {
       if (sub->parsed()) return run();
     }
   } catch (const onyx::Error& e) {
+    if (e.kind() == onyx::ErrorKind::Interrupted) {
+      std::cerr << "onyx: " << e.what() << "\n";
+      return 130;  // as a shell reports a command SIGINT stopped
+    }
     std::cerr << "onyx: error: " << e.what() << "\n";
     return 2;
   } catch (const std::bad_alloc&) {

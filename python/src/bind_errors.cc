@@ -43,6 +43,10 @@ void bind_errors(py::module_& m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const Error& e) {
+      if (e.kind() == ErrorKind::Interrupted) {  // Ctrl-C (interrupt.h): what Python raises
+        PyErr_SetString(PyExc_KeyboardInterrupt, e.what());
+        return;
+      }
       for (const Kind& k : kinds) {
         if (k.kind == e.kind()) {
           PyErr_SetString(k.cls, e.what());

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include "convert.h"
+#include "interrupt.h"
 #include "onyx/core/limits.h"
 #include "onyx/runtime/session.h"
 
@@ -81,6 +82,7 @@ void bind_runtime(py::module_& m) {
             }
             std::vector<Value> results;
             {
+              InterruptScope ctrl_c;
               py::gil_scoped_release free;
               results = s.run(values);
             }

@@ -6,6 +6,8 @@
 #include <memory>
 
 #include "convert.h"
+#include "interrupt.h"
+#include "onyx/core/interrupt.h"
 #include "onyx/train/datasets.h"
 #include "onyx/train/trainer.h"
 #include "options.h"
@@ -109,6 +111,12 @@ void bind_train(py::module_& m) {
           try {
             progress(p.epoch, p.epochs, p.batch, p.batches, p.loss, p.samples_per_s);
           } catch (py::error_already_set& e) {
+            if (e.matches(PyExc_KeyboardInterrupt)) {
+              // Ctrl-C while the callback ran: stop as between any two steps, checkpoint
+              // first (the trainer raises it again, with where it stopped).
+              request_interrupt();
+              return;
+            }
             raised = std::make_unique<py::error_already_set>(std::move(e));
             throw Error(ErrorKind::Internal, "stopped by the progress callback");
           }
@@ -117,6 +125,7 @@ void bind_train(py::module_& m) {
         history["loss"] = py::list();
         std::vector<train::EpochResult> results;
         try {
+          InterruptScope ctrl_c;
           py::gil_scoped_release free;
           results = trainer->run(on_batch);
         } catch (const Error&) {
@@ -153,6 +162,7 @@ void bind_train(py::module_& m) {
         data::Dataset set = dataset(data, d, model, true);
         std::vector<train::MetricValue> values;
         {
+          InterruptScope ctrl_c;
           py::gil_scoped_release free;
           values = train::evaluate(model, set, e);
         }
@@ -167,6 +177,7 @@ void bind_train(py::module_& m) {
         data::Dataset set = dataset(data, {}, model, true);
         Tensor y;
         {
+          InterruptScope ctrl_c;
           py::gil_scoped_release free;
           y = train::predict(model, set, output, threads, batch_size);
         }

@@ -13,12 +13,14 @@ void bind_autodiff(py::module_& m);
 void bind_train(py::module_& m);
 void bind_np(py::module_& m);
 void bind_nn(py::module_& m);
+void note_main_thread();
 
 }  // namespace onyx::python
 
 PYBIND11_MODULE(_onyx, m) {
   m.doc() = "onyx's C++ library (use the onyx package, not this module)";
   m.attr("__version__") = ONYX_VERSION;
+  onyx::python::note_main_thread();
   onyx::python::bind_errors(m);
   onyx::python::bind_ir(m);
   onyx::python::bind_runtime(m);

@@ -2,6 +2,7 @@
 and PyTorch's outputs: metadata, values, zero-copy feeds and results, threads."""
 import json
 import os
+import signal
 import subprocess
 import threading
 
@@ -194,3 +195,34 @@ def test_limits_bound_memory_and_loops():
             onyx.set_limits(max_memory="lots")
     finally:
         onyx.set_limits(max_memory=saved["max_memory"], max_loop_iterations=saved["max_loop_iterations"])
+
+
+def test_ctrl_c_stops_a_long_run_between_nodes():
+    from onnx import TensorProto, helper
+
+    # A Loop of a million iterations, adding 1 each time: seconds of nodes, stopped early.
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond"], ["cond_out"]), helper.make_node("Add", ["x", "one"], ["x_out"])],
+        "body", [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                 helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+                 helper.make_tensor_value_info("x", TensorProto.FLOAT, [])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("x_out", TensorProto.FLOAT, [])],
+        [helper.make_tensor("one", TensorProto.FLOAT, [], [1.0])])
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["n", "", "x0"], ["x"], body=body)], "g",
+        [helper.make_tensor_value_info("n", TensorProto.INT64, []),
+         helper.make_tensor_value_info("x0", TensorProto.FLOAT, [])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [])])
+    sess = onyx.InferenceSession(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    feeds = {"n": np.array(1_000_000, np.int64), "x0": np.array(0, np.float32)}
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt, match="interrupted before node"):
+            sess.run(None, feeds)
+    finally:
+        timer.cancel()
+    # The interrupt is spent: the next run goes to its end.
+    feeds["n"] = np.array(1000, np.int64)
+    assert sess.run(None, feeds)[0] == 1000

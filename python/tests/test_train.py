@@ -2,6 +2,7 @@
 steps (scripts/make_fit_refs.py), gradients and training steps match PyTorch's autograd
 (scripts/make_training_refs.py); fit on paths, validation, history, checkpoints."""
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -112,3 +113,27 @@ def test_fit_on_a_path_with_a_tuple_and_a_bar(tmp_path, capsys):
     with pytest.raises(ZeroDivisionError):  # the callback's own error stops the run
         onyx.train.fit(result.model, os.path.join(fit_dir, "diabetes.csv"), target="target", loss="mse",
                        metrics=[], progress=lambda *a: 1 / 0)
+
+
+def test_ctrl_c_stops_fit_after_a_step_with_a_checkpoint_that_resumes_exactly(tmp_path):
+    fit_dir = os.path.join(MODELS, "fit")
+    data = np.load(os.path.join(fit_dir, "two_inputs.npz"))
+    feeds = {k: data[k] for k in ("a", "b", "labels")}
+    model = os.path.join(fit_dir, "two_inputs.onnx")
+    common = dict(epochs=3, batch_size=16, optimizer="momentum", lr=0.1, metrics=[], threads=1, seed=3)
+    whole = onyx.train.fit(model, feeds, progress=False, **common)
+    seen = []
+
+    def press_ctrl_c(epoch, epochs, batch, batches, loss, rate):
+        seen.append(batch)
+        if len(seen) == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(KeyboardInterrupt, match=r"interrupted after step 5 \(epoch 1, batch 5 of \d+\)"):
+        onyx.train.fit(model, feeds, progress=press_ctrl_c, checkpoint_dir=str(ckpt), **common)
+    assert len(seen) == 5, "no step ran after Ctrl-C"
+    resumed = onyx.train.fit(model, feeds, progress=False, resume=str(ckpt / "last.onnx"), **common)
+    assert resumed.history["loss"] == whole.history["loss"]
+    for name, value in whole.model.initializers.items():
+        np.testing.assert_array_equal(resumed.model.initializers[name], value)

@@ -60,14 +60,14 @@ class CrashSafety : public ::testing::Test {
   fs::path dir_;
 };
 
-pid_t spawn(const std::vector<std::string>& args) {
+pid_t spawn(const std::vector<std::string>& args, const char* output = "/dev/null") {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   posix_spawn_file_actions_t quiet;
   posix_spawn_file_actions_init(&quiet);
-  posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&quiet, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&quiet, 1, 2);
   pid_t pid = -1;
   int err = posix_spawn(&pid, argv[0], &quiet, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&quiet);
@@ -137,6 +137,59 @@ TEST_F(CrashSafety, SigkillAtRandomMomentsLosesNothing) {
       "%d kills over %.0f ms runs: %d after resuming, %d left a temporary file; %d "
       "resumed runs finished\n",
       kills, run_ms, after_resuming, mid_write, finished + 1);
+}
+
+// Ctrl-C (SIGINT) at random moments: `onyx train` stops after the step it is in, says where,
+// exits 130 and leaves a last.onnx that resumes there; the run ends on the unbroken bytes.
+// A signal before the handler is installed (start-up) stops the process as SIGINT does.
+TEST_F(CrashSafety, CtrlCStopsAfterAStepAndResumesExactly) {
+  auto t0 = Clock::now();
+  ASSERT_EQ(wait_for(spawn(train_args("unbroken"))), 0);
+  double run_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  std::string expected = read_file((dir_ / "unbroken" / "last.onnx").string());
+  fs::path stopped = dir_ / "stopped";
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> when(0, run_ms);
+  int interrupted = 0;
+  for (int launch = 0; interrupted < 8 && launch < 100; ++launch) {
+    std::string log = (dir_ / "launch.log").string();
+    pid_t pid = spawn(train_args("stopped"), log.c_str());
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(when(rng)));
+    ::kill(pid, SIGINT);
+    int status = wait_for(pid);
+    if (WIFSIGNALED(status)) {
+      EXPECT_EQ(WTERMSIG(status), SIGINT) << read_file(log);
+      continue;
+    }
+    ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 0) {  // finished before the signal came
+      EXPECT_TRUE(read_file((stopped / "last.onnx").string()) == expected);
+      fs::remove_all(stopped);
+      continue;
+    }
+    ASSERT_EQ(WEXITSTATUS(status), 130) << read_file(log);
+    ++interrupted;
+    ir::Model ckpt = onnx_io::load_model((stopped / "last.onnx").string());  // throws if torn
+    EXPECT_LE(train::resume_point(ckpt).epochs_done, 12);
+  }
+  EXPECT_EQ(interrupted, 8);
+  ASSERT_EQ(wait_for(spawn(train_args("stopped"))), 0) << "the last resumption finishes";
+  EXPECT_TRUE(read_file((stopped / "last.onnx").string()) == expected);
+  // What it says, from a run with its output kept, signalled once its first epoch is done.
+  std::string log = (dir_ / "said.log").string();
+  pid_t pid = spawn(train_args("said"), log.c_str());
+  for (auto until = Clock::now() + std::chrono::seconds(60);
+       !fs::exists(dir_ / "said" / "last.onnx") && Clock::now() < until;) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  ::kill(pid, SIGINT);
+  int status = wait_for(pid);
+  std::string out = read_file(log);
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 130) << out;
+  EXPECT_NE(out.find("onyx: stopping after this step"), std::string::npos) << out;
+  EXPECT_NE(out.find("onyx: interrupted after step "), std::string::npos) << out;
+  EXPECT_NE(out.find("said/last.onnx continues it (--resume)"), std::string::npos) << out;
 }
 
 // A child writes 256 MB over a file and is killed while it writes (once its temporary file

@@ -12,6 +12,7 @@
 
 #include "../cli_runner.h"
 #include "onyx/core/file_util.h"
+#include "onyx/core/interrupt.h"
 #include "onyx/data/idx.h"
 #include "onyx/nn/models.h"
 #include "onyx/onnx/model_io.h"
@@ -116,7 +117,10 @@ TEST_F(Training, CheckpointMetadataIsChecked) {
                                          {"onyx.step", ""},
                                          {"onyx.bad_epochs", "2 "},
                                          {"onyx.best", "0.5junk"},
-                                         {"onyx.batches", "not a generator"}}) {
+                                         {"onyx.batches", "not a generator"},
+                                         {"onyx.epoch_batch", "17"},
+                                         {"onyx.epoch_samples", "-1"},
+                                         {"onyx.epoch_loss", "1.5e"}}) {
     ir::Model m = ckpt;
     for (auto& [k, v] : m.metadata_props) {
       if (k == bad.key) v = bad.value;
@@ -133,6 +137,45 @@ TEST_F(Training, CheckpointMetadataIsChecked) {
         EXPECT_NE(what.find(bad.key), std::string::npos) << what;
       }
     }
+  }
+}
+
+// An interrupt (Ctrl-C in the CLI and Python) stops the run between steps, or during an
+// epoch's evaluation, with last.onnx written where it stopped; resuming from it ends on the
+// bytes of an unbroken run.
+TEST_F(Training, InterruptsStopBetweenStepsAndResumeExactly) {
+  ir::Model model = nn::mlp(1, 8, 4).to_onnx({1, 8, 8}, 3);
+  train::Trainer(model, train_, test_, options("unbroken")).run();
+  std::string expected = read_file((dir_ / "unbroken" / "last.onnx").string());
+  struct Case {
+    int64_t at_step;
+    std::string says;
+    int64_t epoch_batch;
+  };
+  // 16 batches an epoch: step 5 is in epoch 1; after step 32 comes epoch 2's evaluation.
+  for (const Case& c : std::vector<Case>{{5, "after step 5 (epoch 1, batch 5 of 16)", 5},
+                                         {32, "after step 32 (epoch 2, batch 16 of 16)", 16}}) {
+    std::string ckpt = "stopped" + std::to_string(c.at_step);
+    train::Trainer t(model, train_, test_, options(ckpt));
+    int64_t steps = 0;
+    try {
+      t.run([&](const train::Progress&) {
+        if (++steps == c.at_step) request_interrupt();
+      });
+      ADD_FAILURE() << "the run went on to its end";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Interrupted);
+      EXPECT_NE(std::string(e.what()).find("interrupted " + c.says), std::string::npos) << e.what();
+    }
+    clear_interrupt();
+    EXPECT_EQ(steps, c.at_step) << "no step runs after the interrupt";
+    std::string last = (dir_ / ckpt / "last.onnx").string();
+    train::ResumePoint at = train::resume_point(onnx_io::load_model(last));
+    EXPECT_EQ(at.steps_done, c.at_step);
+    EXPECT_EQ(at.epoch_batch, c.epoch_batch);
+    EXPECT_EQ(at.epochs_done, (c.at_step - 1) / 16);
+    train::Trainer::resume(last, train_, test_, options(ckpt)).run();
+    EXPECT_TRUE(read_file(last) == expected) << "resumed after step " << c.at_step;
   }
 }
 

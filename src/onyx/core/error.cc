@@ -16,6 +16,8 @@ const char* error_kind_name(ErrorKind kind) {
       return "resource limit";
     case ErrorKind::Internal:
       return "internal error";
+    case ErrorKind::Interrupted:
+      return "interrupted";
   }
   return "error";
 }

@@ -9,7 +9,16 @@
 
 namespace onyx {
 
-enum class ErrorKind { InvalidModel, InvalidArgument, Unsupported, Io, ResourceLimit, Internal };
+// Interrupted: stopped on request (core/interrupt.h), not a fault of the input.
+enum class ErrorKind {
+  InvalidModel,
+  InvalidArgument,
+  Unsupported,
+  Io,
+  ResourceLimit,
+  Internal,
+  Interrupted
+};
 
 const char* error_kind_name(ErrorKind kind);
 

@@ -1,5 +1,7 @@
 #include "onyx/core/thread_pool.h"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <chrono>
 #include <exception>
@@ -45,7 +47,18 @@ bool spin_until(Done done) {
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
-  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  for (int i = 1; i < threads_; ++i) {
+    workers_.emplace_back([this, i] {
+      // Ctrl-C goes to the program's own threads, not to the stack of a kernel mid-run
+      // (a signal frame there corrupted onyx train's heap: cmd_train.cc).
+      sigset_t stop;
+      sigemptyset(&stop);
+      sigaddset(&stop, SIGINT);
+      sigaddset(&stop, SIGTERM);
+      ::pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+      worker_loop(i);
+    });
+  }
 }
 
 ThreadPool::~ThreadPool() {

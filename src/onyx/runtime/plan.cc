@@ -5,6 +5,7 @@
 #include <new>
 #include <unordered_set>
 
+#include "onyx/core/interrupt.h"
 #include "onyx/ops/registry.h"
 
 namespace onyx::runtime {
@@ -174,6 +175,10 @@ void Plan::record(const std::string& op_type, std::chrono::steady_clock::duratio
 void Plan::execute(Frame& frame) const {
   std::vector<Value*> ins, outs;
   for (const auto& step : steps_) {
+    // Between nodes, where nothing is half written: one relaxed load per node.
+    if (interrupt_requested()) {
+      fail(ErrorKind::Interrupted, "interrupted before ", step.node->describe());
+    }
     ins.clear();
     outs.clear();
     for (int s : step.inputs) ins.push_back(s < 0 ? nullptr : &frame.slots[s]);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "onyx/autodiff/embedded_training.h"
+#include "onyx/core/interrupt.h"
 #include "onyx/data/batches.h"
 #include "onyx/onnx/model_io.h"
 #include "onyx/train/feeds.h"
@@ -111,6 +112,12 @@ struct Trainer::State {
   double best = std::nan("");
   int bad_epochs = 0;
   bool stopped = false;
+  // Inside an epoch (a checkpoint an interrupt writes): the batch order's state before the
+  // epoch began, the batches done, and their loss sum and samples for the epoch's mean.
+  bool in_epoch = false;
+  std::string epoch_start;
+  int64_t epoch_batch = 0, epoch_samples = 0;
+  double epoch_loss = 0;
 
   ir::Model current() const {
     ir::Model m = ckpt;
@@ -118,9 +125,27 @@ struct Trainer::State {
     set_metadata(m, "onyx.epoch", std::to_string(epochs_done));
     set_metadata(m, "onyx.step", std::to_string(steps_done));
     set_metadata(m, "onyx.batch_size", std::to_string(o.batch_size));
-    set_metadata(m, "onyx.batches", batches->state());
+    set_metadata(m, "onyx.batches", in_epoch ? epoch_start : batches->state());
+    set_metadata(m, "onyx.epoch_batch", std::to_string(in_epoch ? epoch_batch : 0));
+    set_metadata(m, "onyx.epoch_loss", exact(in_epoch ? epoch_loss : 0));
+    set_metadata(m, "onyx.epoch_samples", std::to_string(in_epoch ? epoch_samples : 0));
     record_monitor(m);
     return m;
+  }
+
+  // Stops the run on an interrupt: last.onnx resumes at batch `b` of the current epoch.
+  [[noreturn]] void interrupted(int64_t b, int64_t n, double loss_sum, int64_t samples) {
+    in_epoch = true;
+    epoch_batch = b;
+    epoch_loss = loss_sum;
+    epoch_samples = samples;
+    std::string where = cat("interrupted after step ", steps_done, " (epoch ", epochs_done + 1,
+                            ", batch ", b, " of ", n, ")");
+    if (o.checkpoint_dir.empty())
+      fail(ErrorKind::Interrupted, where, "; no checkpoints were asked for");
+    std::string last = (std::filesystem::path(o.checkpoint_dir) / "last.onnx").string();
+    onnx_io::save_model(current(), last);
+    fail(ErrorKind::Interrupted, where, "; ", last, " continues it (--resume)");
   }
 
   // The early-stopping state, which changes after the epoch's evaluation.
@@ -167,6 +192,18 @@ ResumePoint resume_point(const ir::Model& ckpt) {
   at.epochs_done = static_cast<int>(metadata_int(ckpt, "onyx.epoch", 0, kIntMax));
   at.steps_done = metadata_int(ckpt, "onyx.step", 0, std::numeric_limits<int64_t>::max());
   at.batches = metadata(ckpt, "onyx.batches");
+  // Written mid-epoch by an interrupt (absent in checkpoints of an epoch's end).
+  if (find_metadata(ckpt, "onyx.epoch_batch")) {
+    at.epoch_batch = metadata_int(ckpt, "onyx.epoch_batch", 0, std::numeric_limits<int64_t>::max());
+    at.epoch_samples =
+        metadata_int(ckpt, "onyx.epoch_samples", 0, std::numeric_limits<int64_t>::max());
+    const std::string loss = metadata(ckpt, "onyx.epoch_loss");
+    auto [end, ec] = std::from_chars(loss.data(), loss.data() + loss.size(), at.epoch_loss);
+    if (ec != std::errc() || end != loss.data() + loss.size()) {
+      fail(ErrorKind::InvalidArgument, ckpt.path, ": checkpoint metadata 'onyx.epoch_loss' is '",
+           loss, "', not a number");
+    }
+  }
   if (const std::string* b = find_metadata(ckpt, "onyx.best")) {
     // Written with 17 digits; "nan" while no epoch has been evaluated.
     auto [end, ec] = std::from_chars(b->data(), b->data() + b->size(), at.best);
@@ -193,6 +230,13 @@ Trainer Trainer::resume(const std::string& checkpoint, const data::Dataset& trai
   s->batches->set_state(at.batches, ckpt.path);
   s->best = at.best;
   s->bad_epochs = at.bad_epochs;
+  if (at.epoch_batch > s->batches->batches_per_epoch()) {
+    fail(ErrorKind::InvalidArgument, ckpt.path, ": checkpoint metadata 'onyx.epoch_batch' is ",
+         at.epoch_batch, ", past the ", s->batches->batches_per_epoch(), " batches of an epoch");
+  }
+  s->epoch_batch = at.epoch_batch;
+  s->epoch_loss = at.epoch_loss;
+  s->epoch_samples = at.epoch_samples;
   return Trainer(std::move(s));
 }
 
@@ -232,15 +276,26 @@ std::vector<EpochResult> Trainer::run(const std::function<void(const Progress&)>
   std::vector<EpochResult> results;
   while (s.epochs_done < s.o.epochs && !s.stopped) {
     int epoch = s.epochs_done + 1;
+    s.epoch_start = s.batches->state();
     s.batches->begin_epoch();
-    int64_t n = s.batches->batches_per_epoch(), samples = 0;
-    double loss_sum = 0;
+    int64_t n = s.batches->batches_per_epoch(), samples = s.epoch_samples;
+    double loss_sum = s.epoch_loss;
+    int64_t first = s.epoch_batch;  // past 0 when resuming mid-epoch
+    s.epoch_batch = s.epoch_samples = 0;
+    s.epoch_loss = 0;
     auto t0 = Clock::now();
-    for (int64_t b = 0; b < n; ++b) {
+    for (int64_t b = first; b < n; ++b) {
+      if (interrupt_requested()) s.interrupted(b, n, loss_sum, samples);
       runtime::NamedValues feeds;
       for (auto& f : s.batches->batch(b)) feeds.emplace_back(f.name, std::move(f.value));
       int64_t rows = feeds[0].second.tensor().dim(0);
-      std::vector<Value> out = s.runner.run(feeds);
+      std::vector<Value> out;
+      try {
+        out = s.runner.run(feeds);  // the carried state changes only when a step completes
+      } catch (const Error& e) {
+        if (e.kind() == ErrorKind::Interrupted) s.interrupted(b, n, loss_sum, samples);
+        throw;
+      }
       double loss = out[0].tensor().element_as_double(0);
       ++s.steps_done;
       if (!std::isfinite(loss)) {
@@ -264,13 +319,20 @@ std::vector<EpochResult> Trainer::run(const std::function<void(const Progress&)>
     }
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     s.epochs_done = epoch;
+    s.in_epoch = false;
     EpochResult r{epoch,
                   loss_sum / static_cast<double>(n),
                   {},
                   secs,
                   secs > 0 ? static_cast<double>(samples) / secs : 0};
     ir::Model current = s.current();
-    if (s.val.size()) r.val = evaluate(current, s.val, eval);
+    try {
+      if (s.val.size()) r.val = evaluate(current, s.val, eval);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::Interrupted) throw;
+      s.epochs_done = epoch - 1;  // trained, not yet evaluated: resumes at the evaluation
+      s.interrupted(n, n, loss_sum, samples);
+    }
     const MetricValue* monitored = r.metric(s.o.monitor);
     double watched = monitored ? monitored->value() : r.train_loss;
     r.best = s.improved(watched);

@@ -62,9 +62,12 @@ struct ResumePoint {
   int64_t batch_size = 0;
   int epochs_done = 0;
   int64_t steps_done = 0;
-  std::string batches;  // the batch order's generator state (data::Batches::state)
+  std::string batches;         // the batch order's generator state (data::Batches::state)
   double best = std::nan("");  // the monitored metric's best value; NaN before any
   int bad_epochs = 0;
+  // A checkpoint an interrupt wrote inside an epoch: batches done, their loss sum and samples.
+  int64_t epoch_batch = 0, epoch_samples = 0;
+  double epoch_loss = 0;
 };
 ResumePoint resume_point(const ir::Model& checkpoint);
 
@@ -82,7 +85,8 @@ class Trainer {
 
   // Runs the remaining epochs (or until early stopping); `progress` is called after every
   // batch. A non-finite loss stops the run with an error naming the step; checkpoints
-  // written before it stay as they were.
+  // written before it stay as they were. An interrupt (core/interrupt.h) stops it between
+  // steps with ErrorKind::Interrupted, after writing last.onnx, which resumes exactly there.
   std::vector<EpochResult> run(const std::function<void(const Progress&)>& progress = {},
                                const std::function<void(const EpochResult&)>& epoch_done = {});
 
