@@ -141,7 +141,7 @@ TEST_F(CrashSafety, SigkillAtRandomMomentsLosesNothing) {
 
 // Ctrl-C (SIGINT) at random moments: `onyx train` stops after the step it is in, says where,
 // exits 130 and leaves a last.onnx that resumes there; the run ends on the unbroken bytes.
-// A signal before the handler is installed (start-up) stops the process as SIGINT does.
+// A signal before onyx takes it (start-up) stops the process as SIGINT does.
 TEST_F(CrashSafety, CtrlCStopsAfterAStepAndResumesExactly) {
   auto t0 = Clock::now();
   ASSERT_EQ(wait_for(spawn(train_args("unbroken"))), 0);
