@@ -171,6 +171,12 @@ TEST_F(Image, PgmAsciiAndBinary) {
   EXPECT_EQ(decoded(path("a.pgm")), "[1,2,1] 0 255") << "stretched from maxval 15";
   write_file_atomic(path("b.pgm"), std::string("P5 2 1 255\n") + "\x03\xfa");
   EXPECT_EQ(decoded(path("b.pgm")), "[1,2,1] 3 250");
+  // A sample over maxval would scale past 255: refused, naming the file.
+  write_file_atomic(path("c.pgm"), "P2 2 1 15\n0 16\n");
+  EXPECT_ERROR(data::decode_image(path("c.pgm")), InvalidArgument,
+               "c.pgm: PNM sample 16 over maxval 15");
+  write_file_atomic(path("d.pgm"), std::string("P5 2 1 200\n") + "\x03\xfa");
+  EXPECT_ERROR(data::decode_image(path("d.pgm")), InvalidArgument, "sample 250 over maxval 200");
 }
 
 TEST_F(Image, BadFilesSayWhichAndWhy) {
