@@ -176,6 +176,9 @@ TEST_F(Training, InterruptsStopBetweenStepsAndResumeExactly) {
     EXPECT_EQ(at.epochs_done, (c.at_step - 1) / 16);
     train::Trainer::resume(last, train_, test_, options(ckpt)).run();
     EXPECT_TRUE(read_file(last) == expected) << "resumed after step " << c.at_step;
+    // The interrupted trainer itself also goes on where it stopped.
+    t.run();
+    EXPECT_TRUE(read_file(last) == expected) << "run again after step " << c.at_step;
   }
 }
 

@@ -276,6 +276,8 @@ std::vector<EpochResult> Trainer::run(const std::function<void(const Progress&)>
   std::vector<EpochResult> results;
   while (s.epochs_done < s.o.epochs && !s.stopped) {
     int epoch = s.epochs_done + 1;
+    // run() again after an interrupt: the interrupted epoch's order once more.
+    if (s.in_epoch) s.batches->set_state(s.epoch_start, s.ckpt.name_for_errors());
     s.epoch_start = s.batches->state();
     s.batches->begin_epoch();
     int64_t n = s.batches->batches_per_epoch(), samples = s.epoch_samples;
