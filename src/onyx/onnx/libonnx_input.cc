@@ -23,8 +23,13 @@ const std::vector<RankNeed> kRankNeeds = {
     {"Gemm", 6, {0, 1}}, {"LSTM", 1, {0}}, {"GRU", 3, {0}}, {"RNN", 1, {0}}, {"STFT", 17, {0}},
 };
 
+// The node's domain as libonnx's registry names it ("" for ai.onnx).
+std::string libonnx_domain(const ir::Node& n) {
+  return n.domain == "ai.onnx" ? "" : n.domain;
+}
+
 const onnx::OpSchema* schema_of(const ir::Model& model, const ir::Node& n) {
-  std::string domain = n.domain == "ai.onnx" ? "" : n.domain;
+  std::string domain = libonnx_domain(n);
   int64_t opset = model.opset(domain);
   if (opset <= 0 || opset > std::numeric_limits<int>::max()) return nullptr;
   return onnx::OpSchemaRegistry::Schema(n.op_type, static_cast<int>(opset), domain);
@@ -33,7 +38,7 @@ const onnx::OpSchema* schema_of(const ir::Model& model, const ir::Node& n) {
 // The newest opset of the node's domain that libonnx has schemas for.
 int64_t last_known_opset(const ir::Node& n) {
   const auto& ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
-  auto it = ranges.find(n.domain == "ai.onnx" ? "" : n.domain);
+  auto it = ranges.find(libonnx_domain(n));
   return it == ranges.end() ? 0 : it->second.second;
 }
 
@@ -62,7 +67,7 @@ void check_nodes(const ir::Model& model, const ir::Graph& g, Ranks ranks) {
       // node's (DFT-20 took an axis input): then only too few inputs are refused, which
       // no version has allowed.
       int count = static_cast<int>(n.inputs.size());
-      bool current = model.opset(n.domain == "ai.onnx" ? "" : n.domain) <= last_known_opset(n);
+      bool current = model.opset(libonnx_domain(n)) <= last_known_opset(n);
       if (count < schema->min_input() || (current && count > schema->max_input())) {
         fail(ErrorKind::InvalidModel, n.describe(), ": ", count, " inputs, where ", n.op_type, "-",
              schema->SinceVersion(), " takes ", schema->min_input(), " to ", schema->max_input());
