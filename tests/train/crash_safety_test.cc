@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include "../cli_runner.h"
 #include "onyx/core/file_util.h"
@@ -57,6 +58,9 @@ class CrashSafety : public ::testing::Test {
     return a;
   }
 
+  // An unbroken run into `unbroken`: its final checkpoint's bytes and how long it took.
+  std::pair<std::string, double> unbroken_run() const;
+
   fs::path dir_;
 };
 
@@ -81,20 +85,29 @@ int wait_for(pid_t pid) {
   return status;
 }
 
-// Temporary files write_file_atomic left behind (a kill between creating and renaming).
+std::pair<std::string, double> CrashSafety::unbroken_run() const {
+  auto t0 = Clock::now();
+  EXPECT_EQ(wait_for(spawn(train_args("unbroken"))), 0);
+  double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  return {read_file((dir_ / "unbroken" / "last.onnx").string()), ms};
+}
+
+// A temporary file of write_file_atomic (left behind by a kill between creating and renaming).
+bool is_temporary(const fs::path& p) {
+  return p.filename().string().find(".tmp.") != std::string::npos;
+}
+
 int leftovers(const fs::path& dir) {
   int n = 0;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.path().filename().string().find(".tmp.") != std::string::npos) ++n;
-  }
+  for (const auto& e : fs::directory_iterator(dir)) n += is_temporary(e.path());
   return n;
 }
 
 TEST_F(CrashSafety, SigkillAtRandomMomentsLosesNothing) {
-  auto t0 = Clock::now();
-  ASSERT_EQ(wait_for(spawn(train_args("unbroken"))), 0);
-  double run_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  std::string expected = read_file((dir_ / "unbroken" / "last.onnx").string());
+  std::string expected;
+  double run_ms = 0;
+  std::tie(expected, run_ms) = unbroken_run();
+  ASSERT_FALSE(HasFailure());
   fs::path broken = dir_ / "broken";
   auto ends_as_unbroken = [&] {
     EXPECT_TRUE(read_file((broken / "last.onnx").string()) == expected)
@@ -143,10 +156,10 @@ TEST_F(CrashSafety, SigkillAtRandomMomentsLosesNothing) {
 // exits 130 and leaves a last.onnx that resumes there; the run ends on the unbroken bytes.
 // A signal before onyx takes it (start-up) stops the process as SIGINT does.
 TEST_F(CrashSafety, CtrlCStopsAfterAStepAndResumesExactly) {
-  auto t0 = Clock::now();
-  ASSERT_EQ(wait_for(spawn(train_args("unbroken"))), 0);
-  double run_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  std::string expected = read_file((dir_ / "unbroken" / "last.onnx").string());
+  std::string expected;
+  double run_ms = 0;
+  std::tie(expected, run_ms) = unbroken_run();
+  ASSERT_FALSE(HasFailure());
   fs::path stopped = dir_ / "stopped";
   std::mt19937 rng(11);
   std::uniform_real_distribution<double> when(0, run_ms);
@@ -202,7 +215,7 @@ TEST_F(CrashSafety, AWriteKilledMidwayLeavesTheOldFile) {
   for (int attempt = 0; attempt < 20 && mid_write == 0; ++attempt) {
     write_file_atomic(path, "the old bytes");
     for (const auto& e : fs::directory_iterator(dir_)) {  // an earlier kill's leftover
-      if (e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path());
+      if (is_temporary(e.path())) fs::remove(e.path());
     }
     pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
@@ -216,8 +229,7 @@ TEST_F(CrashSafety, AWriteKilledMidwayLeavesTheOldFile) {
       for (const auto& e : fs::directory_iterator(dir_)) {
         std::error_code ec;
         auto size = fs::file_size(e.path(), ec);
-        if (e.path().filename().string().find(".tmp.") != std::string::npos && !ec && size > 0 &&
-            size < big.size()) {
+        if (is_temporary(e.path()) && !ec && size > 0 && size < big.size()) {
           partial = true;
         }
       }
